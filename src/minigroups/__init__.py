@@ -1,0 +1,1 @@
+"""minigroups: lifecycle of scheduled small-group live classes."""

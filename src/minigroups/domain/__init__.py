@@ -1,0 +1,1 @@
+"""Pure-Python rules of minigroups: identities, time ranges, read rules, errors."""

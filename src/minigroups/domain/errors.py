@@ -1,0 +1,138 @@
+"""The error hierarchy of the product; `api/problems.py` maps each class to HTTP in one table."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class MinigroupsError(Exception):
+    """Base of every error the product raises on purpose; `detail` is shown to clients."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or type(self).__name__)
+        self.detail = detail
+
+
+# --- the caller's fault -------------------------------------------------------------------------
+
+
+class InvalidPayload(MinigroupsError):
+    """The request body is missing, not JSON, or does not fit the route; detail names the field."""
+
+
+class InvalidQueryString(MinigroupsError):
+    """The query string cannot be parsed into the route's filters."""
+
+
+class InvalidParameter(MinigroupsError):
+    """A path parameter (a minigroup id) is not of the required form."""
+
+
+class MissingAuthenticationToken(MinigroupsError):
+    """No bearer token in the `Authorization` header nor in `access_token`."""
+
+
+class InvalidAuthentication(MinigroupsError):
+    """The token is malformed, from an unknown issuer or audience, badly signed or expired.
+
+    `detail` holds the reference's exact 401 title.
+    """
+
+
+class AccessDenied(MinigroupsError):
+    """The authorization backend answered that the caller may not do this."""
+
+
+class ClassNotFound(MinigroupsError):
+    """No established minigroup (or class) with this id or audience and scope."""
+
+
+class ClassPropertyNotFound(MinigroupsError):
+    """The minigroup has no property with this id."""
+
+
+class AccountNotFound(MinigroupsError):
+    """The caller has never stored an account property."""
+
+
+class AccountPropertyNotFound(MinigroupsError):
+    """The caller's account has no property with this id."""
+
+
+class RecordingNotFound(MinigroupsError):
+    """No (transcoded) recording that the route needs."""
+
+
+class ClassAlreadyEstablished(MinigroupsError):
+    """A minigroup with this audience and scope exists, or another create for it is under way."""
+
+
+class TranscodingFlowFailed(MinigroupsError):
+    """A precondition of (re)starting transcoding does not hold."""
+
+
+class EditionFailed(MinigroupsError):
+    """Committing an edition failed."""
+
+
+# --- not the caller's fault ---------------------------------------------------------------------
+
+
+class AuthorizationUnavailable(MinigroupsError):
+    """The authorization backend could not be reached or answered something unreadable."""
+
+
+class DatabaseUnavailable(MinigroupsError):
+    """The database could not be reached (connection, pool timeout, lock timeout)."""
+
+
+class DatabaseFailure(MinigroupsError):
+    """The database rejected a statement for a reason that is not the caller's fault."""
+
+
+class UpstreamFailureKind(Enum):
+    """How a call to a peer service failed; decides 502, 504 or 503 (decision D6)."""
+
+    REJECTED = "rejected"  # the peer answered with an error status
+    TIMEOUT = "timeout"  # the peer did not answer in time
+    UNAVAILABLE = "unavailable"  # the transport (broker, HTTP connection) is down
+    MALFORMED = "malformed"  # the peer answered something that cannot be read
+
+
+class UpstreamFailed(MinigroupsError):
+    """A request to the event service, the conference service or tq failed."""
+
+    def __init__(
+        self,
+        kind: UpstreamFailureKind,
+        service: str,
+        method: str,
+        detail: str,
+        *,
+        peer_status: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.service = service
+        self.method = method
+        self.peer_status = peer_status
+
+
+class RouteUpstreamFailed(MinigroupsError):
+    """An upstream failure seen by a route that names it in its own terms (e.g. whiteboard)."""
+
+    def __init__(self, cause: UpstreamFailed, detail: str) -> None:
+        super().__init__(detail)
+        self.cause = cause
+
+
+class ServicesRequestFailed(RouteUpstreamFailed):
+    """Room creation or update in the peer services failed (`mqtt_request_failed`)."""
+
+
+class CreationWhiteboardFailed(RouteUpstreamFailed):
+    """Creating the whiteboard documents in the event room failed."""
+
+
+class EventCreationFailed(RouteUpstreamFailed):
+    """The event service did not take the proxied event."""

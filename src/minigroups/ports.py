@@ -1,0 +1,299 @@
+"""The interfaces the use cases need from the outside world; adapters implement them.
+
+Upstream ports mirror the peer methods of upstream.md §3-§5: arguments and answers are plain data
+in wire shape (times as `[start, end]` Unix-second pairs, ids as UUIDs, JSON as dicts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Literal, Protocol, Self
+from uuid import UUID
+
+from minigroups.domain.ids import AccountId
+from minigroups.domain.minigroup import JsonObject, JsonValue, Minigroup, Recording
+from minigroups.domain.timerange import TimeRange, WireTime
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current UTC time (timezone-aware)."""
+        ...
+
+
+# --- storage --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewMinigroup:
+    """What a create request asks to store before the rooms exist."""
+
+    scope: str
+    audience: str
+    time: TimeRange
+    tags: JsonValue = None
+    properties: JsonObject = field(default_factory=dict)
+    reserve: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dummy:
+    """A not-yet-established minigroup row held by one create (its `claim`)."""
+
+    id: UUID
+    claim: UUID
+    scope: str
+    audience: str
+    time: TimeRange
+    created_at: datetime
+    tags: JsonValue
+    properties: JsonObject
+    reserve: int | None
+    preserve_history: bool = True
+    content_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MinigroupChanges:
+    """Fields of an update; `None` keeps the stored value (R2 step 4, without the wipe: D2)."""
+
+    time: TimeRange | None = None
+    reserve: int | None = None
+    host: str | None = None
+
+
+class MinigroupRepository(Protocol):
+    async def get(self, minigroup_id: UUID, *, any_kind: bool = False) -> Minigroup | None:
+        """The established class with this id (kind minigroup unless `any_kind`)."""
+        ...
+
+    async def get_by_scope(self, audience: str, scope: str) -> Minigroup | None:
+        """The established minigroup with this audience and scope."""
+        ...
+
+    async def lock(self, minigroup_id: UUID) -> Minigroup | None:
+        """Like `get(any_kind=True)`, and holds the row until the unit of work ends."""
+        ...
+
+    async def claim_dummy(
+        self, new: NewMinigroup, claim: UUID, stale_before: datetime
+    ) -> Dummy | None:
+        """Insert a dummy, or take over a dummy created before `stale_before`.
+
+        Returns None when the (audience, scope) is established or another create holds a fresh
+        dummy for it (D13).
+        """
+        ...
+
+    async def establish(
+        self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
+    ) -> Minigroup | None:
+        """Set the rooms and mark established, if the dummy is still held by `dummy.claim`."""
+        ...
+
+    async def delete_dummy(self, dummy: Dummy) -> None:
+        """Remove the dummy if it is still held by `dummy.claim` and not established."""
+        ...
+
+    async def update(self, minigroup_id: UUID, changes: MinigroupChanges) -> Minigroup | None:
+        """Apply the changes; properties are never touched (D2)."""
+        ...
+
+    async def replace_rooms(
+        self, minigroup_id: UUID, time: TimeRange, event_room_id: UUID, conference_room_id: UUID
+    ) -> Minigroup | None:
+        """Recreate: new time and rooms, original/modified room ids cleared."""
+        ...
+
+    async def set_properties(self, minigroup_id: UUID, properties: JsonObject) -> None: ...
+
+
+class RecordingRepository(Protocol):
+    async def list_live(self, class_id: UUID) -> list[Recording]:
+        """Recordings not soft-deleted, ordered by (created_at, id) (D4)."""
+        ...
+
+    async def soft_delete_all(self, class_id: UUID, now: datetime) -> None: ...
+
+
+class AccountRepository(Protocol):
+    async def get_properties(self, account_id: AccountId) -> JsonObject | None:
+        """The account's properties, or None when the account has none stored."""
+        ...
+
+    async def lock_properties(self, account_id: AccountId) -> JsonObject:
+        """Create the account row if missing and hold it until the unit of work ends."""
+        ...
+
+    async def set_properties(self, account_id: AccountId, properties: JsonObject) -> None: ...
+
+
+class PositionRepository(Protocol):
+    async def get(self, class_id: UUID, account_id: AccountId) -> int | None: ...
+
+    async def save(self, class_id: UUID, account_id: AccountId, position_secs: int) -> None:
+        """Insert or replace the viewing position."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction (or, read-only, an autocommit connection).
+
+    Leaving the context without `commit()` rolls back. Repositories only execute statements;
+    the use case commits.
+    """
+
+    minigroups: MinigroupRepository
+    recordings: RecordingRepository
+    accounts: AccountRepository
+    positions: PositionRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class Store(Protocol):
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work; read-only ones never take write locks."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise DatabaseUnavailable unless the database answers."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# --- authorization --------------------------------------------------------------------------------
+
+
+Action = Literal["create", "read", "update", "download"]
+
+
+class Authorizer(Protocol):
+    async def authorize(
+        self, audience: str, subject: AccountId, object_: Sequence[str], action: Action
+    ) -> None:
+        """Return when allowed; raise AccessDenied, or AuthorizationUnavailable (D6)."""
+        ...
+
+
+# --- peer services (upstream.md §3-§5) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A room as the event or conference service answers it (only what we read)."""
+
+    id: UUID
+    time: WireTime
+    tags: JsonValue = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEvent:
+    """An element of `event.list` (host and pin events)."""
+
+    id: UUID
+    room_id: UUID
+    kind: Literal["host", "pin"]
+    set: str
+    label: str | None
+    agent_id: str | None
+    occurred_at: int  # ns since the room opened
+    created_by: str
+    created_at: int  # unix ms
+
+
+@dataclass(frozen=True, slots=True)
+class WriterConfigSnapshot:
+    rtc_id: UUID
+    send_video: bool | None
+    send_audio: bool | None
+    created_at: int  # unix ms
+
+
+class EventService(Protocol):
+    """The event service's room and event methods (upstream.md §3)."""
+
+    async def create_room(
+        self,
+        *,
+        audience: str,
+        time: WireTime,
+        preserve_history: bool,
+        tags: JsonValue,
+        classroom_id: UUID,
+        kind: str,
+    ) -> Room: ...
+
+    async def update_room(self, *, room_id: UUID, time: WireTime) -> Room: ...
+
+    async def lock_types(self, *, room_id: UUID, locked_types: Mapping[str, bool]) -> Room: ...
+
+    async def read_room(self, *, room_id: UUID) -> Room: ...
+
+    async def adjust_room(
+        self, *, room_id: UUID, started_at: int, segments: Sequence[Sequence[int]], offset: int
+    ) -> None: ...
+
+    async def commit_edition(self, *, edition_id: UUID, offset: int) -> None: ...
+
+    async def dump_events(self, *, room_id: UUID) -> None: ...
+
+    async def list_events(
+        self,
+        *,
+        room_id: UUID,
+        kind: Literal["host", "pin"],
+        last_occurred_at: int | None = None,
+        limit: int = 100,
+    ) -> list[RoomEvent]: ...
+
+    async def create_event(self, *, event: JsonObject) -> JsonObject:
+        """`event.create` with the event object as given (it carries `room_id`)."""
+        ...
+
+
+class ConferenceService(Protocol):
+    """The conference service's methods (upstream.md §4)."""
+
+    async def create_room(
+        self,
+        *,
+        audience: str,
+        time: WireTime,
+        rtc_sharing_policy: str,
+        reserve: int | None,
+        tags: JsonValue,
+        classroom_id: UUID,
+    ) -> Room: ...
+
+    async def update_room(
+        self, *, room_id: UUID, time: WireTime | None, reserve: int | None, host: str | None
+    ) -> None: ...
+
+    async def read_writer_config_snapshots(
+        self, *, room_id: UUID
+    ) -> list[WriterConfigSnapshot]: ...
+
+
+class TaskQueue(Protocol):
+    """tq's task creation over HTTP (upstream.md §5.1)."""
+
+    async def create_task(
+        self, *, audience: str, task_id: str, classroom_id: UUID, task: JsonObject
+    ) -> None:
+        """POST the task body (audience, tags, priority, template, bindings); success is 200."""
+        ...

@@ -1,0 +1,126 @@
+"""The configuration: the reference's App.toml keys this product uses, plus our own additions.
+
+Only the shape lives here; `config.py` loads and validates a file into it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Algorithm = Literal["ES256", "HS256"]
+
+
+class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """Base of every section: unknown keys are start-up errors."""
+
+
+class HttpSettings(_Section):
+    listener_address: str = "127.0.0.1:8080"
+    metrics_listener_address: str | None = None
+    # Ours (D21): origins answered in `access-control-allow-origin`; "*" allows any.
+    cors_allowed_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
+
+
+class AuthnIssuerSettings(_Section):
+    audience: list[str]
+    algorithm: Algorithm
+    key: str  # path: DER/PEM public key (ES256) or the raw secret (HS256)
+
+
+class AuthzNoneSettings(_Section, tag_field="type", tag="none"):
+    pass
+
+
+class AuthzLocalSettings(_Section, tag_field="type", tag="local"):
+    trusted: list[str] = msgspec.field(default_factory=list)
+
+
+class AuthzRecordSettings(_Section):
+    subject_account_id: str
+    object: list[str]
+    action: str
+
+
+class AuthzLocalWhitelistSettings(_Section, tag_field="type", tag="localwhitelist"):
+    records: list[AuthzRecordSettings] = msgspec.field(default_factory=list)
+
+
+class AuthzHttpSettings(_Section, tag_field="type", tag="http"):
+    uri: str
+    algorithm: Algorithm = "ES256"
+    key: str | None = None  # path of the private key that signs our token to the backend
+    trusted: list[str] = msgspec.field(default_factory=list)
+    timeout: float = 5.0
+    max_retries: int = 1
+    user_agent: str | None = None
+    # Ours: the in-process decision cache.
+    cache_ttl: float = 300.0
+    cache_size: int = 10_000
+
+
+AuthzSettings = (
+    AuthzNoneSettings | AuthzLocalSettings | AuthzLocalWhitelistSettings | AuthzHttpSettings
+)
+
+
+class PeerClientSettings(_Section):
+    account_id: str
+    timeout: float = 5.0
+    api_version: str = "v1"
+
+
+class AudienceSettings(_Section):
+    preroll: str
+    postroll: str
+    watermark: str
+    preroll_offset: int
+    to: str | None = None
+
+
+class TqClientSettings(_Section):
+    base_url: str
+    account_id: str
+    timeout: float = 5.0
+    api_version: str = "v1"
+    audience_settings: dict[str, AudienceSettings] = msgspec.field(default_factory=dict)
+
+
+class IdTokenSettings(_Section):
+    algorithm: Algorithm
+    key: str  # path: DER/PEM private key (ES256) or the raw secret (HS256)
+
+
+class MqttSettings(_Section):
+    uri: str
+    clean_session: bool = False
+    keep_alive_interval: int | None = None
+    reconnect_interval: float | None = None
+    incoming_message_queue_size: int | None = None
+    outgoing_message_queue_size: int | None = None
+    max_message_size: int | None = None
+    requests_channel_size: int | None = None
+
+
+class StorageSettings(_Section):
+    base_url: str
+
+
+class Settings(_Section):
+    id: str  # own account id, `<label>.<audience>`
+    agent_label: str
+    turn_hosts: list[str]
+    tenants: list[str] = msgspec.field(default_factory=list)
+    http: HttpSettings = msgspec.field(default_factory=HttpSettings)
+    authn: dict[str, AuthnIssuerSettings] = msgspec.field(default_factory=dict)
+    authz: dict[str, AuthzSettings] = msgspec.field(default_factory=dict)
+    storage: StorageSettings
+    event_client: PeerClientSettings
+    conference_client: PeerClientSettings
+    tq_client: TqClientSettings
+    id_token: IdTokenSettings | None = None
+    mqtt: MqttSettings | None = None
+    # Ours.
+    database_url: str
+    upstream: Literal["sandbox", "ulms"] = "sandbox"
