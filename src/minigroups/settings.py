@@ -12,7 +12,7 @@ import msgspec
 Algorithm = Literal["ES256", "HS256"]
 
 
-class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Base of every section: unknown keys are start-up errors."""
 
 
