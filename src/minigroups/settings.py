@@ -111,16 +111,15 @@ class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
     turn_hosts: list[str]
-    tenants: list[str] = msgspec.field(default_factory=list)
-    http: HttpSettings = msgspec.field(default_factory=HttpSettings)
-    authn: dict[str, AuthnIssuerSettings] = msgspec.field(default_factory=dict)
-    authz: dict[str, AuthzSettings] = msgspec.field(default_factory=dict)
     storage: StorageSettings
     event_client: PeerClientSettings
     conference_client: PeerClientSettings
     tq_client: TqClientSettings
+    database_url: str  # ours; env DATABASE_URL overrides it
+    tenants: list[str] = msgspec.field(default_factory=list)
+    http: HttpSettings = msgspec.field(default_factory=HttpSettings)
+    authn: dict[str, AuthnIssuerSettings] = msgspec.field(default_factory=dict)
+    authz: dict[str, AuthzSettings] = msgspec.field(default_factory=dict)
     id_token: IdTokenSettings | None = None
     mqtt: MqttSettings | None = None
-    # Ours.
-    database_url: str
-    upstream: Literal["sandbox", "ulms"] = "sandbox"
+    upstream: Literal["sandbox", "ulms"] = "sandbox"  # ours
