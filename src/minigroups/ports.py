@@ -24,6 +24,12 @@ class Clock(Protocol):
         ...
 
 
+class Metrics(Protocol):
+    """Counters the use cases report (compensations, dropped work); adapters export them."""
+
+    def increment(self, name: str, **labels: str) -> None: ...
+
+
 # --- storage --------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,26 @@
+# The two commands of the README: `make serve` (embedded default) and `make test` (everything CI runs).
+# uv is the only tool needed beyond python3; it is installed into .tools/ when missing.
+
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+
+.PHONY: serve test lint sync
+
+serve: sync
+	$(UV) run --frozen minigroups serve
+
+test: sync lint
+	$(UV) run --frozen pytest
+
+lint: sync
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports
+
+sync: $(UV)
+	$(UV) sync --frozen --quiet
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)

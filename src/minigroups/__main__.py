@@ -1,0 +1,5 @@
+"""`python -m minigroups ...`."""
+
+from minigroups.cli import main
+
+main()

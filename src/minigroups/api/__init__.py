@@ -1,0 +1,1 @@
+"""The HTTP API: app factory, request schemas, representations and thin routes."""

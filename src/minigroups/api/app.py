@@ -1,0 +1,125 @@
+"""The ASGI application: match, authenticate, call the route, render errors, CORS, HEAD."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from minigroups.api.call import Call, decode_path_param, parse_uuid
+from minigroups.api.cors import CorsPolicy
+from minigroups.api.problems import MethodNotAllowed, RouteNotFound, problem_response
+from minigroups.api.query import QueryString
+from minigroups.api.routing import UUID_PARAMS, Endpoint, RouteTable
+from minigroups.domain.ids import AccountId
+from minigroups.services.context import Context
+
+log = logging.getLogger(__name__)
+
+Authenticate = Callable[[str | None, str | None], AccountId]
+Hook = Callable[[], Awaitable[None]]
+
+
+class ApiApp:
+    """A small ASGI app over a RouteTable; Starlette supplies requests and responses."""
+
+    def __init__(
+        self,
+        table: RouteTable,
+        ctx: Context,
+        authenticate: Authenticate,
+        cors: CorsPolicy,
+        *,
+        on_startup: Hook | None = None,
+        on_shutdown: Hook | None = None,
+    ) -> None:
+        self.table = table
+        self.ctx = ctx
+        self.authenticate = authenticate
+        self.cors = cors
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        response = await self._dispatch(scope, receive)
+        await response(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive) -> Response:
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        path = raw_path.split(b"?", 1)[0].decode("latin-1")
+        found = self.table.find(path.split("/"))
+        if found is None:
+            return problem_response(RouteNotFound(f"No route for {scope['path']}"))
+        resource, raw_params = found
+        method: str = scope["method"]
+        origin = _header(scope, b"origin")
+        if method == "OPTIONS" and resource.cors:
+            return self.cors.preflight(origin)
+        endpoint = resource.endpoints.get("GET" if method == "HEAD" else method)
+        if endpoint is None:
+            response = problem_response(MethodNotAllowed(resource.allow))
+        else:
+            try:
+                response = await self._run(endpoint, scope, receive, raw_params)
+            except Exception as exc:  # noqa: BLE001 - every error becomes a problem answer
+                response = problem_response(exc)
+        if resource.cors:
+            self.cors.decorate(response, origin)
+        if method == "HEAD":
+            response.body = b""
+        return response
+
+    async def _run(
+        self, endpoint: Endpoint, scope: Scope, receive: Receive, raw_params: dict[str, str]
+    ) -> Response:
+        params = {name: decode_path_param(name, raw) for name, raw in raw_params.items()}
+        for name in UUID_PARAMS.intersection(params):
+            parse_uuid(name, params[name])  # a bad id is a 400 before authentication
+        query = QueryString(scope.get("query_string", b""))
+        caller = None
+        if endpoint.authenticated:
+            caller = self.authenticate(
+                _header(scope, b"authorization"), query.first("access_token")
+            )
+        call = Call(
+            scope,
+            receive,
+            ctx=self.ctx,
+            params=params,
+            query=query,
+            caller=caller,
+            action=endpoint.action,
+        )
+        return await endpoint.handler(call)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    if self.on_startup is not None:
+                        await self.on_startup()
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.on_shutdown is not None:
+                    await self.on_shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None

@@ -1,0 +1,129 @@
+"""The ONE table from errors to HTTP status and RFC 7807-style problem bodies (http-api.md §2.4)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import msgspec
+from starlette.responses import Response
+
+from minigroups.domain import errors as e
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = "5"
+
+
+class PayloadTooLarge(e.MinigroupsError):
+    """The request body is over the 2 MiB limit (D23)."""
+
+
+class MethodNotAllowed(e.MinigroupsError):
+    """The path exists but not with this method."""
+
+    def __init__(self, allow: str) -> None:
+        super().__init__(None)
+        self.allow = allow
+
+
+class RouteNotFound(e.MinigroupsError):
+    """No route has this path (D21: JSON 404 without CORS)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    status: int
+    type: str
+    title: str
+
+
+_TABLE: dict[type[e.MinigroupsError], Problem] = {
+    e.InvalidPayload: Problem(400, "invalid_payload", "Invalid payload"),
+    e.InvalidQueryString: Problem(400, "invalid_query_string", "Invalid query string"),
+    e.InvalidParameter: Problem(400, "invalid_parameter", "Invalid parameter"),
+    e.AccessDenied: Problem(403, "access_denied", "Access denied"),
+    e.ClassNotFound: Problem(404, "class_not_found", "Class not found"),
+    e.ClassPropertyNotFound: Problem(404, "class_property_not_found", "Class property not found"),
+    e.AccountNotFound: Problem(404, "account_not_found", "Account not found"),
+    e.AccountPropertyNotFound: Problem(
+        404, "account_property_not_found", "Account property not found"
+    ),
+    e.RecordingNotFound: Problem(404, "recording_not_found", "Recording not found"),
+    RouteNotFound: Problem(404, "not_found", "Not found"),
+    MethodNotAllowed: Problem(405, "method_not_allowed", "Method not allowed"),
+    PayloadTooLarge: Problem(413, "payload_too_large", "Payload too large"),
+    e.ClassAlreadyEstablished: Problem(
+        422, "class_already_established", "Class already established"
+    ),
+    e.TranscodingFlowFailed: Problem(422, "transcoding_flow_failed", "Transcoding flow failed"),
+    e.EditionFailed: Problem(422, "edition_flow_failed", "Edition flow failed"),
+    e.DatabaseFailure: Problem(500, "database_query_failed", "Database query failed"),
+    # Not the caller's fault, so 5xx (D6); 503s carry Retry-After.
+    e.AuthorizationUnavailable: Problem(503, "authorization_failed", "Authorization failed"),
+    e.DatabaseUnavailable: Problem(
+        503, "database_connection_acquisition_failed", "Database connection acquisition failed"
+    ),
+    # Upstream failures: the status comes from how the peer failed (see _upstream_status).
+    e.UpstreamFailed: Problem(502, "mqtt_request_failed", "Mqtt request failed"),
+    e.ServicesRequestFailed: Problem(502, "mqtt_request_failed", "Mqtt request failed"),
+    e.EventCreationFailed: Problem(502, "mqtt_request_failed", "Mqtt request failed"),
+    e.CreationWhiteboardFailed: Problem(
+        502, "creation_whiteboard_failed", "Creation whiteboard failed"
+    ),
+}
+
+_INTERNAL = Problem(500, "internal_failure", "internal failure")
+
+_UPSTREAM_STATUS = {
+    e.UpstreamFailureKind.REJECTED: 502,
+    e.UpstreamFailureKind.MALFORMED: 502,
+    e.UpstreamFailureKind.TIMEOUT: 504,
+    e.UpstreamFailureKind.UNAVAILABLE: 503,
+}
+
+
+def _lookup(error: e.MinigroupsError) -> Problem | None:
+    for cls in type(error).__mro__:
+        problem = _TABLE.get(cls)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _upstream_status(error: e.MinigroupsError, default: int) -> int:
+    cause = error.cause if isinstance(error, e.RouteUpstreamFailed) else error
+    if isinstance(cause, e.UpstreamFailed):
+        return _UPSTREAM_STATUS[cause.kind]
+    return default
+
+
+def problem_response(error: Exception) -> Response:
+    """Render any exception; unknown ones are logged and become 500 internal_failure."""
+    if isinstance(error, e.MissingAuthenticationToken):
+        body: dict[str, str] = {
+            "type": "no_authentication_token",
+            "title": "No application account id for anonymous access",
+        }
+        return _render(401, body)
+    if isinstance(error, e.InvalidAuthentication):
+        return _render(401, {"type": "invalid_authentication", "title": error.detail or ""})
+    problem = _lookup(error) if isinstance(error, e.MinigroupsError) else None
+    if problem is None:
+        log.error("unhandled error", exc_info=error)
+        return _render(500, {"type": _INTERNAL.type, "title": _INTERNAL.title})
+    assert isinstance(error, e.MinigroupsError)
+    status = _upstream_status(error, problem.status)
+    body = {"type": problem.type, "title": problem.title}
+    if error.detail:
+        body["detail"] = error.detail
+    headers = {"retry-after": RETRY_AFTER_SECONDS} if status == 503 else {}
+    if isinstance(error, MethodNotAllowed):
+        headers["allow"] = error.allow
+    return _render(status, body, headers)
+
+
+def _render(status: int, body: dict[str, str], headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        msgspec.json.encode(body), status, headers=headers, media_type="application/json"
+    )

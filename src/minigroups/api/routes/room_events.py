@@ -1,0 +1,24 @@
+"""R11 events proxied to the event room and R12 whiteboards."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from minigroups.api.call import Call
+from minigroups.api.representations import empty_response, json_response
+from minigroups.api.routing import RouteTable
+from minigroups.api.schemas import event_object
+from minigroups.services import room_events
+
+
+def register(table: RouteTable) -> None:
+    @table.route("POST", "/api/v1/minigroups/{id}/events", action="update")
+    async def create_event(call: Call) -> Response:
+        event = event_object(await call.json_value())
+        await room_events.create_event(call.ctx, call.guard, call.minigroup_id, event)
+        return json_response({}, status=201)
+
+    @table.route("POST", "/api/v1/minigroups/{id}/whiteboard", action="update")
+    async def create_whiteboard(call: Call) -> Response:  # takes no body, never reads one
+        await room_events.create_whiteboard(call.ctx, call.guard, call.minigroup_id)
+        return empty_response(201)

@@ -1,0 +1,103 @@
+"""The `minigroups` command: serve, migrate, token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from minigroups.bootstrap import StartupError
+from minigroups.config import (
+    DEV_AUDIENCE,
+    ConfigError,
+    LoadedSettings,
+    default_data_dir,
+    embedded_settings,
+    load_settings,
+)
+
+
+def _settings(config: Path | None) -> tuple[LoadedSettings, bool]:
+    """The configured settings, or the embedded default (and whether it is the default)."""
+    if config is not None:
+        return load_settings(config, os.environ), False
+    return embedded_settings(default_data_dir(os.environ), os.environ), True
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minigroups", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--config", type=Path, help="App.toml (default: the embedded sandbox)")
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("--config", type=Path)
+    token = commands.add_parser("token", help="mint a token with a configured issuer's key")
+    token.add_argument("--label", required=True, help="the account label (`sub`)")
+    token.add_argument("--audience", required=True, help="the account audience (`aud`)")
+    token.add_argument("--issuer", help="a configured [authn] issuer (default: the only one)")
+    token.add_argument("--private-key", type=Path, help="signing key, for ES256 issuers")
+    token.add_argument("--expires-in", type=int, help="seconds until `exp` (default: none)")
+    token.add_argument("--config", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        loaded, embedded = _settings(args.config)
+        for warning in loaded.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if args.command == "serve":
+            from minigroups.server import serve
+
+            serve(loaded.settings, dev_token=dev_token(loaded) if embedded else None)
+        elif args.command == "migrate":
+            from minigroups.adapters.db import migrate
+
+            migrate(loaded.settings.database_url)
+            print("database migrated")
+        else:
+            print(_token(args, loaded))
+    except (ConfigError, StartupError) as exc:
+        sys.exit(f"minigroups: {exc}")
+
+
+def _token(args: argparse.Namespace, loaded: LoadedSettings) -> str:
+    from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
+    from minigroups.adapters.auth.tokens import mint_token
+
+    issuers = loaded.settings.authn
+    name = args.issuer or (next(iter(issuers)) if len(issuers) == 1 else None)
+    if name is None or name not in issuers:
+        known = ", ".join(issuers) or "none"
+        raise StartupError(f"name a configured issuer with --issuer (configured: {known})")
+    issuer = issuers[name]
+    if args.audience.split(":", 1)[0] not in issuer.audience:
+        raise StartupError(f"issuer {name} does not accept audience {args.audience}")
+    if issuer.algorithm == "ES256" and args.private_key is None:
+        raise StartupError(f"issuer {name} uses ES256: pass its private key with --private-key")
+    key_path = args.private_key or issuer.key
+    try:
+        key = load_signing_key(key_path, issuer.algorithm)
+    except AuthConfigError as exc:
+        raise StartupError(str(exc)) from exc
+    expires_at = None if args.expires_in is None else int(time.time()) + args.expires_in
+    return mint_token(
+        issuer=name,
+        audience=args.audience,
+        subject=args.label,
+        algorithm=issuer.algorithm,
+        key=key,
+        expires_at=expires_at,
+    )
+
+
+def dev_token(loaded: LoadedSettings) -> str:
+    """The ready-to-paste token printed by `serve` on the embedded default."""
+    args = argparse.Namespace(
+        issuer=None, audience=DEV_AUDIENCE, label="dev", private_key=None, expires_in=None
+    )
+    return _token(args, loaded)

@@ -1,0 +1,47 @@
+"""`minigroups serve`: the HTTP API under uvicorn, metrics on their own listener."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+from prometheus_client import start_http_server
+
+from minigroups.bootstrap import StartupError, build_container, create_app
+from minigroups.settings import Settings
+
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """`host:port` (IPv6 hosts in brackets) as written in `[http]`."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise StartupError(f"listener address must be host:port, got {address!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - an empty host means all
+
+
+def serve(settings: Settings, *, dev_token: str | None) -> None:
+    """Build the service from the settings and run it until SIGINT/SIGTERM."""
+    host, port = parse_address(settings.http.listener_address)
+    container = build_container(settings)
+    container.prepare_database()
+    if settings.http.metrics_listener_address:
+        metrics_host, metrics_port = parse_address(settings.http.metrics_listener_address)
+        start_http_server(metrics_port, addr=metrics_host, registry=container.registry)
+    config = uvicorn.Config(
+        create_app(container),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    base = f"http://{host}:{port}"
+    print(f"minigroups {settings.agent_label}.{settings.id} serving on {base}", flush=True)
+    if dev_token is not None:
+        print(f"development token (audience usr.minigroups.local):\n{dev_token}", flush=True)
+        print(f"try: curl -H 'Authorization: Bearer {dev_token}' {base}/healthz", flush=True)
+    asyncio.run(uvicorn.Server(config).serve())
