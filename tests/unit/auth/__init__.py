@@ -1,0 +1,1 @@
+"""Unit tests of authentication, authorization, keys and tokens."""
