@@ -1,0 +1,1 @@
+"""Clients of the peer services (event, conference, tq), shared by every transport."""

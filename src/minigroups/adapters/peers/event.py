@@ -1,0 +1,143 @@
+"""The event service client (upstream.md §3) over any `Requester`, and the reference paging."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Literal
+from uuid import UUID
+
+from minigroups.adapters.peers.answers import (
+    check_status,
+    decode_events,
+    decode_object,
+    decode_room,
+)
+from minigroups.adapters.peers.transport import Requester
+from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.timerange import WireTime
+from minigroups.ports import EventService, Room, RoomEvent
+
+SERVICE = "event"
+PAGE_LIMIT = 100
+MAX_PAGES = 10
+
+EventKind = Literal["host", "pin"]
+
+
+class EventClient:
+    """`ports.EventService`: builds each request payload, checks the status, decodes the answer."""
+
+    def __init__(
+        self, requester: Requester, *, account_id: str, api_version: str = "v1", timeout: float
+    ) -> None:
+        self._requester = requester
+        self._account_id = account_id
+        self._api_version = api_version
+        self._timeout = timeout
+
+    async def _call(self, method: str, payload: JsonObject, expected: Collection[int]) -> JsonValue:
+        answer = await self._requester.request(
+            peer=self._account_id,
+            api_version=self._api_version,
+            method=method,
+            payload=payload,
+            timeout=self._timeout,
+        )
+        check_status(answer, expected, SERVICE, method)
+        return answer.payload
+
+    async def _room_call(self, method: str, payload: JsonObject, expected: int) -> Room:
+        answer = await self._call(method, payload, (expected,))
+        return decode_room(answer, SERVICE, method)
+
+    async def _accepted_call(self, method: str, payload: JsonObject) -> None:
+        # The real result arrives later as an event; the answer is `{}` with 202.
+        answer = await self._call(method, payload, (202,))
+        decode_object(answer, SERVICE, method)
+
+    async def create_room(
+        self,
+        *,
+        audience: str,
+        time: WireTime,
+        preserve_history: bool,
+        tags: JsonValue,
+        classroom_id: UUID,
+        kind: str,
+    ) -> Room:
+        payload: JsonObject = {
+            "audience": audience,
+            "time": list(time),
+            "preserve_history": preserve_history,
+        }
+        if tags is not None:
+            payload["tags"] = tags
+        payload["classroom_id"] = str(classroom_id)
+        payload["kind"] = kind  # sent as given; the product passes "Minigroup" (D24)
+        return await self._room_call("room.create", payload, 201)
+
+    async def update_room(self, *, room_id: UUID, time: WireTime) -> Room:
+        payload: JsonObject = {"id": str(room_id), "time": list(time)}
+        return await self._room_call("room.update", payload, 200)
+
+    async def lock_types(self, *, room_id: UUID, locked_types: Mapping[str, bool]) -> Room:
+        payload: JsonObject = {"id": str(room_id), "locked_types": dict(locked_types)}
+        return await self._room_call("room.locked_types", payload, 200)
+
+    async def read_room(self, *, room_id: UUID) -> Room:
+        return await self._room_call("room.read", {"id": str(room_id)}, 200)
+
+    async def adjust_room(
+        self, *, room_id: UUID, started_at: int, segments: Sequence[Sequence[int]], offset: int
+    ) -> None:
+        payload: JsonObject = {
+            "id": str(room_id),
+            "started_at": started_at,
+            "segments": [list(segment) for segment in segments],
+            "offset": offset,
+        }
+        await self._accepted_call("room.adjust", payload)
+
+    async def commit_edition(self, *, edition_id: UUID, offset: int) -> None:
+        await self._accepted_call("edition.commit", {"id": str(edition_id), "offset": offset})
+
+    async def dump_events(self, *, room_id: UUID) -> None:
+        await self._accepted_call("room.dump_events", {"id": str(room_id)})
+
+    async def list_events(
+        self,
+        *,
+        room_id: UUID,
+        kind: EventKind,
+        last_occurred_at: int | None = None,
+        limit: int = PAGE_LIMIT,
+    ) -> list[RoomEvent]:
+        """One page, forward from `last_occurred_at` (exclusive)."""
+        payload: JsonObject = {"room_id": str(room_id), "type": kind, "limit": limit}
+        if last_occurred_at is not None:
+            payload["last_occurred_at"] = last_occurred_at
+        answer = await self._call("event.list", payload, (200,))
+        return decode_events(answer, SERVICE, "event.list")
+
+    async def create_event(self, *, event: JsonObject) -> JsonObject:
+        answer = await self._call("event.create", dict(event), (201,))
+        return decode_object(answer, SERVICE, "event.create")
+
+
+async def list_all_events(events: EventService, room_id: UUID, kind: EventKind) -> list[RoomEvent]:
+    """Every event of a kind the reference would see (upstream.md §3.8).
+
+    At most 10 pages of 100; each next page starts after the last event's `occurred_at`; only an
+    EMPTY page stops early (a short page does not), so anything past 1000 events is ignored.
+    """
+    collected: list[RoomEvent] = []
+    last_occurred_at: int | None = None
+    for _ in range(MAX_PAGES):
+        page = await events.list_events(
+            room_id=room_id, kind=kind, last_occurred_at=last_occurred_at, limit=PAGE_LIMIT
+        )
+        if not page:
+            break
+        collected.extend(page)
+        last_occurred_at = page[-1].occurred_at
+    return collected

@@ -1,0 +1,1 @@
+"""Tests of the peer clients (event, conference, tq) and of the sandbox peers."""

@@ -1,0 +1,174 @@
+"""TqClient (upstream.md §5.1): URL join, headers, body, 200-only success, error kinds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from minigroups.adapters.peers.tq import TqClient, task_url
+from minigroups.adapters.sandbox import Sandbox, SandboxTqTransport
+from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
+
+AUDIENCE = "dev.usr.example.com"
+TASK_ID = "transcode-minigroup-to-hls-minigroup-abc"
+CLASS_ID = UUID("6a2b1c3d-0000-4000-8000-000000000001")
+TASK = {
+    "audience": AUDIENCE,
+    "tags": {"scope": "minigroup-abc", "conference_room_id": str(uuid4())},
+    "priority": "normal",
+    "template": "transcode-minigroup-to-hls",
+    "bindings": {"streams": [], "host_stream_id": str(uuid4())},
+}
+TASK_PATH = f"/api/v1/audiences/{AUDIENCE}/tasks/{TASK_ID}/classrooms/{CLASS_ID}"
+
+
+def tq_client(
+    transport: httpx.AsyncBaseTransport,
+    *,
+    base_url: str = "http://tq-cluster:3000/",
+    timeout: float = 0.1,
+) -> TqClient:
+    return TqClient(
+        httpx.AsyncClient(transport=transport),
+        base_url=base_url,
+        token="id-token",
+        user_agent="minigroups-0.1.0",
+        timeout=timeout,
+    )
+
+
+async def create(client: TqClient) -> None:
+    await client.create_task(audience=AUDIENCE, task_id=TASK_ID, classroom_id=CLASS_ID, task=TASK)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("http://tq-cluster:3000/", f"http://tq-cluster:3000{TASK_PATH}"),
+        ("http://tq-cluster:3000", f"http://tq-cluster:3000{TASK_PATH}"),
+        ("http://h/tq/", f"http://h/tq{TASK_PATH}"),
+        ("http://h/tq", f"http://h{TASK_PATH}"),  # the last segment is lost, as in the reference
+    ],
+)
+def test_task_url_is_a_relative_join(base_url: str, expected: str) -> None:
+    assert task_url(base_url, AUDIENCE, TASK_ID, CLASS_ID) == expected
+
+
+def test_audience_and_task_id_are_not_escaped() -> None:
+    url = task_url("http://h/", "a b", "t?x", CLASS_ID)
+    assert url == f"http://h/api/v1/audiences/a b/tasks/t?x/classrooms/{CLASS_ID}"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "path"),
+    [("http://h/tq/", f"/tq{TASK_PATH}"), ("http://h/tq", TASK_PATH)],
+)
+async def test_the_sandbox_tq_records_the_task(sandbox: Sandbox, base_url: str, path: str) -> None:
+    client = tq_client(SandboxTqTransport(sandbox), base_url=base_url)
+    await create(client)
+    [call] = sandbox.calls_to("tq")
+    assert (call.method, call.path, call.payload) == ("create_task", path, TASK)
+    [task] = sandbox.tq.tasks
+    assert (task.audience, task.task_id, task.classroom_id, task.body) == (
+        AUDIENCE,
+        TASK_ID,
+        CLASS_ID,
+        TASK,
+    )
+    assert task.headers["authorization"] == "Bearer id-token"
+    assert task.headers["content-type"] == "application/json"
+    assert task.headers["user-agent"] == "minigroups-0.1.0"
+
+
+def mock(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
+    return httpx.MockTransport(handler)
+
+
+async def test_the_request_is_a_json_post_with_the_timeout() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text="")
+
+    await create(tq_client(mock(handler), timeout=7.5))
+    [request] = seen
+    assert request.method == "POST"
+    assert json.loads(request.content) == TASK
+    assert request.headers.get_list("content-type") == ["application/json"]
+    assert request.extensions["timeout"]["read"] == 7.5
+
+
+@pytest.mark.parametrize("status", [201, 202, 204, 400, 404, 500, 503])
+async def test_only_200_is_success(status: int) -> None:
+    client = tq_client(mock(lambda _: httpx.Response(status, text=f"tq says {status}")))
+    with pytest.raises(UpstreamFailed) as caught:
+        await create(client)
+    failure = caught.value
+    assert (failure.kind, failure.service, failure.method) == (
+        UpstreamFailureKind.REJECTED,
+        "tq",
+        "create_task",
+    )
+    assert (failure.peer_status, failure.detail) == (status, f"tq says {status}")
+
+
+async def test_an_injected_error_is_rejected_with_its_body(sandbox: Sandbox) -> None:
+    sandbox.fail("tq", "create_task", status=503, problem={"type": "x", "title": "Busy"})
+    with pytest.raises(UpstreamFailed) as caught:
+        await create(tq_client(SandboxTqTransport(sandbox)))
+    assert (caught.value.kind, caught.value.peer_status) == (UpstreamFailureKind.REJECTED, 503)
+    assert json.loads(caught.value.detail or "") == {"type": "x", "title": "Busy"}
+    assert sandbox.tq.tasks == []
+
+
+async def test_silence_is_a_timeout(sandbox: Sandbox) -> None:
+    sandbox.silence("tq", "create_task", times=1)
+    client = tq_client(SandboxTqTransport(sandbox), timeout=0.05)
+    with pytest.raises(UpstreamFailed) as caught:
+        await create(client)
+    assert caught.value.kind is UpstreamFailureKind.TIMEOUT
+    await create(client)  # `times=1`: the next call is answered
+    assert len(sandbox.tq.tasks) == 1
+
+
+async def test_an_outage_is_unavailable(sandbox: Sandbox) -> None:
+    sandbox.outage("tq")
+    with pytest.raises(UpstreamFailed) as caught:
+        await create(tq_client(SandboxTqTransport(sandbox)))
+    assert caught.value.kind is UpstreamFailureKind.UNAVAILABLE
+    assert sandbox.calls == []
+    sandbox.restore("tq")
+    await create(tq_client(SandboxTqTransport(sandbox)))
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (httpx.ConnectTimeout("slow"), UpstreamFailureKind.TIMEOUT),
+        (httpx.ReadTimeout("slow"), UpstreamFailureKind.TIMEOUT),
+        (httpx.ConnectError("refused"), UpstreamFailureKind.UNAVAILABLE),
+        (httpx.RemoteProtocolError("garbage"), UpstreamFailureKind.UNAVAILABLE),
+    ],
+)
+async def test_transport_errors_are_translated(
+    error: httpx.HTTPError, kind: UpstreamFailureKind
+) -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        raise error
+
+    with pytest.raises(UpstreamFailed) as caught:
+        await create(tq_client(mock(handler)))
+    assert caught.value.kind is kind
+
+
+async def test_the_sandbox_transport_answers_404_off_route(sandbox: Sandbox) -> None:
+    async with httpx.AsyncClient(transport=SandboxTqTransport(sandbox)) as http:
+        assert (await http.post("http://tq/api/v1/tasks", content=b"{}")).status_code == 404
+        assert (await http.get(f"http://tq{TASK_PATH}")).status_code == 404
+        assert (await http.post(f"http://tq{TASK_PATH}", content=b"{")).status_code == 400
+    assert sandbox.tq.tasks == []
