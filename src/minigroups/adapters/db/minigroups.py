@@ -1,0 +1,258 @@
+"""The `class` table behind `MinigroupRepository`: lookups see established rows only (D26)."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import Row, and_, bindparam, delete, false, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningInsert
+
+from minigroups.adapters.db.errors import translated
+from minigroups.adapters.db.tables import UtcDateTime, class_
+from minigroups.domain.minigroup import JsonObject, Minigroup
+from minigroups.domain.timerange import TimeRange
+from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup
+
+MINIGROUP = "minigroup"
+
+_c = class_.c
+_ESTABLISHED = _c.established == true()
+_IS_MINIGROUP = _c.kind == MINIGROUP
+_DUMMY_COLUMNS = (
+    _c.id,
+    _c.claim,
+    _c.scope,
+    _c.audience,
+    _c.time_start,
+    _c.time_end,
+    _c.created_at,
+    _c.tags,
+    _c.properties,
+    _c.reserve,
+    _c.preserve_history,
+    _c.content_id,
+)
+
+_BY_ID = select(class_).where(_c.id == bindparam("p_id"), _ESTABLISHED, _IS_MINIGROUP)
+_BY_ID_ANY_KIND = select(class_).where(_c.id == bindparam("p_id"), _ESTABLISHED)
+_BY_SCOPE = select(class_).where(
+    _c.audience == bindparam("p_audience"),
+    _c.scope == bindparam("p_scope"),
+    _ESTABLISHED,
+    _IS_MINIGROUP,
+)
+_LOCK = _BY_ID_ANY_KIND.with_for_update()  # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE holds
+
+
+def to_minigroup(row: Row[Any]) -> Minigroup:
+    return Minigroup(
+        id=row.id,
+        scope=row.scope,
+        audience=row.audience,
+        time=TimeRange(row.time_start, row.time_end),
+        created_at=row.created_at,
+        event_room_id=row.event_room_id,
+        conference_room_id=row.conference_room_id,
+        tags=row.tags,
+        properties=row.properties,
+        original_event_room_id=row.original_event_room_id,
+        modified_event_room_id=row.modified_event_room_id,
+        preserve_history=row.preserve_history,
+        reserve=row.reserve,
+        room_events_uri=row.room_events_uri,
+        host=row.host,
+        timed_out=row.timed_out,
+        original_class_id=row.original_class_id,
+        content_id=row.content_id,
+        kind=row.kind,
+    )
+
+
+def _to_dummy(row: Row[Any]) -> Dummy:
+    return Dummy(
+        id=row.id,
+        claim=row.claim,
+        scope=row.scope,
+        audience=row.audience,
+        time=TimeRange(row.time_start, row.time_end),
+        created_at=row.created_at,
+        tags=row.tags,
+        properties=row.properties,
+        reserve=row.reserve,
+        preserve_history=row.preserve_history,
+        content_id=row.content_id,
+    )
+
+
+@functools.cache
+def _claim_statement(dialect_name: str) -> ReturningInsert[Any]:
+    """INSERT ... ON CONFLICT (audience, scope) DO UPDATE ... WHERE <stale dummy> (D13)."""
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement = insert(class_)
+    new = statement.excluded
+    taken_over = {
+        "kind": new.kind,  # not the old row's kind: the reference's bug 9.1.8
+        "time_start": new.time_start,
+        "time_end": new.time_end,
+        "tags": new.tags,
+        "properties": new.properties,
+        "reserve": new.reserve,
+        "preserve_history": new.preserve_history,
+        "claim": new.claim,
+        "claimed_at": new.claimed_at,
+    }
+    stale = or_(_c.claimed_at.is_(None), _c.claimed_at < bindparam("p_stale", type_=UtcDateTime()))
+    return statement.on_conflict_do_update(
+        index_elements=[_c.audience, _c.scope],
+        set_=taken_over,
+        where=and_(_c.established == false(), stale),
+    ).returning(*_DUMMY_COLUMNS)
+
+
+class SqlMinigroupRepository:
+    """Statements on `class` inside one unit of work's connection."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def _one(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:
+        row = (await self._connection.execute(statement, params)).first()
+        return None if row is None else to_minigroup(row)
+
+    @translated
+    async def get(self, minigroup_id: UUID, *, any_kind: bool = False) -> Minigroup | None:
+        return await self._one(_BY_ID_ANY_KIND if any_kind else _BY_ID, {"p_id": minigroup_id})
+
+    @translated
+    async def get_by_scope(self, audience: str, scope: str) -> Minigroup | None:
+        return await self._one(_BY_SCOPE, {"p_audience": audience, "p_scope": scope})
+
+    @translated
+    async def lock(self, minigroup_id: UUID) -> Minigroup | None:
+        return await self._one(_LOCK, {"p_id": minigroup_id})
+
+    @translated
+    async def claim_dummy(
+        self, new: NewMinigroup, claim: UUID, stale_before: datetime
+    ) -> Dummy | None:
+        now = datetime.now(UTC)
+        values = {
+            "id": uuid4(),
+            "kind": MINIGROUP,
+            "audience": new.audience,
+            "scope": new.scope,
+            "time_start": new.time.start,
+            "time_end": new.time.end,
+            "tags": new.tags,
+            "properties": new.properties,
+            "reserve": new.reserve,
+            "preserve_history": True,
+            "established": False,
+            "created_at": now,
+            "claim": claim,
+            "claimed_at": now,
+        }
+        statement = _claim_statement(self._connection.dialect.name).values(values)
+        result = await self._connection.execute(statement, {"p_stale": stale_before})
+        row = result.first()
+        return None if row is None else _to_dummy(row)
+
+    @translated
+    async def establish(
+        self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
+    ) -> Minigroup | None:
+        statement = (
+            update(class_)
+            .where(_c.id == dummy.id, _c.claim == dummy.claim, _c.established == false())
+            .values(
+                event_room_id=event_room_id,
+                conference_room_id=conference_room_id,
+                established=True,
+                claim=None,
+                claimed_at=None,
+            )
+            .returning(class_)
+        )
+        return await self._one(statement, {})
+
+    @translated
+    async def delete_dummy(self, dummy: Dummy) -> None:
+        await self._connection.execute(
+            delete(class_).where(
+                _c.id == dummy.id, _c.claim == dummy.claim, _c.established == false()
+            )
+        )
+
+    @translated
+    async def update(self, minigroup_id: UUID, changes: MinigroupChanges) -> Minigroup | None:
+        values: dict[str, Any] = {}
+        if changes.time is not None:
+            values.update(time_start=changes.time.start, time_end=changes.time.end)
+        if changes.reserve is not None:
+            values["reserve"] = changes.reserve
+        if changes.host is not None:
+            values["host"] = changes.host
+        if not values:
+            return await self._one(_BY_ID_ANY_KIND, {"p_id": minigroup_id})
+        statement = (
+            update(class_)
+            .where(_c.id == minigroup_id, _ESTABLISHED)
+            .values(values)
+            .returning(class_)
+        )
+        return await self._one(statement, {})
+
+    @translated
+    async def replace_rooms(
+        self, minigroup_id: UUID, time: TimeRange, event_room_id: UUID, conference_room_id: UUID
+    ) -> Minigroup | None:
+        statement = (
+            update(class_)
+            .where(_c.id == minigroup_id, _ESTABLISHED)
+            .values(
+                time_start=time.start,
+                time_end=time.end,
+                event_room_id=event_room_id,
+                conference_room_id=conference_room_id,
+                original_event_room_id=None,
+                modified_event_room_id=None,
+            )
+            .returning(class_)
+        )
+        return await self._one(statement, {})
+
+    @translated
+    async def set_properties(self, minigroup_id: UUID, properties: JsonObject) -> None:
+        await self._connection.execute(
+            update(class_).where(_c.id == minigroup_id, _ESTABLISHED).values(properties=properties)
+        )
+
+    # --- pipeline writes (http-api.md §8); not in ports.py yet ---------------------------------
+
+    @translated
+    async def record_adjustment(
+        self, minigroup_id: UUID, original_event_room_id: UUID, modified_event_room_id: UUID
+    ) -> None:
+        """Store the rooms that `room.adjust` / `edition.commit` produced."""
+        await self._connection.execute(
+            update(class_)
+            .where(_c.id == minigroup_id)
+            .values(
+                original_event_room_id=original_event_room_id,
+                modified_event_room_id=modified_event_room_id,
+            )
+        )
+
+    @translated
+    async def set_room_events_uri(self, modified_event_room_id: UUID, uri: str) -> None:
+        """Store the `room.dump_events` result on the class whose modified room it is."""
+        await self._connection.execute(
+            update(class_)
+            .where(_c.modified_event_room_id == modified_event_room_id)
+            .values(room_events_uri=uri)
+        )

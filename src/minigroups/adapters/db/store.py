@@ -1,0 +1,152 @@
+"""`SqlStore` and its units of work: one connection each, a transaction unless read-only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, create_engines
+from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translated
+from minigroups.adapters.db.minigroups import SqlMinigroupRepository
+from minigroups.adapters.db.repositories import (
+    SqlAccountRepository,
+    SqlPositionRepository,
+    SqlRecordingRepository,
+)
+from minigroups.domain.errors import DatabaseUnavailable
+from minigroups.ports import (
+    AccountRepository,
+    MinigroupRepository,
+    PositionRepository,
+    RecordingRepository,
+)
+
+
+class _WriteGate:
+    """Queues this process's SQLite writers before they take a connection.
+
+    SQLite has one writer at a time; waiting here (fairly, without holding a pooled connection)
+    is cheaper than spinning in the busy handler. Other processes still meet the busy timeout.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = asyncio.Lock()
+        self._timeout = timeout
+
+    async def acquire(self) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise DatabaseUnavailable("database unavailable: timed out waiting to write") from None
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+class SqlUnitOfWork:
+    """One transaction (or, read-only, one autocommit connection); see `ports.UnitOfWork`."""
+
+    # Typed as the ports: the Protocol's attributes are settable, hence invariant for mypy.
+    minigroups: MinigroupRepository
+    recordings: RecordingRepository
+    accounts: AccountRepository
+    positions: PositionRepository
+
+    def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
+        self._engine = engine
+        self._read_only = read_only
+        self._gate = gate
+        self._connection: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("a unit of work cannot be entered twice")
+        if self._gate is not None:
+            await self._gate.acquire()
+        try:
+            connection = await self._connect()
+        except BaseException:
+            if self._gate is not None:
+                self._gate.release()
+            raise
+        self._connection = connection
+        self.minigroups = SqlMinigroupRepository(connection)
+        self.recordings = SqlRecordingRepository(connection)
+        self.accounts = SqlAccountRepository(connection)
+        self.positions = SqlPositionRepository(connection)
+        return self
+
+    @translated
+    async def _connect(self) -> AsyncConnection:
+        connection = self._engine.connect()
+        await connection.start()
+        if self._read_only:
+            return connection
+        try:
+            await connection.begin()  # SQLite: BEGIN IMMEDIATE, waiting up to the busy timeout
+        except BaseException:
+            with contextlib.suppress(*DRIVER_ERRORS):
+                await connection.close()
+            raise
+        return connection
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        try:
+            if connection is not None:
+                await connection.close()  # rolls back whatever was not committed
+        except DRIVER_ERRORS as error:
+            if exc is None:
+                raise translate(error) from error
+            # otherwise the body's own exception is the one worth reporting
+        finally:
+            if self._gate is not None and connection is not None:
+                self._gate.release()
+
+    @translated
+    async def commit(self) -> None:
+        if self._connection is None:
+            raise RuntimeError("commit outside the unit of work")
+        await self._connection.commit()
+
+
+class SqlStore:
+    """The `Store` port over SQLAlchemy Core; build it with `create_store`."""
+
+    def __init__(self, engines: Engines) -> None:
+        self._engines = engines
+        self._gate = _WriteGate(SQLITE_BUSY_TIMEOUT_SECONDS) if engines.is_sqlite else None
+
+    @property
+    def dialect_name(self) -> str:
+        return self._engines.writer.dialect.name
+
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        if read_only:
+            return SqlUnitOfWork(self._engines.reader, read_only=True, gate=None)
+        return SqlUnitOfWork(self._engines.writer, read_only=False, gate=self._gate)
+
+    @translated
+    async def ping(self) -> None:
+        async with self._engines.reader.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    @translated
+    async def close(self) -> None:
+        await self._engines.writer.dispose()
+
+
+def create_store(database_url: str, *, pool_size: int = 10, pool_timeout: float = 5.0) -> SqlStore:
+    """A store for `sqlite:///path` or `postgresql://...`; connects lazily, on first use."""
+    return SqlStore(create_engines(database_url, pool_size=pool_size, pool_timeout=pool_timeout))

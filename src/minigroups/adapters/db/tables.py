@@ -1,0 +1,153 @@
+"""The storage schema (http-api.md §6, made portable between PostgreSQL and SQLite).
+
+The migrations in `migrations/versions` must build exactly this; a test compares them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    TypeDecorator,
+    Uuid,
+    false,
+    func,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A UTC instant: timestamptz on PostgreSQL, naive UTC text on SQLite; aware in Python."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the database stores UTC instants")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def json_type() -> TypeEngine[Any]:
+    """JSON, JSONB on PostgreSQL; Python None is SQL NULL (not the JSON literal null)."""
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+class_ = Table(
+    "class",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("kind", Text(), nullable=False, server_default=text("'minigroup'")),
+    Column("audience", Text(), nullable=False),
+    Column("scope", Text(), nullable=False),
+    Column("time_start", UtcDateTime(), nullable=True),  # inclusive; NULL is unbounded
+    Column("time_end", UtcDateTime(), nullable=True),  # exclusive; NULL is unbounded
+    Column("tags", json_type(), nullable=True),
+    Column("properties", json_type(), nullable=False, server_default=text("'{}'")),
+    Column("conference_room_id", Uuid(), nullable=True),
+    Column("event_room_id", Uuid(), nullable=True),
+    Column("original_event_room_id", Uuid(), nullable=True),
+    Column("modified_event_room_id", Uuid(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=func.now()),
+    Column("preserve_history", Boolean(), nullable=False, server_default=true()),
+    Column("reserve", Integer(), nullable=True),
+    Column("room_events_uri", Text(), nullable=True),
+    Column("host", Text(), nullable=True),  # agent id, text form
+    Column("timed_out", Boolean(), nullable=False, server_default=false()),
+    Column("established", Boolean(), nullable=False, server_default=true()),
+    Column("original_class_id", Uuid(), nullable=True),
+    Column("content_id", Text(), nullable=True),
+    # Ours (D13): the create that holds a dummy, and since when.
+    Column("claim", Uuid(), nullable=True),
+    Column("claimed_at", UtcDateTime(), nullable=True),
+    CheckConstraint(
+        "NOT established OR (conference_room_id IS NOT NULL AND event_room_id IS NOT NULL)",
+        name="rooms_ids_presence",
+    ),
+    Index("uniq_audience_scope", "audience", "scope", unique=True),
+    Index("class_conference_room_id", "conference_room_id"),
+    Index("class_event_room_id", "event_room_id"),
+    Index("class_original_event_room_id", "original_event_room_id"),
+    Index("class_modified_event_room_id", "modified_event_room_id"),
+)
+
+recording = Table(
+    "recording",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("class_id", Uuid(), ForeignKey("class.id", ondelete="CASCADE"), nullable=False),
+    Column("rtc_id", Uuid(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("segments", json_type(), nullable=True),  # [[start_ms, end_ms], ...]
+    Column("modified_segments", json_type(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=func.now()),
+    Column("adjusted_at", UtcDateTime(), nullable=True),
+    Column("transcoded_at", UtcDateTime(), nullable=True),
+    Column("stream_uri", Text(), nullable=True),
+    Column("created_by", Text(), nullable=False),  # agent id, text form
+    Column("deleted_at", UtcDateTime(), nullable=True),
+    Index(
+        "uniq_recording_per_class",
+        "class_id",
+        "created_by",
+        unique=True,
+        postgresql_where=text("deleted_at IS NULL"),
+        sqlite_where=text("deleted_at IS NULL"),
+    ),
+    Index("recording_rtc_id", "rtc_id"),
+)
+
+record_timestamp = Table(
+    "record_timestamp",
+    metadata,
+    Column("class_id", Uuid(), ForeignKey("class.id"), nullable=False),
+    Column("account_id", Text(), nullable=False),  # `<label>.<audience>`
+    Column("position_secs", Integer(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=func.now()),
+    Column("updated_at", UtcDateTime(), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("class_id", "account_id"),
+)
+
+account = Table(
+    "account",
+    metadata,
+    Column("id", Text(), primary_key=True),  # `<label>.<audience>`
+    Column("properties", json_type(), nullable=False, server_default=text("'{}'")),
+)

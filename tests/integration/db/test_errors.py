@@ -1,0 +1,128 @@
+"""Driver exceptions never leave the adapter: unreachable → DatabaseUnavailable, else Failure."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from sqlalchemy import exc as sa_exc
+
+from minigroups.adapters.db import SqlStore, create_store
+from minigroups.adapters.db.errors import translate
+from minigroups.domain.errors import DatabaseFailure, DatabaseUnavailable
+from minigroups.domain.ids import AccountId
+from tests.integration.db.helpers import establish
+
+ALICE = AccountId("alice", "usr.example.com")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def assert_unavailable(store: SqlStore) -> None:
+    with pytest.raises(DatabaseUnavailable):
+        await store.ping()
+    for read_only in (True, False, False):  # twice: a failed writer must not keep the write gate
+        with pytest.raises(DatabaseUnavailable):
+            async with store.unit_of_work(read_only=read_only):
+                pass
+    await store.close()
+
+
+async def test_postgres_on_a_closed_port_is_unavailable() -> None:
+    await assert_unavailable(
+        create_store(f"postgresql://postgres@127.0.0.1:{closed_port()}/none", pool_timeout=2)
+    )
+
+
+async def test_sqlite_in_a_missing_directory_is_unavailable(tmp_path: Path) -> None:
+    await assert_unavailable(create_store(f"sqlite:///{tmp_path}/missing/minigroups.db"))
+
+
+async def test_an_exhausted_pool_is_unavailable(database_url: str) -> None:
+    store = create_store(database_url, pool_size=1, pool_timeout=0.1)
+    try:
+        async with store.unit_of_work(read_only=True):
+            with pytest.raises(DatabaseUnavailable, match=r"timed out|timeout"):
+                async with store.unit_of_work(read_only=True):
+                    pass
+    finally:
+        await store.close()
+
+
+async def test_a_rejected_statement_is_a_failure(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        with pytest.raises(DatabaseFailure) as raised:
+            await uow.positions.save(uuid4(), ALICE, 1)  # no such class: foreign key violation
+    assert isinstance(raised.value.__cause__, sa_exc.IntegrityError)
+    assert "INSERT" not in str(raised.value)  # the detail carries no SQL text
+
+
+@pytest.mark.postgres
+async def test_a_lost_connection_is_unavailable(postgres_url: str) -> None:
+    store = create_store(postgres_url)
+    minigroup = await establish(store)
+
+    async def lose_connection_mid_statement() -> None:
+        async with store.unit_of_work() as uow:
+            await uow.minigroups.get(minigroup.id)
+            await terminate_backends(postgres_url)
+            await uow.minigroups.get(minigroup.id)
+
+    async def lose_connection_before_commit() -> None:
+        async with store.unit_of_work() as uow:
+            await uow.minigroups.set_properties(minigroup.id, {"a": 1})
+            await terminate_backends(postgres_url)
+            await uow.commit()
+
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            await lose_connection_mid_statement()
+        with pytest.raises(DatabaseUnavailable):
+            await lose_connection_before_commit()
+        async with store.unit_of_work(read_only=True) as uow:  # the pool recovers
+            assert await uow.minigroups.get(minigroup.id) == minigroup
+    finally:
+        await store.close()
+
+
+async def terminate_backends(postgres_url: str) -> None:
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'minigroups'"
+        )
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (sqlite3.OperationalError("database is locked"), DatabaseUnavailable),
+        (sqlite3.OperationalError("unable to open database file"), DatabaseUnavailable),
+        (sqlite3.IntegrityError("UNIQUE constraint failed: class.id"), DatabaseFailure),
+        (ConnectionRefusedError(111, "Connection refused"), DatabaseUnavailable),
+        (TimeoutError(), DatabaseUnavailable),
+        (sa_exc.TimeoutError("QueuePool limit reached"), DatabaseUnavailable),
+        (asyncpg.exceptions.CannotConnectNowError("starting up"), DatabaseUnavailable),
+        (asyncpg.exceptions.TooManyConnectionsError("too many"), DatabaseUnavailable),
+        (asyncpg.exceptions.DeadlockDetectedError("deadlock"), DatabaseUnavailable),
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), DatabaseFailure),
+        (asyncpg.exceptions.UndefinedTableError("no such table"), DatabaseFailure),
+    ],
+)
+def test_translation(error: BaseException, expected: type[Exception]) -> None:
+    translated = translate(error)
+
+    assert type(translated) is expected
+    assert translated.detail

@@ -1,0 +1,119 @@
+"""Units of work: commit, rollback, and read-only connections without BEGIN/COMMIT."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from minigroups.adapters.db import SqlStore, SqlUnitOfWork
+from minigroups.domain.ids import AccountId
+from minigroups.ports import Store
+from tests.integration.db.helpers import establish
+
+ALICE = AccountId("alice", "usr.example.com")
+
+
+def conforms(store: SqlStore) -> Store:
+    """mypy checks here that SqlStore implements the Store port."""
+    return store
+
+
+@contextmanager
+def statements(store: SqlStore) -> Iterator[list[str]]:
+    """The SQL the store sends while the block runs (BEGIN on SQLite included)."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    engine = store._engines.writer.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def in_transaction(uow: SqlUnitOfWork) -> bool:
+    assert uow._connection is not None
+    driver = (await uow._connection.get_raw_connection()).driver_connection
+    if uow._connection.dialect.name == "sqlite":
+        return bool(driver.in_transaction)  # type: ignore[union-attr]
+    return bool(driver.is_in_transaction())  # type: ignore[union-attr]
+
+
+async def test_commit_keeps_the_changes(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.accounts.set_properties(ALICE, {"a": 1})
+        await uow.commit()
+
+    async with store.unit_of_work(read_only=True) as uow:
+        assert await uow.accounts.get_properties(ALICE) == {"a": 1}
+
+
+async def test_leaving_without_commit_rolls_back(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.accounts.set_properties(ALICE, {"a": 1})
+
+    async with store.unit_of_work(read_only=True) as uow:
+        assert await uow.accounts.get_properties(ALICE) is None
+
+
+async def test_an_exception_inside_rolls_back_and_propagates(store: SqlStore) -> None:
+    minigroup = await establish(store)
+
+    async def fail_inside() -> None:
+        async with store.unit_of_work() as uow:
+            await uow.minigroups.set_properties(minigroup.id, {"lost": True})
+            await uow.accounts.set_properties(ALICE, {"lost": True})
+            raise LookupError("boom")
+
+    with pytest.raises(LookupError, match="boom"):
+        await fail_inside()
+
+    async with store.unit_of_work(read_only=True) as uow:
+        stored = await uow.minigroups.get(minigroup.id)
+        assert await uow.accounts.get_properties(ALICE) is None
+    assert stored == minigroup
+
+
+async def test_read_only_units_of_work_run_without_a_transaction(store: SqlStore) -> None:
+    minigroup = await establish(store)
+
+    with statements(store) as sent:
+        async with store.unit_of_work(read_only=True) as uow:
+            assert await uow.minigroups.get(minigroup.id) == minigroup
+            assert await uow.recordings.list_live(minigroup.id) == []
+            assert await uow.accounts.get_properties(ALICE) is None
+            assert await uow.positions.get(minigroup.id, ALICE) is None
+            assert not await in_transaction(uow)
+
+    assert len(sent) == 4  # one statement per call, no BEGIN
+    assert not any(sql.lstrip().upper().startswith(("BEGIN", "COMMIT")) for sql in sent)
+
+
+async def test_write_units_of_work_are_transactions(store: SqlStore) -> None:
+    minigroup = await establish(store)
+
+    with statements(store) as sent:
+        async with store.unit_of_work() as uow:
+            await uow.minigroups.lock(minigroup.id)
+            assert await in_transaction(uow)
+            await uow.commit()
+
+    if store.dialect_name == "sqlite":
+        assert sent[0] == "BEGIN IMMEDIATE"  # writers serialise from the first statement
+        assert "FOR UPDATE" not in sent[1]
+    else:
+        assert sent[0].rstrip().endswith("FOR UPDATE")
+
+
+async def test_a_unit_of_work_cannot_be_entered_twice(store: SqlStore) -> None:
+    uow = store.unit_of_work(read_only=True)
+    async with uow:
+        with pytest.raises(RuntimeError):
+            await uow.__aenter__()
