@@ -116,6 +116,16 @@ class MinigroupRepository(Protocol):
 
     async def set_properties(self, minigroup_id: UUID, properties: JsonObject) -> None: ...
 
+    async def record_adjustment(
+        self, minigroup_id: UUID, original_event_room_id: UUID, modified_event_room_id: UUID
+    ) -> None:
+        """The pipeline's adjust result: the original and modified event rooms."""
+        ...
+
+    async def set_room_events_uri(self, modified_event_room_id: UUID, uri: str) -> None:
+        """The pipeline's dump result, for the minigroup whose modified room was dumped."""
+        ...
+
 
 class RecordingRepository(Protocol):
     async def list_live(self, class_id: UUID) -> list[Recording]:
@@ -124,10 +134,26 @@ class RecordingRepository(Protocol):
 
     async def soft_delete_all(self, class_id: UUID, now: datetime) -> None: ...
 
+    async def add(self, recording: Recording) -> None:
+        """Store a new recording (written by the recording pipeline)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """What a reader's account contributes to a read: its properties and saved position."""
+
+    properties: JsonObject | None
+    position: int | None
+
 
 class AccountRepository(Protocol):
     async def get_properties(self, account_id: AccountId) -> JsonObject | None:
         """The account's properties, or None when the account has none stored."""
+        ...
+
+    async def get_viewer(self, account_id: AccountId, class_id: UUID) -> Viewer:
+        """Properties and viewing position of the account in one round trip."""
         ...
 
     async def lock_properties(self, account_id: AccountId) -> JsonObject:

@@ -26,7 +26,7 @@ from minigroups.domain.minigroup import (
     filter_properties,
 )
 from minigroups.domain.timerange import TimeRange, to_unix
-from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup
+from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, Viewer
 from minigroups.services.access import Guard, Locator, load_authorized
 from minigroups.services.context import Context
 from minigroups.services.rooms import (
@@ -125,19 +125,16 @@ async def read_minigroup(
     async with ctx.store.unit_of_work(read_only=True) as uow:
         recordings = await uow.recordings.list_live(minigroup.id)
         playback = describe_playback(minigroup, recordings, ctx.clock.now())
-        account: JsonObject | None = None
-        position: int | None = None
-        if account_keys is not None:
-            account = await uow.accounts.get_properties(guard.caller)
-        if playback.shows_position:
-            position = await uow.positions.get(minigroup.id, guard.caller)
+        viewer = Viewer(None, None)
+        if account_keys is not None or playback.shows_position:
+            viewer = await uow.accounts.get_viewer(guard.caller, minigroup.id)
     return MinigroupView(
         minigroup=minigroup,
         turn_host=pick_turn_host(ctx),
         properties=filter_properties(minigroup.properties, class_keys),
-        account_properties=filter_properties(account or {}, account_keys),
+        account_properties=filter_properties(viewer.properties or {}, account_keys),
         playback=playback,
-        position=position,
+        position=viewer.position,
     )
 
 

@@ -15,6 +15,7 @@ from minigroups.adapters.db.errors import translated
 from minigroups.adapters.db.tables import account, record_timestamp, recording
 from minigroups.domain.ids import AccountId
 from minigroups.domain.minigroup import JsonObject, Recording, Segments
+from minigroups.ports import Viewer
 
 _r = recording.c
 _LIVE_RECORDINGS = (
@@ -27,6 +28,11 @@ _LOCK_ACCOUNT = _ACCOUNT_PROPERTIES.with_for_update()
 _POSITION = select(record_timestamp.c.position_secs).where(
     record_timestamp.c.class_id == bindparam("p_class_id"),
     record_timestamp.c.account_id == bindparam("p_account_id"),
+)
+
+_VIEWER = select(
+    _ACCOUNT_PROPERTIES.scalar_subquery().label("properties"),
+    _POSITION.scalar_subquery().label("position"),
 )
 
 
@@ -108,6 +114,15 @@ class SqlAccountRepository:
         result = await self._connection.execute(_ACCOUNT_PROPERTIES, {"p_id": str(account_id)})
         properties: JsonObject | None = result.scalar_one_or_none()
         return properties
+
+    @translated
+    async def get_viewer(self, account_id: AccountId, class_id: UUID) -> Viewer:
+        result = await self._connection.execute(
+            _VIEWER,
+            {"p_id": str(account_id), "p_account_id": str(account_id), "p_class_id": class_id},
+        )
+        row = result.one()
+        return Viewer(properties=row.properties, position=row.position)
 
     @translated
     async def lock_properties(self, account_id: AccountId) -> JsonObject:

@@ -1,0 +1,130 @@
+"""The composition root: builds every adapter from the settings and wires the use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib.metadata import version
+
+import httpx
+from prometheus_client import CollectorRegistry
+
+from minigroups.adapters.auth.authn import Authenticator
+from minigroups.adapters.auth.authz import build_authorizer
+from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
+from minigroups.adapters.auth.tokens import mint_id_token
+from minigroups.adapters.clock import SystemClock
+from minigroups.adapters.db import create_store, migrate
+from minigroups.adapters.metrics import PrometheusMetrics
+from minigroups.adapters.sandbox.sandbox import Sandbox
+from minigroups.adapters.sandbox.services import build_sandbox_services
+from minigroups.api.app import ApiApp
+from minigroups.api.cors import CorsPolicy
+from minigroups.api.routes import build_routes
+from minigroups.domain.ids import AccountId
+from minigroups.ports import Clock
+from minigroups.services.context import Context, Options
+from minigroups.settings import Settings
+
+# A create whose dummy is older than both room timeouts plus this margin is presumed dead (D13).
+DUMMY_STALE_MARGIN = timedelta(seconds=60)
+
+
+class StartupError(Exception):
+    """Settings that load but cannot run: an unreadable key file, an unavailable mode."""
+
+
+@dataclass
+class Container:
+    """Everything one process runs with; `close()` releases it."""
+
+    settings: Settings
+    ctx: Context
+    authenticator: Authenticator
+    registry: CollectorRegistry
+    http: httpx.AsyncClient
+    sandbox: Sandbox
+
+    def prepare_database(self) -> None:
+        """Migrate the database before serving (the embedded SQLite file is created here)."""
+        migrate(self.settings.database_url)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.ctx.store.close()
+
+
+def build_container(
+    settings: Settings, *, sandbox: Sandbox | None = None, clock: Clock | None = None
+) -> Container:
+    """Build the service from its settings; tests pass their own sandbox and clock."""
+    if settings.upstream == "ulms":
+        raise StartupError(
+            'upstream = "ulms" (the MQTT transport to the platform) is not available in this '
+            'version; use upstream = "sandbox"'
+        )
+    clock = clock or SystemClock()
+    try:
+        authenticator = Authenticator(settings.authn)
+        tq_token = _id_token(settings)
+    except AuthConfigError as exc:
+        raise StartupError(str(exc)) from exc
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
+    registry = CollectorRegistry()
+    sandbox = sandbox or Sandbox(clock=clock.now, agent_id=f"{settings.agent_label}.{settings.id}")
+    peers = build_sandbox_services(
+        sandbox,
+        event_account_id=settings.event_client.account_id,
+        conference_account_id=settings.conference_client.account_id,
+        event_timeout=settings.event_client.timeout,
+        conference_timeout=settings.conference_client.timeout,
+        tq_base_url=settings.tq_client.base_url,
+        tq_token=tq_token,
+        tq_user_agent=f"minigroups-{version('minigroups')}",
+        tq_timeout=settings.tq_client.timeout,
+    )
+    ctx = Context(
+        store=create_store(settings.database_url),
+        authorizer=build_authorizer(settings.authz, own_account_id=settings.id, http_client=http),
+        events=peers.event,
+        conferences=peers.conference,
+        tasks=peers.tq,
+        clock=clock,
+        metrics=PrometheusMetrics(registry),
+        options=_options(settings),
+    )
+    return Container(settings, ctx, authenticator, registry, http, sandbox)
+
+
+def _options(settings: Settings) -> Options:
+    room_timeouts = settings.event_client.timeout + settings.conference_client.timeout
+    return Options(
+        turn_hosts=tuple(settings.turn_hosts),
+        storage_base_url=settings.storage.base_url,
+        dummy_stale_after=timedelta(seconds=room_timeouts) + DUMMY_STALE_MARGIN,
+        preroll_offsets={
+            audience: audience_settings.preroll_offset
+            for audience, audience_settings in settings.tq_client.audience_settings.items()
+        },
+    )
+
+
+def _id_token(settings: Settings) -> str:
+    """The service's own token (upstream.md §1.2) for tq; the sandbox accepts any."""
+    if settings.id_token is None:
+        return "sandbox"
+    key = load_signing_key(settings.id_token.key, settings.id_token.algorithm)
+    return mint_id_token(
+        AccountId.parse(settings.id), algorithm=settings.id_token.algorithm, key=key
+    )
+
+
+def create_app(container: Container) -> ApiApp:
+    settings = container.settings
+    return ApiApp(
+        build_routes(),
+        container.ctx,
+        container.authenticator.authenticate,
+        CorsPolicy(tuple(settings.http.cors_allowed_origins)),
+        on_shutdown=container.close,
+    )

@@ -1,0 +1,118 @@
+"""An API under test: the real app, a real database (SQLite and PostgreSQL), the sandbox peers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from minigroups.adapters.auth.keys import load_signing_key
+from minigroups.adapters.auth.tokens import mint_token
+from minigroups.adapters.sandbox.sandbox import Sandbox
+from minigroups.bootstrap import Container, build_container, create_app
+from minigroups.settings import Settings
+from tests.support.authz_backend import AuthzBackend
+
+ISSUER = "iam.example.org"
+AUDIENCE = "usr.example.org"  # authorization `none`
+LOCKED = "locked.example.org"  # authorization `local`: only admin.locked.example.org
+REMOTE = "remote.example.org"  # authorization `http` against a loopback backend
+DOWN = "down.example.org"  # authorization `http` against a closed port
+ADMIN = "admin"
+PEER_TIMEOUT = 0.3
+STORAGE = "https://storage.example.com"
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    container: Container
+    sandbox: Sandbox
+    authz_backend: AuthzBackend
+    secret: Path
+
+    def token(self, label: str = "user1", audience: str = AUDIENCE) -> str:
+        key = load_signing_key(self.secret, "HS256")
+        return mint_token(
+            issuer=ISSUER, audience=audience, subject=label, algorithm="HS256", key=key
+        )
+
+    def auth(self, label: str = "user1", audience: str = AUDIENCE) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token(label, audience)}"}
+
+    async def create(self, audience: str = AUDIENCE, **body: Any) -> dict[str, Any]:
+        """Create a minigroup (as admin of the audience) and return its DB object."""
+        body.setdefault("scope", f"lesson-{secrets.token_hex(4)}")
+        response = await self.client.post(
+            "/api/v1/minigroups",
+            json={"audience": audience, **body},
+            headers=self.auth(ADMIN, audience),
+        )
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+
+def _private_key_pem(path: Path) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1())
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
+
+
+def build_settings(database_url: str, tmp_path: Path, authz_uri: str) -> Settings:
+    secret = tmp_path / "hs256.secret"
+    secret.write_text(secrets.token_urlsafe(32))
+    signing_key = _private_key_pem(tmp_path / "svc.private.pem")
+    audiences = [AUDIENCE, LOCKED, REMOTE, DOWN]
+    data = {
+        "id": "dispatcher.svc.example.org",
+        "agent_label": "test",
+        "turn_hosts": ["turn0"],
+        "tenants": audiences,
+        "database_url": database_url,
+        "storage": {"base_url": STORAGE},
+        "authn": {ISSUER: {"audience": audiences, "algorithm": "HS256", "key": str(secret)}},
+        "authz": {
+            AUDIENCE: {"type": "none"},
+            LOCKED: {"type": "local", "trusted": [f"{ADMIN}.{LOCKED}"]},
+            REMOTE: {"type": "http", "uri": authz_uri, "key": str(signing_key)},
+            DOWN: {
+                "type": "http",
+                "uri": "http://127.0.0.1:9/authz",
+                "key": str(signing_key),
+                "timeout": 0.5,
+                "trusted": [f"{ADMIN}.{DOWN}"],
+            },
+        },
+        "event_client": {"account_id": "event.svc.example.org", "timeout": PEER_TIMEOUT},
+        "conference_client": {"account_id": "conference.svc.example.org", "timeout": PEER_TIMEOUT},
+        "tq_client": {"base_url": "http://tq.example.org/", "account_id": "tq.svc.example.org"},
+    }
+    return msgspec.convert(data, Settings)
+
+
+@pytest.fixture
+async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    backend = AuthzBackend()
+    await backend.start()
+    settings = build_settings(database_url, tmp_path, backend.uri)
+    container = build_container(settings)
+    transport = httpx.ASGITransport(app=create_app(container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://minigroups.test") as client:
+        yield Api(client, container, container.sandbox, backend, tmp_path / "hs256.secret")
+    await container.close()
+    await backend.stop()

@@ -1,0 +1,96 @@
+"""`minigroups serve` with no arguments on a fresh data directory, as a new user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MINIGROUPS_DATA_DIR": str(tmp_path / "data"),
+        "APP_HTTP__LISTENER_ADDRESS": f"127.0.0.1:{port}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minigroups", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        token = _read_token(process)
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_ready(base, process)
+        yield base, token, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)  # drains and closes the pipe
+
+
+def _read_token(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("development token"):
+            return process.stdout.readline().strip()
+    raise AssertionError("serve printed no token:\n" + "".join(lines))
+
+
+def _wait_until_ready(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "serve exited"
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("serve never became ready")
+
+
+@pytest.mark.slow
+def test_serve_without_arguments_answers_a_create_and_read_round_trip(
+    served: tuple[str, str, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    base, token, _ = served
+    headers = {"authorization": f"Bearer {token}"}
+    created = httpx.post(
+        f"{base}/api/v1/minigroups",
+        json={"scope": "first-lesson", "audience": "usr.minigroups.local"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    minigroup_id = created.json()["id"]
+    read = httpx.get(f"{base}/api/v1/minigroups/{minigroup_id}", headers=headers)
+    assert read.status_code == 200
+    assert read.json()["id"] == "first-lesson"
+    assert read.json()["status"] == "real-time"
+    assert (tmp_path / "data" / "minigroups.sqlite3").exists()
+    assert (tmp_path / "data" / "dev-hs256.secret").exists()
