@@ -42,6 +42,7 @@ class Container:
     ctx: Context
     authenticator: Authenticator
     registry: CollectorRegistry
+    metrics: PrometheusMetrics
     http: httpx.AsyncClient
     sandbox: Sandbox
 
@@ -71,6 +72,7 @@ def build_container(
         raise StartupError(str(exc)) from exc
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry)
     sandbox = sandbox or Sandbox(clock=clock.now, agent_id=f"{settings.agent_label}.{settings.id}")
     peers = build_sandbox_services(
         sandbox,
@@ -90,10 +92,10 @@ def build_container(
         conferences=peers.conference,
         tasks=peers.tq,
         clock=clock,
-        metrics=PrometheusMetrics(registry),
+        metrics=metrics,
         options=_options(settings),
     )
-    return Container(settings, ctx, authenticator, registry, http, sandbox)
+    return Container(settings, ctx, authenticator, registry, metrics, http, sandbox)
 
 
 def _options(settings: Settings) -> Options:
@@ -127,4 +129,5 @@ def create_app(container: Container) -> ApiApp:
         container.authenticator.authenticate,
         CorsPolicy(tuple(settings.http.cors_allowed_origins)),
         on_shutdown=container.close,
+        observer=container.metrics,
     )

@@ -40,10 +40,7 @@ class Api:
     secret: Path
 
     def token(self, label: str = "user1", audience: str = AUDIENCE) -> str:
-        key = load_signing_key(self.secret, "HS256")
-        return mint_token(
-            issuer=ISSUER, audience=audience, subject=label, algorithm="HS256", key=key
-        )
+        return bearer_token(self.secret, label, audience)
 
     def auth(self, label: str = "user1", audience: str = AUDIENCE) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(label, audience)}"}
@@ -59,6 +56,12 @@ class Api:
         assert response.status_code == 201, response.text
         created: dict[str, Any] = response.json()
         return created
+
+
+def bearer_token(secret: Path, label: str, audience: str = AUDIENCE) -> str:
+    """A token of the test issuer, signed with the HS256 secret the settings point at."""
+    key = load_signing_key(secret, "HS256")
+    return mint_token(issuer=ISSUER, audience=audience, subject=label, algorithm="HS256", key=key)
 
 
 def _private_key_pem(path: Path) -> Path:

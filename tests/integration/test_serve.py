@@ -29,7 +29,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
         **os.environ,
         "MINIGROUPS_DATA_DIR": str(tmp_path / "data"),
         "APP_HTTP__LISTENER_ADDRESS": f"127.0.0.1:{port}",
+        "APP_HTTP__METRICS_LISTENER_ADDRESS": f"127.0.0.1:{_free_port()}",
     }
+    (tmp_path / "metrics-address").write_text(env["APP_HTTP__METRICS_LISTENER_ADDRESS"])
     process = subprocess.Popen(
         [sys.executable, "-m", "minigroups", "serve"],
         env=env,
@@ -94,3 +96,16 @@ def test_serve_without_arguments_answers_a_create_and_read_round_trip(
     assert read.json()["status"] == "real-time"
     assert (tmp_path / "data" / "minigroups.sqlite3").exists()
     assert (tmp_path / "data" / "dev-hs256.secret").exists()
+
+
+@pytest.mark.slow
+def test_serve_exports_request_metrics(
+    served: tuple[str, str, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    base, token, _ = served
+    httpx.get(f"{base}/api/v1/minigroups/not-a-uuid", headers={"authorization": f"Bearer {token}"})
+    metrics = httpx.get(f"http://{(tmp_path / 'metrics-address').read_text()}/metrics").text
+    assert (
+        'http_request_duration_seconds_count{method="GET",route="/api/v1/minigroups/{id}",'
+        'status="400"} 1.0'
+    ) in metrics

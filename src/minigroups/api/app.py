@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -20,6 +22,13 @@ log = logging.getLogger(__name__)
 
 Authenticate = Callable[[str | None, str | None], AccountId]
 Hook = Callable[[], Awaitable[None]]
+UNMATCHED = "unmatched"
+
+
+class RequestObserver(Protocol):
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Record one answered request; `route` is the path template (bounded cardinality)."""
+        ...
 
 
 class ApiApp:
@@ -34,6 +43,7 @@ class ApiApp:
         *,
         on_startup: Hook | None = None,
         on_shutdown: Hook | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.table = table
         self.ctx = ctx
@@ -41,6 +51,7 @@ class ApiApp:
         self.cors = cors
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -48,20 +59,24 @@ class ApiApp:
             return
         if scope["type"] != "http":
             return
-        response = await self._dispatch(scope, receive)
+        started = time.perf_counter()
+        route, response = await self._dispatch(scope, receive)
         await response(scope, receive, send)
+        if self.observer is not None:
+            elapsed = time.perf_counter() - started
+            self.observer.observe_request(route, scope["method"], response.status_code, elapsed)
 
-    async def _dispatch(self, scope: Scope, receive: Receive) -> Response:
+    async def _dispatch(self, scope: Scope, receive: Receive) -> tuple[str, Response]:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         path = raw_path.split(b"?", 1)[0].decode("latin-1")
         found = self.table.find(path.split("/"))
         if found is None:
-            return problem_response(RouteNotFound(f"No route for {scope['path']}"))
+            return UNMATCHED, problem_response(RouteNotFound(f"No route for {scope['path']}"))
         resource, raw_params = found
         method: str = scope["method"]
         origin = _header(scope, b"origin")
         if method == "OPTIONS" and resource.cors:
-            return self.cors.preflight(origin)
+            return resource.template, self.cors.preflight(origin)
         endpoint = resource.endpoints.get("GET" if method == "HEAD" else method)
         if endpoint is None:
             response = problem_response(MethodNotAllowed(resource.allow))
@@ -74,7 +89,7 @@ class ApiApp:
             self.cors.decorate(response, origin)
         if method == "HEAD":
             response.body = b""
-        return response
+        return resource.template, response
 
     async def _run(
         self, endpoint: Endpoint, scope: Scope, receive: Receive, raw_params: dict[str, str]

@@ -1,0 +1,68 @@
+"""The `minigroups` command's refusals and its token and migrate commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import OctKey
+
+from minigroups.cli import main
+
+SAMPLE = Path(__file__).parents[1] / "unit" / "config_files" / "app-sample.toml"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MINIGROUPS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return tmp_path / "data"
+
+
+def test_token_is_signed_with_the_development_secret(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["token", "--label", "web", "--audience", "usr.minigroups.local", "--expires-in", "60"])
+    token = capsys.readouterr().out.strip()
+    secret = OctKey.import_key((data_dir / "dev-hs256.secret").read_bytes())
+    claims = jwt.decode(token, secret).claims
+    assert claims["iss"] == "minigroups.local"
+    assert claims["aud"] == "usr.minigroups.local"
+    assert claims["sub"] == "web"
+    assert isinstance(claims["exp"], int)
+
+
+def test_token_refuses_an_audience_the_issuer_does_not_accept() -> None:
+    with pytest.raises(SystemExit, match="does not accept audience"):
+        main(["token", "--label", "web", "--audience", "other.example.org"])
+
+
+def test_token_refuses_es256_without_a_private_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///unused.sqlite3")
+    with pytest.raises(SystemExit, match="uses ES256: pass its private key with --private-key"):
+        main(["token", "--config", str(SAMPLE), "--label", "x", "--audience", "usr.example.org"])
+
+
+def test_serve_refuses_the_ulms_upstream_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_UPSTREAM", "ulms")
+    with pytest.raises(SystemExit, match='upstream = "ulms"'):
+        main(["serve"])
+
+
+def test_serve_refuses_a_missing_key_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///unused.sqlite3")
+    with pytest.raises(SystemExit, match=r"data/keys/iam\.public_key\.p8\.der"):
+        main(["serve", "--config", str(SAMPLE)])
+
+
+def test_migrate_creates_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "db.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    main(["migrate"])
+    assert "database migrated" in capsys.readouterr().out
+    assert database.stat().st_size > 0
