@@ -329,3 +329,11 @@ class TaskQueue(Protocol):
     ) -> None:
         """POST the task body (audience, tags, priority, template, bindings); success is 200."""
         ...
+
+
+class Notifier(Protocol):
+    """Broadcasts the service's own events to the platform (upstream.md §1.4, §1.5)."""
+
+    async def notify(self, *, audience: str, label: str, payload: JsonObject) -> None:
+        """Publish a `type=event` message with `label` to the audience's events topic (QoS 1)."""
+        ...
