@@ -148,11 +148,12 @@ def _load_text(text: str, source: str, environ: Mapping[str, str]) -> LoadedSett
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
     origins: dict[KeyPath, str] = {}
+    env_warnings: list[str] = []
     try:
-        origins.update(apply_overrides(data, find_overrides(environ), Settings))
+        origins.update(apply_overrides(data, find_overrides(environ), Settings, env_warnings))
         if (database_key := apply_database_url(data, environ)) is not None:
             origins[database_key] = DATABASE_URL_VARIABLE
-        warnings = _remove_ignored(data, source, origins)
+        warnings = _remove_ignored(data, source, origins) + env_warnings
         _require_database_url(data)
         settings = _convert(data)
         _check_values(settings)

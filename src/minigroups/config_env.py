@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from minigroups.config_schema import KeyPath, SettingsProblem, expects_text, show_key
+from minigroups.config_schema import KeyPath, SettingsProblem, declares, expects_text, show_key
 
 ENV_PREFIX = "APP_"
 ENV_SEPARATOR = "__"
@@ -43,11 +43,19 @@ def find_overrides(environ: Mapping[str, str]) -> list[EnvOverride]:
 
 
 def apply_overrides(
-    data: dict[str, object], overrides: list[EnvOverride], root: object
+    data: dict[str, object], overrides: list[EnvOverride], root: object, warnings: list[str]
 ) -> dict[KeyPath, str]:
-    """Write the overrides into `data`; returns which variable set which key path."""
+    """Write the overrides into `data`; returns which variable set which key path.
+
+    A variable whose first key is no top-level key of ours (`APP_PORT`, `APP_SERVICE_HOST` that
+    an orchestrator injects for a service named "app") is ignored with a warning; a variable
+    naming an unknown key inside one of our sections is still an error.
+    """
     sources: dict[KeyPath, str] = {}
     for override in overrides:
+        if not declares(root, data, override.path[:1]):
+            warnings.append(f"environment variable {override.variable} is not ours: ignored")
+            continue
         table = _parent_table(data, override)
         value = parse_value(override.text)
         if not isinstance(value, str) and expects_text(root, data, override.path):

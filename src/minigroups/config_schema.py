@@ -92,6 +92,18 @@ def child_type(tp: object, key: str | int, node: object) -> object | None:
     return None
 
 
+def declares(root: object, data: object, path: KeyPath) -> bool:
+    """Whether the settings shape has a key at `path` (tables keyed by name accept any key)."""
+    tp: object | None = root
+    node = data
+    for key in path:
+        tp = child_type(tp, key, node)
+        if tp is None:
+            return False
+        node = node.get(key) if isinstance(node, dict) else None
+    return True
+
+
 def expects_text(root: object, data: object, path: KeyPath) -> bool:
     """Whether the key at `path` is declared as a string (or a choice of strings)."""
     tp: object | None = root

@@ -453,3 +453,13 @@ def test_default_data_dir() -> None:
     assert default_data_dir({"MINIGROUPS_DATA_DIR": "/var/lib/minigroups"}) == Path(
         "/var/lib/minigroups"
     )
+
+
+def test_env_variables_outside_our_keys_are_ignored_with_a_warning(tmp_path: Path) -> None:
+    """An orchestrator injects APP_PORT / APP_SERVICE_HOST for a service named "app"."""
+    environ = {"APP_PORT": "tcp://10.0.0.7:80", "APP_SERVICE_HOST": "10.0.0.7"}
+    loaded = load_text(tmp_path, MINIMAL, environ)
+
+    assert loaded.settings.http.listener_address == "127.0.0.1:8080"
+    assert "environment variable APP_PORT is not ours: ignored" in loaded.warnings
+    assert "environment variable APP_SERVICE_HOST is not ours: ignored" in loaded.warnings
