@@ -75,6 +75,10 @@ class EditionFailed(MinigroupsError):
     """Committing an edition failed."""
 
 
+class LeaseLost(MinigroupsError):
+    """A worker's claim on an inbox or outbox item expired and another worker took it over."""
+
+
 # --- not the caller's fault ---------------------------------------------------------------------
 
 
@@ -136,3 +140,22 @@ class CreationWhiteboardFailed(RouteUpstreamFailed):
 
 class EventCreationFailed(RouteUpstreamFailed):
     """The event service did not take the proxied event."""
+
+
+# --- the recording pipeline (upstream.md §6) ----------------------------------------------------
+
+
+class SegmentsMalformed(MinigroupsError):
+    """tq's `segments` string of a conversion cannot be read (D17); the recording is dropped."""
+
+
+class RecordingDurationMalformed(MinigroupsError):
+    """tq's `recording_duration` of a transcoding is not a non-negative decimal number."""
+
+
+class RecordingsNotReady(TranscodingFlowFailed):
+    """A recording lacks its stream, segments or start, so the streams cannot be built (D12)."""
+
+
+class NoHostRecording(TranscodingFlowFailed):
+    """No recording was made by the host agent of the room (D12, D19)."""

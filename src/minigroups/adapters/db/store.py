@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, create_engines
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translated
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
+from minigroups.adapters.db.queues import SqlInboxRepository, SqlOutboxRepository
 from minigroups.adapters.db.repositories import (
     SqlAccountRepository,
     SqlPositionRepository,
@@ -21,7 +22,9 @@ from minigroups.adapters.db.repositories import (
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import (
     AccountRepository,
+    InboxRepository,
     MinigroupRepository,
+    OutboxRepository,
     PositionRepository,
     RecordingRepository,
 )
@@ -57,6 +60,8 @@ class SqlUnitOfWork:
     recordings: RecordingRepository
     accounts: AccountRepository
     positions: PositionRepository
+    inbox: InboxRepository
+    outbox: OutboxRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
@@ -80,6 +85,8 @@ class SqlUnitOfWork:
         self.recordings = SqlRecordingRepository(connection)
         self.accounts = SqlAccountRepository(connection)
         self.positions = SqlPositionRepository(connection)
+        self.inbox = SqlInboxRepository(connection)
+        self.outbox = SqlOutboxRepository(connection)
         return self
 
     @translated

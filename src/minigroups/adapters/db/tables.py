@@ -151,3 +151,41 @@ account = Table(
     Column("id", Text(), primary_key=True),  # `<label>.<audience>`
     Column("properties", json_type(), nullable=False, server_default=text("'{}'")),
 )
+
+
+def _queue_columns() -> list[Column[Any]]:
+    """What the inbox and the outbox share: a dedupe key, a status, attempts and a lease."""
+    return [
+        Column("id", Uuid(), primary_key=True),
+        Column("key", Text(), nullable=False, unique=True),
+        Column("status", Text(), nullable=False, server_default=text("'pending'")),
+        Column("attempts", Integer(), nullable=False, server_default=text("0")),
+        Column("next_attempt_at", UtcDateTime(), nullable=False),
+        Column("lease", Uuid(), nullable=True),
+        Column("lease_until", UtcDateTime(), nullable=True),
+        Column("last_error", Text(), nullable=True),
+    ]
+
+
+inbox = Table(
+    "inbox",
+    metadata,
+    *_queue_columns(),
+    Column("source", Text(), nullable=False),
+    Column("label", Text(), nullable=False),
+    Column("payload", Text(), nullable=False),  # as received: a poison payload is kept intact
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("handled_at", UtcDateTime(), nullable=True),
+    Index("inbox_due", "status", "next_attempt_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    *_queue_columns(),
+    Column("kind", Text(), nullable=False),
+    Column("payload", json_type(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    Index("outbox_due", "status", "next_attempt_at"),
+)

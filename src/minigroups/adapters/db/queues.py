@@ -1,0 +1,197 @@
+"""The inbox and the outbox tables: dedupe on insert, leased claims, retries and dead letters.
+
+Claims lock the due rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two instances never take
+the same item; on SQLite the write transaction (`BEGIN IMMEDIATE`) already serialises them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import Row, Table, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from minigroups.adapters.db.errors import translated
+from minigroups.adapters.db.tables import inbox, outbox
+from minigroups.domain.errors import LeaseLost
+from minigroups.ports import InboxItem, IncomingEvent, OutboxItem, OutgoingMessage
+
+PENDING, DONE, DEAD, SENT = "pending", "done", "dead", "sent"
+
+
+class _Queue:
+    """What both tables share; `table` is the inbox or the outbox."""
+
+    table: Table
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def _insert_once(self, values: dict[str, Any]) -> bool:
+        insert = (
+            postgresql.insert if self._connection.dialect.name == "postgresql" else sqlite.insert
+        )
+        statement = (
+            insert(self.table)
+            .values(id=uuid4(), **values)
+            .on_conflict_do_nothing(index_elements=[self.table.c.key])
+            .returning(self.table.c.id)
+        )
+        return (await self._connection.execute(statement)).first() is not None
+
+    async def _claim(
+        self, now: datetime, lease: UUID, until: datetime, limit: int
+    ) -> list[Row[Any]]:
+        c = self.table.c
+        due = (
+            select(c.id)
+            .where(
+                c.status == PENDING,
+                c.next_attempt_at <= now,
+                or_(c.lease_until.is_(None), c.lease_until < now),
+            )
+            .order_by(c.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(self.table)
+            .where(c.id.in_(due.scalar_subquery()))
+            .values(lease=lease, lease_until=until, attempts=c.attempts + 1)
+            .returning(self.table)
+        )
+        rows = list(await self._connection.execute(statement))
+        return sorted(rows, key=lambda row: row.next_attempt_at)
+
+    async def _release(self, item_id: UUID, lease: UUID | None, **values: Any) -> int:
+        c = self.table.c
+        statement = (
+            update(self.table)
+            .where(and_(c.id == item_id, c.lease == lease, c.status == PENDING))
+            .values(lease=None, lease_until=None, **values)
+        )
+        result = await self._connection.execute(statement)
+        return result.rowcount
+
+
+def _inbox_item(row: Row[Any]) -> InboxItem:
+    return InboxItem(
+        id=row.id,
+        key=row.key,
+        source=row.source,
+        label=row.label,
+        payload=row.payload,
+        received_at=row.received_at,
+        status=row.status,
+        attempts=row.attempts,
+        lease=row.lease,
+        last_error=row.last_error,
+    )
+
+
+class SqlInboxRepository(_Queue):
+    table = inbox
+
+    @translated
+    async def add(self, event: IncomingEvent) -> bool:
+        return await self._insert_once(
+            {
+                "key": event.key,
+                "source": event.source,
+                "label": event.label,
+                "payload": event.payload,
+                "received_at": event.received_at,
+                "next_attempt_at": event.received_at,
+            }
+        )
+
+    @translated
+    async def claim_due(
+        self, now: datetime, lease: UUID, until: datetime, limit: int
+    ) -> list[InboxItem]:
+        return [_inbox_item(row) for row in await self._claim(now, lease, until, limit)]
+
+    @translated
+    async def complete(self, item: InboxItem, now: datetime) -> None:
+        if not await self._release(item.id, item.lease, status=DONE, handled_at=now):
+            raise LeaseLost(f"inbox item {item.id} was taken over")
+
+    @translated
+    async def retry_later(self, item: InboxItem, error: str, at: datetime) -> None:
+        await self._release(item.id, item.lease, last_error=error, next_attempt_at=at)
+
+    @translated
+    async def bury(self, item: InboxItem, error: str) -> None:
+        await self._release(item.id, item.lease, status=DEAD, last_error=error)
+
+    @translated
+    async def list(self, *, status: str | None, limit: int) -> list[InboxItem]:
+        statement = select(inbox).order_by(inbox.c.received_at.desc(), inbox.c.id).limit(limit)
+        if status is not None:
+            statement = statement.where(inbox.c.status == status)
+        return [_inbox_item(row) for row in await self._connection.execute(statement)]
+
+    @translated
+    async def revive(self, item_id: UUID, now: datetime) -> bool:
+        c = inbox.c
+        statement = (
+            update(inbox)
+            .where(c.id == item_id, c.status.in_([DEAD, DONE]))
+            .values(status=PENDING, attempts=0, next_attempt_at=now, lease=None, lease_until=None)
+        )
+        result = await self._connection.execute(statement)
+        return bool(result.rowcount)
+
+
+def _outbox_item(row: Row[Any]) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        key=row.key,
+        kind=row.kind,
+        payload=row.payload,
+        attempts=row.attempts,
+        lease=row.lease,
+    )
+
+
+class SqlOutboxRepository(_Queue):
+    table = outbox
+
+    @translated
+    async def add(self, message: OutgoingMessage, now: datetime) -> bool:
+        return await self._insert_once(
+            {
+                "key": message.key,
+                "kind": message.kind,
+                "payload": message.payload,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+        )
+
+    @translated
+    async def claim_due(
+        self, now: datetime, lease: UUID, until: datetime, limit: int
+    ) -> list[OutboxItem]:
+        return [_outbox_item(row) for row in await self._claim(now, lease, until, limit)]
+
+    @translated
+    async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
+        await self._release(item.id, item.lease, status=SENT, sent_at=now)
+
+    @translated
+    async def retry_later(self, item: OutboxItem, error: str, at: datetime) -> None:
+        await self._release(item.id, item.lease, last_error=error, next_attempt_at=at)
+
+    @translated
+    async def pending(self, limit: int) -> list[OutboxItem]:
+        statement = (
+            select(outbox)
+            .where(outbox.c.status == PENDING)
+            .order_by(outbox.c.next_attempt_at)
+            .limit(limit)
+        )
+        return [_outbox_item(row) for row in await self._connection.execute(statement)]

@@ -1,0 +1,119 @@
+"""Inbox and outbox tables: dedupe, leases, retries, dead letters, disjoint concurrent claims."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from minigroups.adapters.db import SqlStore
+from minigroups.domain.errors import LeaseLost
+from minigroups.ports import InboxItem, IncomingEvent, OutgoingMessage
+
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+LATER = NOW + timedelta(seconds=30)
+
+
+def _event(key: str, at: datetime = NOW) -> IncomingEvent:
+    return IncomingEvent(
+        key, "apps/conference.svc/api/v1/audiences/a/events", "room.close", "{}", at
+    )
+
+
+async def _add(store: SqlStore, *events: IncomingEvent) -> list[bool]:
+    async with store.unit_of_work() as uow:
+        added = [await uow.inbox.add(event) for event in events]
+        await uow.commit()
+    return added
+
+
+async def _claim(store: SqlStore, now: datetime = NOW, limit: int = 10) -> list[InboxItem]:
+    async with store.unit_of_work() as uow:
+        items = await uow.inbox.claim_due(now, uuid4(), now + timedelta(seconds=10), limit)
+        await uow.commit()
+    return items
+
+
+async def test_a_redelivered_event_is_recognised(store: SqlStore) -> None:
+    assert await _add(store, _event("k1"), _event("k1"), _event("k2")) == [True, False, True]
+
+
+async def test_claims_are_leased_until_they_expire(store: SqlStore) -> None:
+    await _add(store, _event("k1"), _event("k2", NOW + timedelta(seconds=1)))
+    first = await _claim(store, NOW + timedelta(seconds=1))
+    assert [item.key for item in first] == ["k1", "k2"]
+    assert all(item.attempts == 1 and item.lease is not None for item in first)
+    assert await _claim(store, NOW + timedelta(seconds=5)) == []  # still leased
+    again = await _claim(store, LATER)  # lease expired: a crashed worker's items come back
+    assert [item.attempts for item in again] == [2, 2]
+
+
+async def test_complete_needs_the_current_lease(store: SqlStore) -> None:
+    await _add(store, _event("k1"))
+    (stale,) = await _claim(store)
+    (current,) = await _claim(store, LATER)
+    async with store.unit_of_work() as uow:
+        with pytest.raises(LeaseLost):
+            await uow.inbox.complete(stale, LATER)
+    async with store.unit_of_work() as uow:
+        await uow.inbox.complete(current, LATER)
+        await uow.commit()
+    assert await _claim(store, LATER + timedelta(hours=1)) == []
+
+
+async def test_retry_dead_letter_and_replay(store: SqlStore) -> None:
+    await _add(store, _event("k1"))
+    (item,) = await _claim(store)
+    async with store.unit_of_work() as uow:
+        await uow.inbox.retry_later(item, "boom", NOW + timedelta(seconds=2))
+        await uow.commit()
+    assert await _claim(store, NOW + timedelta(seconds=1)) == []
+    (item,) = await _claim(store, NOW + timedelta(seconds=2))
+    async with store.unit_of_work() as uow:
+        await uow.inbox.bury(item, "poison: bad payload")
+        await uow.commit()
+    assert await _claim(store, LATER) == []
+    async with store.unit_of_work(read_only=True) as uow:
+        (dead,) = await uow.inbox.list(status="dead", limit=10)
+    assert (dead.key, dead.status, dead.last_error, dead.attempts) == (
+        "k1",
+        "dead",
+        "poison: bad payload",
+        2,
+    )
+    async with store.unit_of_work() as uow:
+        assert await uow.inbox.revive(dead.id, LATER)
+        assert not await uow.inbox.revive(uuid4(), LATER)
+        await uow.commit()
+    (revived,) = await _claim(store, LATER)
+    assert (revived.key, revived.attempts) == ("k1", 1)
+
+
+async def test_concurrent_claims_never_share_an_item(store: SqlStore) -> None:
+    await _add(store, *(_event(f"k{i}") for i in range(40)))
+    batches = await asyncio.gather(*(_claim(store, limit=7) for _ in range(8)))
+    claimed: list[UUID] = [item.id for batch in batches for item in batch]
+    assert len(claimed) == len(set(claimed)) == 40
+
+
+async def test_outbox_dedupes_and_is_sent_once(store: SqlStore) -> None:
+    message = OutgoingMessage("stop:1", "notify", {"label": "minigroup.stop", "payload": {"a": 1}})
+    async with store.unit_of_work() as uow:
+        assert await uow.outbox.add(message, NOW)
+        assert not await uow.outbox.add(message, NOW)
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        (item,) = await uow.outbox.claim_due(NOW, uuid4(), LATER, 10)
+        assert item.payload == {"label": "minigroup.stop", "payload": {"a": 1}}
+        await uow.outbox.retry_later(item, "broker down", NOW + timedelta(seconds=1))
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        (item,) = await uow.outbox.claim_due(NOW + timedelta(seconds=1), uuid4(), LATER, 10)
+        assert item.attempts == 2
+        await uow.outbox.mark_sent(item, NOW)
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.outbox.claim_due(LATER + timedelta(hours=1), uuid4(), LATER, 10) == []
+        assert await uow.outbox.pending(10) == []
