@@ -14,7 +14,7 @@ from typing import Literal, Protocol, Self
 from uuid import UUID
 
 from minigroups.domain.ids import AccountId
-from minigroups.domain.minigroup import JsonObject, JsonValue, Minigroup, Recording
+from minigroups.domain.minigroup import JsonObject, JsonValue, Minigroup, Recording, Segments
 from minigroups.domain.timerange import TimeRange, WireTime
 
 
@@ -69,6 +69,9 @@ class MinigroupChanges:
     time: TimeRange | None = None
     reserve: int | None = None
     host: str | None = None
+
+
+RoomColumn = Literal["conference_room_id", "event_room_id", "original_event_room_id"]
 
 
 class MinigroupRepository(Protocol):
@@ -126,6 +129,14 @@ class MinigroupRepository(Protocol):
         """The pipeline's dump result, for the minigroup whose modified room was dumped."""
         ...
 
+    async def find_by_room(self, column: RoomColumn, room_id: UUID) -> Minigroup | None:
+        """The established class (any kind) whose room in `column` is `room_id`."""
+        ...
+
+    async def close(self, minigroup_id: UUID, time: TimeRange, timed_out: bool) -> None:
+        """`room.close`: the time with its end at the close, and whether it timed out."""
+        ...
+
 
 class RecordingRepository(Protocol):
     async def list_live(self, class_id: UUID) -> list[Recording]:
@@ -136,6 +147,35 @@ class RecordingRepository(Protocol):
 
     async def add(self, recording: Recording) -> None:
         """Store a new recording (written by the recording pipeline)."""
+        ...
+
+    async def upsert_uploaded(
+        self, class_id: UUID, rtc_id: UUID, created_by: str, now: datetime
+    ) -> None:
+        """`room.upload`: one live recording per author; a new upload replaces and resets it."""
+        ...
+
+    async def set_converted(
+        self,
+        class_id: UUID,
+        rtc_id: UUID,
+        stream_uri: str,
+        segments: Segments,
+        started_at: datetime,
+    ) -> bool:
+        """A conversion's result; False when no live recording has this rtc id."""
+        ...
+
+    async def remove(self, class_id: UUID, rtc_id: UUID) -> None:
+        """Drop a recording whose conversion result is unreadable (D17)."""
+        ...
+
+    async def set_modified_segments(
+        self, recording_id: UUID, segments: Segments, adjusted_at: datetime
+    ) -> None: ...
+
+    async def mark_transcoded(self, class_id: UUID, now: datetime) -> int:
+        """Every live recording transcoded now; returns how many there were."""
         ...
 
 

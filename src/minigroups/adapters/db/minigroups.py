@@ -16,7 +16,7 @@ from minigroups.adapters.db.errors import translated
 from minigroups.adapters.db.tables import UtcDateTime, class_
 from minigroups.domain.minigroup import JsonObject, Minigroup
 from minigroups.domain.timerange import TimeRange
-from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup
+from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, RoomColumn
 
 MINIGROUP = "minigroup"
 
@@ -47,6 +47,13 @@ _BY_SCOPE = select(class_).where(
     _IS_MINIGROUP,
 )
 _LOCK = _BY_ID_ANY_KIND.with_for_update()  # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE holds
+_BY_ROOM = {
+    column: select(class_)
+    .where(_c[column] == bindparam("p_room"), _ESTABLISHED)
+    .order_by(_c.created_at, _c.id)
+    .limit(1)
+    for column in ("conference_room_id", "event_room_id", "original_event_room_id")
+}
 
 
 def to_minigroup(row: Row[Any]) -> Minigroup:
@@ -232,7 +239,21 @@ class SqlMinigroupRepository:
             update(class_).where(_c.id == minigroup_id, _ESTABLISHED).values(properties=properties)
         )
 
-    # --- pipeline writes (http-api.md §8); not in ports.py yet ---------------------------------
+    # --- the recording pipeline (upstream.md §6) ---------------------------------------------
+
+    @translated
+    async def find_by_room(self, column: RoomColumn, room_id: UUID) -> Minigroup | None:
+        """The class (any kind) whose room in `column` is `room_id` (upstream.md §6.0)."""
+        return await self._one(_BY_ROOM[column], {"p_room": room_id})
+
+    @translated
+    async def close(self, minigroup_id: UUID, time: TimeRange, timed_out: bool) -> None:
+        """`room.close`: the end lowered to the close time, and whether it timed out."""
+        await self._connection.execute(
+            update(class_)
+            .where(_c.id == minigroup_id)
+            .values(time_start=time.start, time_end=time.end, timed_out=timed_out)
+        )
 
     @translated
     async def record_adjustment(

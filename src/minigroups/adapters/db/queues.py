@@ -11,11 +11,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import Row, Table, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from minigroups.adapters.db.errors import translated
 from minigroups.adapters.db.tables import inbox, outbox
+from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.errors import LeaseLost
 from minigroups.ports import InboxItem, IncomingEvent, OutboxItem, OutgoingMessage
 
@@ -31,11 +31,8 @@ class _Queue:
         self._connection = connection
 
     async def _insert_once(self, values: dict[str, Any]) -> bool:
-        insert = (
-            postgresql.insert if self._connection.dialect.name == "postgresql" else sqlite.insert
-        )
         statement = (
-            insert(self.table)
+            insert_into(self._connection, self.table)
             .values(id=uuid4(), **values)
             .on_conflict_do_nothing(index_elements=[self.table.c.key])
             .returning(self.table.c.id)

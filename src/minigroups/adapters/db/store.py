@@ -14,10 +14,10 @@ from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, 
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translated
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
 from minigroups.adapters.db.queues import SqlInboxRepository, SqlOutboxRepository
+from minigroups.adapters.db.recordings import SqlRecordingRepository
 from minigroups.adapters.db.repositories import (
     SqlAccountRepository,
     SqlPositionRepository,
-    SqlRecordingRepository,
 )
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import (
