@@ -16,12 +16,14 @@ from minigroups.adapters.auth.tokens import mint_id_token
 from minigroups.adapters.clock import SystemClock
 from minigroups.adapters.db import create_store, migrate
 from minigroups.adapters.metrics import PrometheusMetrics
+from minigroups.adapters.sandbox.notifier import SandboxNotifier
 from minigroups.adapters.sandbox.sandbox import Sandbox
 from minigroups.adapters.sandbox.services import build_sandbox_services
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.routes import build_routes
 from minigroups.domain.ids import AccountId
+from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock
 from minigroups.services.context import Context, Options
 from minigroups.settings import Settings
@@ -45,6 +47,7 @@ class Container:
     metrics: PrometheusMetrics
     http: httpx.AsyncClient
     sandbox: Sandbox
+    notifier: SandboxNotifier
 
     def prepare_database(self) -> None:
         """Migrate the database before serving (the embedded SQLite file is created here)."""
@@ -85,17 +88,19 @@ def build_container(
         tq_user_agent=f"minigroups-{version('minigroups')}",
         tq_timeout=settings.tq_client.timeout,
     )
+    notifier = SandboxNotifier()
     ctx = Context(
         store=create_store(settings.database_url),
         authorizer=build_authorizer(settings.authz, own_account_id=settings.id, http_client=http),
         events=peers.event,
         conferences=peers.conference,
         tasks=peers.tq,
+        notifier=notifier,
         clock=clock,
         metrics=metrics,
         options=_options(settings),
     )
-    return Container(settings, ctx, authenticator, registry, metrics, http, sandbox)
+    return Container(settings, ctx, authenticator, registry, metrics, http, sandbox, notifier)
 
 
 def _options(settings: Settings) -> Options:
@@ -104,9 +109,15 @@ def _options(settings: Settings) -> Options:
         turn_hosts=tuple(settings.turn_hosts),
         storage_base_url=settings.storage.base_url,
         dummy_stale_after=timedelta(seconds=room_timeouts) + DUMMY_STALE_MARGIN,
-        preroll_offsets={
-            audience: audience_settings.preroll_offset
-            for audience, audience_settings in settings.tq_client.audience_settings.items()
+        audience_media={
+            audience: AudienceMedia(
+                preroll=media.preroll,
+                postroll=media.postroll,
+                watermark=media.watermark,
+                preroll_offset=media.preroll_offset,
+                to=media.to,
+            )
+            for audience, media in settings.tq_client.audience_settings.items()
         },
     )
 

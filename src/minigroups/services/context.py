@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import (
     Authorizer,
     Clock,
     ConferenceService,
     EventService,
     Metrics,
+    Notifier,
     Store,
     TaskQueue,
 )
@@ -25,7 +27,12 @@ class Options:
     storage_base_url: str
     # A create that has not established its dummy after this long is presumed dead (D13).
     dummy_stale_after: timedelta = timedelta(seconds=70)
-    preroll_offsets: Mapping[str, int] = field(default_factory=dict)
+    audience_media: Mapping[str, AudienceMedia] = field(default_factory=dict)
+
+    def preroll_offset(self, audience: str) -> int:
+        """ms of preroll before the lesson in the audience's videos (0 without settings)."""
+        media = self.audience_media.get(audience)
+        return 0 if media is None else media.preroll_offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,7 @@ class Context:
     events: EventService
     conferences: ConferenceService
     tasks: TaskQueue
+    notifier: Notifier
     clock: Clock
     metrics: Metrics
     options: Options
