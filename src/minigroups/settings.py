@@ -107,6 +107,17 @@ class StorageSettings(_Section):
     base_url: str
 
 
+class PipelineSettings(_Section):
+    """Ours: how the inbox worker and the outbox relay retry (D18)."""
+
+    max_attempts: int = 5  # an inbox event failing this often becomes a dead letter
+    retry_base_seconds: float = 1.0  # first retry delay, doubled on each attempt
+    retry_max_seconds: float = 300.0
+    lease_seconds: float = 60.0  # how long a worker owns a claimed item before others may retry
+    concurrency: int = 8  # items handled at once per instance
+    poll_seconds: float = 1.0  # idle polling, besides the wake-up on new items
+
+
 class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
@@ -123,3 +134,4 @@ class Settings(_Section):
     id_token: IdTokenSettings | None = None
     mqtt: MqttSettings | None = None
     upstream: Literal["sandbox", "ulms"] = "sandbox"  # ours
+    pipeline: PipelineSettings = msgspec.field(default_factory=PipelineSettings)  # ours

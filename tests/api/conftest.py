@@ -26,6 +26,7 @@ AUDIENCE = "usr.example.org"  # authorization `none`
 LOCKED = "locked.example.org"  # authorization `local`: only admin.locked.example.org
 REMOTE = "remote.example.org"  # authorization `http` against a loopback backend
 DOWN = "down.example.org"  # authorization `http` against a closed port
+MEDIA = "media.example.org"  # authorization `none`, with tq audience settings (preroll 1234 ms)
 ADMIN = "admin"
 PEER_TIMEOUT = 0.3
 STORAGE = "https://storage.example.com"
@@ -80,7 +81,7 @@ def build_settings(database_url: str, tmp_path: Path, authz_uri: str) -> Setting
     secret = tmp_path / "hs256.secret"
     secret.write_text(secrets.token_urlsafe(32))
     signing_key = _private_key_pem(tmp_path / "svc.private.pem")
-    audiences = [AUDIENCE, LOCKED, REMOTE, DOWN]
+    audiences = [AUDIENCE, LOCKED, REMOTE, DOWN, MEDIA]
     data = {
         "id": "dispatcher.svc.example.org",
         "agent_label": "test",
@@ -91,6 +92,7 @@ def build_settings(database_url: str, tmp_path: Path, authz_uri: str) -> Setting
         "authn": {ISSUER: {"audience": audiences, "algorithm": "HS256", "key": str(secret)}},
         "authz": {
             AUDIENCE: {"type": "none"},
+            MEDIA: {"type": "none"},
             LOCKED: {"type": "local", "trusted": [f"{ADMIN}.{LOCKED}"]},
             REMOTE: {"type": "http", "uri": authz_uri, "key": str(signing_key)},
             DOWN: {
@@ -103,7 +105,18 @@ def build_settings(database_url: str, tmp_path: Path, authz_uri: str) -> Setting
         },
         "event_client": {"account_id": "event.svc.example.org", "timeout": PEER_TIMEOUT},
         "conference_client": {"account_id": "conference.svc.example.org", "timeout": PEER_TIMEOUT},
-        "tq_client": {"base_url": "http://tq.example.org/", "account_id": "tq.svc.example.org"},
+        "tq_client": {
+            "base_url": "http://tq.example.org/",
+            "account_id": "tq.svc.example.org",
+            "audience_settings": {
+                MEDIA: {
+                    "preroll": "s3://apps-data/media/preroll.mp4",
+                    "postroll": "s3://apps-data/media/postroll.mp4",
+                    "watermark": "s3://apps-data/media/watermark.png",
+                    "preroll_offset": 1234,
+                }
+            },
+        },
     }
     return msgspec.convert(data, Settings)
 

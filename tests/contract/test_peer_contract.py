@@ -7,11 +7,11 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from minigroups.adapters.peers.event import list_all_events
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from minigroups.domain.minigroup import JsonValue
 from minigroups.domain.timerange import to_unix
 from minigroups.ports import WriterConfigSnapshot
+from minigroups.services.pipeline.history import list_all_events
 from tests.contract.worlds import PeerWorld
 
 AUDIENCE = "dev.usr.example.com"

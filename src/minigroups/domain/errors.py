@@ -79,6 +79,10 @@ class LeaseLost(MinigroupsError):
     """A worker's claim on an inbox or outbox item expired and another worker took it over."""
 
 
+class LifecycleFailed(MinigroupsError):
+    """A lifecycle event reports a failure, or can never be handled: retrying cannot help."""
+
+
 # --- not the caller's fault ---------------------------------------------------------------------
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from minigroups.adapters.peers.event import EventClient, list_all_events
+from minigroups.adapters.peers.event import EventClient
 from minigroups.adapters.sandbox import Sandbox
+from minigroups.services.pipeline.history import list_all_events
 from tests.unit.peers.support import open_event_room
 
 HOST = "web.user1.dev.usr.example.com"

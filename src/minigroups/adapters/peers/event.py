@@ -15,11 +15,10 @@ from minigroups.adapters.peers.answers import (
 from minigroups.adapters.peers.transport import Requester
 from minigroups.domain.minigroup import JsonObject, JsonValue
 from minigroups.domain.timerange import WireTime
-from minigroups.ports import EventService, Room, RoomEvent
+from minigroups.ports import Room, RoomEvent
 
 SERVICE = "event"
 PAGE_LIMIT = 100
-MAX_PAGES = 10
 
 EventKind = Literal["host", "pin"]
 
@@ -122,22 +121,3 @@ class EventClient:
     async def create_event(self, *, event: JsonObject) -> JsonObject:
         answer = await self._call("event.create", dict(event), (201,))
         return decode_object(answer, SERVICE, "event.create")
-
-
-async def list_all_events(events: EventService, room_id: UUID, kind: EventKind) -> list[RoomEvent]:
-    """Every event of a kind the reference would see (upstream.md §3.8).
-
-    At most 10 pages of 100; each next page starts after the last event's `occurred_at`; only an
-    EMPTY page stops early (a short page does not), so anything past 1000 events is ignored.
-    """
-    collected: list[RoomEvent] = []
-    last_occurred_at: int | None = None
-    for _ in range(MAX_PAGES):
-        page = await events.list_events(
-            room_id=room_id, kind=kind, last_occurred_at=last_occurred_at, limit=PAGE_LIMIT
-        )
-        if not page:
-            break
-        collected.extend(page)
-        last_occurred_at = page[-1].occurred_at
-    return collected

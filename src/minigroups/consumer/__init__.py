@@ -1,0 +1,1 @@
+"""Lifecycle events in: intake into the inbox, parsing, dispatch, and the worker loops."""

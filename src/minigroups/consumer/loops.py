@@ -1,0 +1,170 @@
+"""The inbox worker and the outbox relay: leased claims, retries with backoff, dead letters.
+
+Both are plain loops over durable tables: a process that dies loses nothing, since a claimed
+item whose lease runs out is claimed again by whichever instance is alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+from uuid import uuid4
+
+from minigroups.consumer.dispatch import handle
+from minigroups.domain.errors import LifecycleFailed
+from minigroups.ports import InboxItem, OutboxItem
+from minigroups.services.context import Context
+from minigroups.services.outbox import deliver
+
+log = logging.getLogger(__name__)
+Item = TypeVar("Item", InboxItem, OutboxItem)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopOptions:
+    max_attempts: int = 5
+    retry_base: float = 1.0
+    retry_max: float = 300.0
+    lease: float = 60.0
+    concurrency: int = 8
+    poll: float = 1.0
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential, capped, with jitter so that instances do not retry in lockstep."""
+        delay = min(self.retry_base * 2 ** max(attempts - 1, 0), self.retry_max)
+        return timedelta(seconds=delay * random.uniform(0.8, 1.0))  # noqa: S311
+
+
+class QueueLoop(ABC, Generic[Item]):
+    """Claims due items, processes them concurrently, sleeps until woken or the poll elapses."""
+
+    name = "queue"
+
+    def __init__(self, ctx: Context, options: LoopOptions) -> None:
+        self.ctx = ctx
+        self.options = options
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                processed = await self.run_once()
+            except Exception:  # the database may be down: keep the loop alive
+                log.exception("%s: claiming failed", self.name)
+                processed = 0
+            if not processed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.options.poll)
+                self._wake.clear()
+
+    async def run_once(self) -> int:
+        now = self.ctx.clock.now()
+        until = now + timedelta(seconds=self.options.lease)
+        items = await self.claim(now, until, self.options.concurrency)
+        await asyncio.gather(*(self._process_safely(item) for item in items))
+        return len(items)
+
+    async def drain(self, rounds: int = 100) -> None:
+        """Process until nothing is due (tests and the sandbox)."""
+        for _ in range(rounds):
+            if not await self.run_once():
+                return
+
+    async def _process_safely(self, item: Item) -> None:
+        try:
+            await self.process(item)
+        except Exception:  # bookkeeping failed: the lease runs out and the item comes back
+            log.exception("%s: could not settle item %s", self.name, item.id)
+
+    @abstractmethod
+    async def claim(self, now: datetime, until: datetime, limit: int) -> list[Item]: ...
+
+    @abstractmethod
+    async def process(self, item: Item) -> None: ...
+
+
+class InboxWorker(QueueLoop[InboxItem]):
+    """Handles recorded lifecycle events; a failing one is retried, then kept as a dead letter."""
+
+    name = "inbox"
+
+    async def claim(self, now: datetime, until: datetime, limit: int) -> list[InboxItem]:
+        async with self.ctx.store.unit_of_work() as uow:
+            items = await uow.inbox.claim_due(now, uuid4(), until, limit)
+            await uow.commit()
+        return items
+
+    async def process(self, item: InboxItem) -> None:
+        try:
+            await handle(self.ctx, item)
+        except LifecycleFailed as exc:
+            await self._bury(item, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - any failure of a handler is retried
+            error = f"{type(exc).__name__}: {exc}"
+            if item.attempts >= self.options.max_attempts:
+                await self._bury(item, error)
+            else:
+                log.warning(
+                    "inbox: %s %s failed (attempt %d): %s",
+                    item.label,
+                    item.id,
+                    item.attempts,
+                    error,
+                )
+                await self._retry(item, error)
+        else:
+            self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome="handled")
+
+    async def _retry(self, item: InboxItem, error: str) -> None:
+        at = self.ctx.clock.now() + self.options.backoff(item.attempts)
+        async with self.ctx.store.unit_of_work() as uow:
+            await uow.inbox.retry_later(item, error, at)
+            await uow.commit()
+        self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome="retried")
+
+    async def _bury(self, item: InboxItem, error: str) -> None:
+        log.error("inbox: %s %s is a dead letter: %s", item.label, item.id, error)
+        async with self.ctx.store.unit_of_work() as uow:
+            await uow.inbox.bury(item, error)
+            await uow.commit()
+        self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome="dead")
+
+
+class OutboxRelay(QueueLoop[OutboxItem]):
+    """Sends queued side effects after commit, retrying until the peer acknowledges."""
+
+    name = "outbox"
+
+    async def claim(self, now: datetime, until: datetime, limit: int) -> list[OutboxItem]:
+        async with self.ctx.store.unit_of_work() as uow:
+            items = await uow.outbox.claim_due(now, uuid4(), until, limit)
+            await uow.commit()
+        return items
+
+    async def process(self, item: OutboxItem) -> None:
+        try:
+            await deliver(self.ctx, item)
+        except Exception as exc:  # noqa: BLE001 - any failure to send is retried
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "outbox: %s %s failed (attempt %d): %s", item.kind, item.key, item.attempts, error
+            )
+            at = self.ctx.clock.now() + self.options.backoff(item.attempts)
+            async with self.ctx.store.unit_of_work() as uow:
+                await uow.outbox.retry_later(item, error, at)
+                await uow.commit()
+            self.ctx.metrics.increment("outbox_messages_total", kind=item.kind, outcome="retried")
+            return
+        async with self.ctx.store.unit_of_work() as uow:
+            await uow.outbox.mark_sent(item, self.ctx.clock.now())
+            await uow.commit()
+        self.ctx.metrics.increment("outbox_messages_total", kind=item.kind, outcome="sent")

@@ -1,0 +1,67 @@
+"""`room.adjust` and `edition.commit` results: modified segments stored, transcoding queued."""
+
+from __future__ import annotations
+
+import logging
+
+from minigroups.domain.adjustment import adjusted_segments, edited_segments
+from minigroups.domain.errors import LifecycleFailed
+from minigroups.domain.minigroup import Minigroup
+from minigroups.domain.streams import host_agent
+from minigroups.domain.tasks import Priority
+from minigroups.ports import InboxItem, RoomColumn
+from minigroups.services.context import Context
+from minigroups.services.pipeline.effects import concluding
+from minigroups.services.pipeline.events import RoomAdjusted
+from minigroups.services.pipeline.history import list_all_events
+from minigroups.services.pipeline.transcoding import prepare_transcoding, queue_transcoding
+
+log = logging.getLogger(__name__)
+
+
+async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjusted) -> None:
+    """§6.4 (adjust) and §6.7 (edition: the source is the original room, the host's cut is [])."""
+    column: RoomColumn = "original_event_room_id" if event.edition else "event_room_id"
+    async with ctx.store.unit_of_work(read_only=True) as uow:
+        minigroup = await uow.minigroups.find_by_room(column, event.room_id)
+    if minigroup is None:
+        raise LifecycleFailed(f"no minigroup has {column} {event.room_id}")
+    host = host_agent(await list_all_events(ctx.events, event.modified_room_id, "host"))
+    if host is None:
+        log.warning(
+            "no host event in modified room %s: nothing to transcode", event.modified_room_id
+        )
+        async with concluding(ctx, item):
+            return
+    adjusted = await _store_adjustment(ctx, minigroup, event, host)
+    task = await prepare_transcoding(ctx, adjusted, event.modified_room_id, Priority.NORMAL)
+    async with concluding(ctx, item) as uow:
+        if task is not None:
+            key = f"transcoding:{item.id}"
+            await queue_transcoding(
+                ctx, uow, key, adjusted, task=task, room_id=event.modified_room_id
+            )
+
+
+async def _store_adjustment(
+    ctx: Context, minigroup: Minigroup, event: RoomAdjusted, host: str
+) -> Minigroup:
+    async with ctx.store.unit_of_work() as uow:
+        await uow.minigroups.lock(minigroup.id)
+        await uow.minigroups.record_adjustment(
+            minigroup.id, event.original_room_id, event.modified_room_id
+        )
+        recordings = await uow.recordings.list_live(minigroup.id)
+        if event.edition:
+            modified = edited_segments(recordings, host)
+        else:
+            modified = adjusted_segments(recordings, host, event.cut_original_segments)
+        now = ctx.clock.now()
+        for recording in recordings:
+            segments = modified.get(recording.id)
+            if segments is not None:
+                await uow.recordings.set_modified_segments(recording.id, segments, now)
+        adjusted = await uow.minigroups.lock(minigroup.id)
+        await uow.commit()
+    assert adjusted is not None
+    return adjusted

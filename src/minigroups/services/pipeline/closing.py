@@ -1,0 +1,32 @@
+"""`room.close`: the minigroup's time ends now, and the platform hears `minigroup.stop` (§6.1)."""
+
+from __future__ import annotations
+
+import logging
+
+from minigroups.ports import InboxItem, RoomColumn
+from minigroups.services.context import Context
+from minigroups.services.pipeline.effects import concluding, notification_payload, notify
+from minigroups.services.pipeline.events import RoomClosed
+
+log = logging.getLogger(__name__)
+
+
+async def handle_room_closed(ctx: Context, item: InboxItem, event: RoomClosed) -> None:
+    column: RoomColumn = "event_room_id" if event.publisher == "event" else "conference_room_id"
+    async with concluding(ctx, item) as uow:
+        found = await uow.minigroups.find_by_room(column, event.room_id)
+        minigroup = None if found is None else await uow.minigroups.lock(found.id)
+        if minigroup is None:  # a room of a recreated minigroup: nothing to close any more
+            log.info("room.close for unknown %s %s ignored", column, event.room_id)
+            return
+        time = minigroup.time.closed_at(ctx.clock.now())
+        await uow.minigroups.close(minigroup.id, time, event.timed_out)
+        await notify(
+            ctx,
+            uow,
+            f"{minigroup.kind}.stop:{item.id}",
+            minigroup,
+            label=f"{minigroup.kind}.stop",
+            payload=notification_payload(minigroup),
+        )

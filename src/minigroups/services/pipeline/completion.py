@@ -1,0 +1,46 @@
+"""Transcoding done (`minigroup.ready`, §6.5), events dumped (§6.6), tq failures (§5.2)."""
+
+from __future__ import annotations
+
+import logging
+
+from minigroups.domain.errors import LifecycleFailed
+from minigroups.domain.segments import stream_duration
+from minigroups.ports import InboxItem
+from minigroups.services.context import Context
+from minigroups.services.pipeline.effects import concluding, notification_payload, notify
+from minigroups.services.pipeline.events import EventsDumped, MinigroupTranscoded, TaskFailed
+
+log = logging.getLogger(__name__)
+
+
+async def handle_transcoded(ctx: Context, item: InboxItem, event: MinigroupTranscoded) -> None:
+    duration = stream_duration(event.recording_duration)
+    async with concluding(ctx, item) as uow:
+        found = await uow.minigroups.find_by_room("conference_room_id", event.conference_room_id)
+        minigroup = None if found is None else await uow.minigroups.lock(found.id)
+        if minigroup is None:
+            log.info("transcoding of unknown room %s ignored", event.conference_room_id)
+            return
+        if not await uow.recordings.mark_transcoded(minigroup.id, ctx.clock.now()):
+            raise LifecycleFailed(f"minigroup {minigroup.id} has no recording to mark transcoded")
+        payload = notification_payload(minigroup, status="success", stream_duration=duration)
+        await notify(
+            ctx,
+            uow,
+            f"minigroup.ready:{item.id}",
+            minigroup,
+            label="minigroup.ready",
+            payload=payload,
+        )
+
+
+async def handle_events_dumped(ctx: Context, item: InboxItem, event: EventsDumped) -> None:
+    async with concluding(ctx, item) as uow:
+        await uow.minigroups.set_room_events_uri(event.room_id, event.s3_uri)
+
+
+async def handle_task_failed(ctx: Context, item: InboxItem, event: TaskFailed) -> None:
+    log.warning("tq task %s failed: %r", event.template, event.error)
+    async with concluding(ctx, item):
+        return

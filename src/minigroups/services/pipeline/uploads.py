@@ -1,0 +1,108 @@
+"""`room.upload` and conversions: recordings appear, then `room.adjust` is asked (§6.2, §6.3)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from minigroups.domain.errors import LifecycleFailed, SegmentsMalformed
+from minigroups.domain.minigroup import Minigroup, Recording
+from minigroups.domain.segments import parse_segments
+from minigroups.domain.streams import host_agent
+from minigroups.domain.tasks import convert_task
+from minigroups.domain.timerange import to_unix_ms
+from minigroups.ports import InboxItem, UnitOfWork
+from minigroups.services.context import Context
+from minigroups.services.pipeline.effects import concluding, request_adjust, submit_task
+from minigroups.services.pipeline.events import RoomUploaded, StreamConverted
+from minigroups.services.pipeline.history import list_all_events
+
+log = logging.getLogger(__name__)
+
+
+async def handle_room_uploaded(ctx: Context, item: InboxItem, event: RoomUploaded) -> None:
+    """One recording per author, and a conversion task for each uploaded rtc."""
+    if not event.ready and not event.missing:
+        raise LifecycleFailed("room.upload without rtcs")
+    if event.missing:
+        raise LifecycleFailed(f"RTC {event.missing[0]} is missing recording")
+    async with concluding(ctx, item) as uow:
+        minigroup = await uow.minigroups.find_by_room("conference_room_id", event.room_id)
+        if minigroup is None or minigroup.original_class_id is not None:
+            log.info("room.upload for unknown conference room %s ignored", event.room_id)
+            return
+        now = ctx.clock.now()
+        for index, rtc in enumerate(event.ready):  # upload order is recording order (D4)
+            created_at = now + timedelta(microseconds=index)
+            await uow.recordings.upsert_uploaded(minigroup.id, rtc.rtc_id, rtc.created_by, created_at)
+        media = ctx.options.audience_media.get(minigroup.audience)
+        for rtc in event.ready:
+            task = convert_task(
+                minigroup,
+                stream_id=rtc.rtc_id,
+                stream_uri=rtc.uri,
+                mjr_dumps_uris=rtc.mjr_dumps_uris,
+                audience_settings=media,
+            )
+            await submit_task(ctx, uow, f"convert:{item.id}:{rtc.rtc_id}", minigroup, task)
+
+
+async def handle_stream_converted(ctx: Context, item: InboxItem, event: StreamConverted) -> None:
+    """Store the stream; once every recording is converted, ask the event service to adjust."""
+    minigroup = await _store_conversion(ctx, event)
+    if minigroup is None:
+        async with concluding(ctx, item):
+            return
+    async with ctx.store.unit_of_work(read_only=True) as uow:
+        recordings = await uow.recordings.list_live(minigroup.id)
+    host = None
+    if all(recording.is_ready for recording in recordings):
+        events = await list_all_events(ctx.events, minigroup.event_room_id, "host")
+        host = host_agent(events)
+    async with concluding(ctx, item) as uow:
+        host_recording = next((r for r in recordings if r.created_by == host), None)
+        if host_recording is None:  # not all converted yet, no host, or the host not recorded
+            return
+        await _request_adjust(ctx, uow, minigroup, host_recording)
+
+
+async def _store_conversion(ctx: Context, event: StreamConverted) -> Minigroup | None:
+    async with ctx.store.unit_of_work() as uow:
+        found = await uow.minigroups.find_by_room("conference_room_id", event.conference_room_id)
+        minigroup = None if found is None else await uow.minigroups.lock(found.id)
+        if minigroup is None:
+            log.info("conversion for unknown room %s ignored", event.conference_room_id)
+            return None
+        try:
+            parsed = parse_segments(event.segments)
+        except SegmentsMalformed:
+            log.warning("unreadable segments of stream %s: recording dropped", event.stream_id)
+            await uow.recordings.remove(minigroup.id, event.stream_id)
+        else:
+            stored = await uow.recordings.set_converted(
+                minigroup.id, event.stream_id, event.stream_uri, parsed.segments, parsed.started_at
+            )
+            if not stored:
+                raise LifecycleFailed(f"no live recording of stream {event.stream_id}")
+        await uow.commit()
+    return minigroup
+
+
+async def _request_adjust(
+    ctx: Context, uow: UnitOfWork, minigroup: Minigroup, host: Recording
+) -> None:
+    """Keyed by the host stream's data: concurrent last conversions ask for one adjust only."""
+    assert host.segments is not None and host.started_at is not None  # noqa: PT018 - is_ready
+    started_at = to_unix_ms(host.started_at)
+    fingerprint = repr((host.rtc_id, started_at, host.segments)).encode()
+    digest = hashlib.sha256(fingerprint).hexdigest()[:32]
+    await request_adjust(
+        ctx,
+        uow,
+        f"room.adjust:{minigroup.event_room_id}:{digest}",
+        room_id=minigroup.event_room_id,
+        started_at=started_at,
+        segments=host.segments,
+        offset=ctx.options.preroll_offset(minigroup.audience),
+    )
