@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from minigroups.adapters.sandbox.notifier import Notification
+from minigroups.adapters.sandbox.notifier import Notification, SandboxNotifier
 from minigroups.consumer.intake import record_event
 from minigroups.consumer.loops import InboxWorker, LoopOptions, OutboxRelay
 from minigroups.domain.minigroup import Recording
@@ -68,7 +68,9 @@ class Pipeline:
 
     @property
     def published(self) -> list[Notification]:
-        return self.api.container.notifier.published
+        notifier = self.api.container.notifier
+        assert isinstance(notifier, SandboxNotifier)
+        return notifier.published
 
 
 _last_ms = 0

@@ -232,7 +232,7 @@ async def test_pin_then_unpin_gives_one_pin_segment(pipeline: Pipeline) -> None:
     await pipeline.deliver("room.adjust", _adjusted(minigroup, uuid4(), modified), source="event")
     await pipeline.settle()
     (task,) = [t for t in api.sandbox.tq.tasks if t.task_id.startswith("transcode")]
-    streams = task.body["bindings"]["streams"]  # type: ignore[index]
+    streams = task.body["bindings"]["streams"]
     assert [stream["pin_segments"] for stream in streams] == [[[0, 1_000_000]], []]
 
 

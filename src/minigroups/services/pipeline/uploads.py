@@ -35,7 +35,9 @@ async def handle_room_uploaded(ctx: Context, item: InboxItem, event: RoomUploade
         now = ctx.clock.now()
         for index, rtc in enumerate(event.ready):  # upload order is recording order (D4)
             created_at = now + timedelta(microseconds=index)
-            await uow.recordings.upsert_uploaded(minigroup.id, rtc.rtc_id, rtc.created_by, created_at)
+            await uow.recordings.upsert_uploaded(
+                minigroup.id, rtc.rtc_id, rtc.created_by, created_at
+            )
         media = ctx.options.audience_media.get(minigroup.audience)
         for rtc in event.ready:
             task = convert_task(
