@@ -255,7 +255,7 @@ async def test_edition_commit_gives_the_host_empty_modified_segments(pipeline: P
     await pipeline.settle()
     tasks = [t for t in api.sandbox.tq.tasks if t.task_id.startswith("transcode")]
     assert len(tasks) == 2
-    streams = tasks[-1].body["bindings"]["streams"]  # type: ignore[index]
+    streams = tasks[-1].body["bindings"]["streams"]
     assert [stream["modified_segments"] for stream in streams] == [[], [[0, 2_700_000]]]
 
 
