@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from uuid import UUID
 
 from minigroups.bootstrap import StartupError
 from minigroups.config import (
@@ -41,6 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--private-key", type=Path, help="signing key, for ES256 issuers")
     token.add_argument("--expires-in", type=int, help="seconds until `exp` (default: none)")
     token.add_argument("--config", type=Path)
+    events = commands.add_parser("events", help="recorded lifecycle events (the inbox)")
+    actions = events.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="the newest events")
+    listing.add_argument("--dead", action="store_true", help="only dead letters")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--config", type=Path)
+    replay = actions.add_parser("replay", help="handle an event again (a dead letter, after a fix)")
+    replay.add_argument("event_id", type=UUID)
+    replay.add_argument("--config", type=Path)
     return parser
 
 
@@ -59,10 +70,33 @@ def main(argv: Sequence[str] | None = None) -> None:
 
             migrate(loaded.settings.database_url)
             print("database migrated")
+        elif args.command == "events":
+            asyncio.run(_events(args, loaded))
         else:
             print(_token(args, loaded))
     except (ConfigError, StartupError) as exc:
         sys.exit(f"minigroups: {exc}")
+
+
+async def _events(args: argparse.Namespace, loaded: LoadedSettings) -> None:
+    from minigroups.adapters.db import create_store
+    from minigroups.services import inbox_admin
+
+    store = create_store(loaded.settings.database_url)
+    try:
+        if args.action == "replay":
+            if not await inbox_admin.replay(store, args.event_id):
+                raise StartupError(f"no dead or handled event {args.event_id}")
+            print(f"event {args.event_id} will be handled again")
+            return
+        status = "dead" if args.dead else None
+        for item in await inbox_admin.list_events(store, status=status, limit=args.limit):
+            received = item.received_at.isoformat(timespec="seconds")
+            print(f"{item.id}  {item.status:7}  {item.attempts:2}  {received}  {item.label}")
+            if item.last_error:
+                print(f"    {item.last_error}")
+    finally:
+        await store.close()
 
 
 def _token(args: argparse.Namespace, loaded: LoadedSettings) -> str:

@@ -152,7 +152,8 @@ class RecordingRepository(Protocol):
     async def upsert_uploaded(
         self, class_id: UUID, rtc_id: UUID, created_by: str, now: datetime
     ) -> None:
-        """`room.upload`: one live recording per author; a new upload replaces and resets it."""
+        """`room.upload`: one live recording per author; a new rtc replaces and resets it, the
+        same rtc again (a redelivered upload) changes nothing."""
         ...
 
     async def set_converted(

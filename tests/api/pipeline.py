@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from minigroups.adapters.sandbox.notifier import Notification, SandboxNotifier
 from minigroups.consumer.intake import record_event
@@ -116,3 +116,141 @@ def converted(
 def segments_text(started_ms: int, *lines: tuple[int, str]) -> str:
     """`<unix ms>,<seconds>` lines; each line's offset is relative to `started_ms`."""
     return "\n".join(f"{started_ms + offset},{seconds}" for offset, seconds in lines)
+
+
+def host(api: Api, room_id: str, author: str) -> None:
+    api.sandbox.event.add_event(
+        UUID(room_id), type_="host", data={"agent_id": author}, created_by=author
+    )
+
+
+async def uploaded(pipeline: Pipeline, minigroup: dict[str, Any], rtcs: list[UUID]) -> None:
+    payload = {
+        "id": minigroup["conference_room_id"],
+        "rtcs": [ready_rtc(rtc, user(n)) for n, rtc in enumerate(rtcs, start=1)],
+    }
+    assert await pipeline.deliver("room.upload", payload, audience=minigroup["audience"])
+    await pipeline.settle()
+
+
+async def recorded(pipeline: Pipeline, *, tags: Any = None) -> tuple[dict[str, Any], UUID, UUID]:
+    """A minigroup with host rec1 (user1, started now-1h) and rec2 (user2, now-50min), converted."""
+    api = pipeline.api
+    minigroup = await api.create(scope="minigroup-abc", tags=tags)
+    host(api, minigroup["event_room_id"], user(1))
+    rtc1, rtc2 = uuid4(), uuid4()
+    await uploaded(pipeline, minigroup, [rtc1, rtc2])
+    now_ms = int(time.time() * 1000)
+    text1 = segments_text(now_ms - HOUR_MS, (0, "1500.0"), (1_800_000, "1200.0"))
+    text2 = segments_text(now_ms - 50 * 60_000, (0, "2700.0"))
+    for rtc, text in ((rtc1, text1), (rtc2, text2)):
+        await pipeline.deliver("task.complete", converted(minigroup, rtc, text), source="tq")
+    await pipeline.settle()
+    return minigroup, rtc1, rtc2
+
+
+def modified_room(api: Api, minigroup: dict[str, Any], pins: list[tuple[int | None, int]]) -> UUID:
+    """The room adjust made: opened an hour ago, closed 10 minutes ago, with host and pin events."""
+    now = int(time.time())
+    room = api.sandbox.event.add_room(
+        audience=minigroup["audience"],
+        time=[now - 3600, now - 600],
+        classroom_id=UUID(minigroup["id"]),
+        source_room_id=UUID(minigroup["event_room_id"]),
+    )
+    room_id = UUID(room["id"])
+    host(api, room["id"], user(1))
+    for agent, occurred_at in pins:
+        api.sandbox.event.add_event(
+            room_id,
+            type_="pin",
+            data={"agent_id": None if agent is None else user(agent)},
+            created_by=user(1),
+            occurred_at=occurred_at,
+        )
+    return room_id
+
+
+def adjusted(minigroup: dict[str, Any], original: UUID, modified: UUID) -> dict[str, Any]:
+    return {
+        "room_id": minigroup["event_room_id"],
+        "status": "success",
+        "tags": {"foo": "bar"},
+        "original_room_id": str(original),
+        "modified_room_id": str(modified),
+        "modified_segments": [[0, 2_697_000]],
+        "cut_original_segments": [[3000, 1_500_000], [1_800_000, 3_000_000]],
+    }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    label: str
+    payload: Any
+    source: str
+    audience: str = AUDIENCE
+
+
+def lifecycle(minigroup: dict[str, Any], rtcs: list[UUID]) -> list[Delivery]:
+    """Close, upload, then conversions: what the peers publish until adjust is asked for.
+
+    The conversions (from index 2) are only published once the upload is handled.
+    """
+    now_ms = int(time.time() * 1000)
+    audience = minigroup["audience"]
+    deliveries = [
+        Delivery(
+            "room.close",
+            {"id": minigroup["conference_room_id"], "audience": audience, "time": [None, None]},
+            "conference",
+            audience,
+        ),
+        Delivery(
+            "room.upload",
+            {
+                "id": minigroup["conference_room_id"],
+                "rtcs": [ready_rtc(rtc, user(n)) for n, rtc in enumerate(rtcs, start=1)],
+            },
+            "conference",
+            audience,
+        ),
+    ]
+    for n, rtc in enumerate(rtcs):
+        text = segments_text(now_ms - HOUR_MS + n * 60_000, (0, "1500.0"))
+        deliveries.append(
+            Delivery("task.complete", converted(minigroup, rtc, text), "tq", audience)
+        )
+    return deliveries
+
+
+def results(minigroup: dict[str, Any], original: UUID, modified: UUID) -> list[Delivery]:
+    """Adjust, dump and transcoding results, once adjust was asked for."""
+    audience = minigroup["audience"]
+    dump = {
+        "status": "success",
+        "result": {"room_id": str(modified), "s3_uri": f"s3://dump/{modified}"},
+    }
+    transcoded = {
+        "tags": {"conference_room_id": minigroup["conference_room_id"]},
+        "status": "success",
+        "template": "transcode-minigroup-to-hls",
+        "recording_duration": "1500.4",
+    }
+    return [
+        Delivery("room.adjust", adjusted(minigroup, original, modified), "event", audience),
+        Delivery("room.dump_events", dump, "event", audience),
+        Delivery("task.complete", transcoded, "tq", audience),
+    ]
+
+
+async def deliver_all(pipeline: Pipeline, deliveries: list[Delivery], *, times: int = 1) -> None:
+    for delivery in deliveries:
+        timestamp = _now_ms()
+        for _ in range(times):  # the same publish time: a redelivery of one publication
+            await pipeline.deliver(
+                delivery.label,
+                delivery.payload,
+                source=delivery.source,
+                audience=delivery.audience,
+                timestamp=timestamp,
+            )

@@ -23,6 +23,13 @@ CLASS_ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/minigroups/{id}/download", None, "download"),
     ("POST", "/api/v1/minigroups/{id}/events", {"type": "message", "data": {}}, "update"),
     ("POST", "/api/v1/minigroups/{id}/whiteboard", None, "update"),
+    ("POST", "/api/v1/transcoding/minigroup/{id}/restart", None, "update"),
+    (
+        "POST",
+        "/api/v1/audiences/{audience}/classes/{scope}/editions/00000000-0000-4000-8000-000000000001",
+        None,
+        "update",
+    ),
 ]
 
 
@@ -70,6 +77,9 @@ def test_every_class_bound_route_declares_its_action() -> None:
     }
     for method, path, _, action in CLASS_ROUTES:
         template = path.removesuffix("/p") + "/{property_id}" if "/properties/" in path else path
+        template = template.replace(
+            "editions/00000000-0000-4000-8000-000000000001", "editions/{edition_id}"
+        )
         assert declared[method, template] == action, (method, template)
     assert declared["POST", "/api/v1/minigroups"] == "create"
     unauthorized = {key for key, action in declared.items() if action is None}

@@ -18,6 +18,8 @@ API_PATHS = [
     f"/api/v1/minigroups/{ID}/events",
     f"/api/v1/minigroups/{ID}/whiteboard",
     "/api/v1/account/properties/p",
+    f"/api/v1/transcoding/minigroup/{ID}/restart",
+    f"/api/v1/audiences/{AUDIENCE}/classes/s/editions/{ID}",
 ]
 
 

@@ -4,13 +4,23 @@ of the tq request bodies, the event-service requests and the database state."""
 from __future__ import annotations
 
 import time
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
 from tests.api.conftest import AUDIENCE, MEDIA, Api
-from tests.api.pipeline import HOUR_MS, Pipeline, converted, ready_rtc, segments_text, user
+from tests.api.pipeline import (
+    HOUR_MS,
+    Pipeline,
+    adjusted,
+    converted,
+    host,
+    modified_room,
+    recorded,
+    segments_text,
+    uploaded,
+    user,
+)
 
 NS_PER_MS = 1_000_000
 
@@ -20,26 +30,11 @@ def pipeline(api: Api) -> Pipeline:
     return Pipeline(api)
 
 
-def _host(api: Api, room_id: str, author: str) -> None:
-    api.sandbox.event.add_event(
-        UUID(room_id), type_="host", data={"agent_id": author}, created_by=author
-    )
-
-
-async def _uploaded(pipeline: Pipeline, minigroup: dict[str, Any], rtcs: list[UUID]) -> None:
-    payload = {
-        "id": minigroup["conference_room_id"],
-        "rtcs": [ready_rtc(rtc, user(n)) for n, rtc in enumerate(rtcs, start=1)],
-    }
-    assert await pipeline.deliver("room.upload", payload, audience=minigroup["audience"])
-    await pipeline.settle()
-
-
 async def test_upload_makes_bare_recordings_and_conversion_tasks(pipeline: Pipeline) -> None:
     """§10 item 2 (`handle_upload_mjr`)."""
     minigroup = await pipeline.api.create(scope="mg-upload")
     rtc1, rtc2 = uuid4(), uuid4()
-    await _uploaded(pipeline, minigroup, [rtc1, rtc2])
+    await uploaded(pipeline, minigroup, [rtc1, rtc2])
     recordings = await pipeline.recordings(minigroup["id"])
     assert [(r.rtc_id, r.created_by, r.stream_uri, r.segments) for r in recordings] == [
         (rtc1, user(1), None, None),
@@ -72,9 +67,9 @@ async def test_conversions_ask_for_adjust_with_the_host_stream(pipeline: Pipelin
     """§10 item 1 (`handle_upload_stream`): preroll offset 1234, a third stream unreadable."""
     api = pipeline.api
     minigroup = await api.create(audience=MEDIA, scope="mg-convert")
-    _host(api, minigroup["event_room_id"], user(1))
+    host(api, minigroup["event_room_id"], user(1))
     rtc1, rtc2, rtc3 = uuid4(), uuid4(), uuid4()
-    await _uploaded(pipeline, minigroup, [rtc1, rtc2, rtc3])
+    await uploaded(pipeline, minigroup, [rtc1, rtc2, rtc3])
     now_ms = int(time.time() * 1000)
     started1, started2 = now_ms - HOUR_MS, now_ms - 50 * 60_000
     text1 = segments_text(started1, (0, "1500.0"), (1_800_000, "1200.0"))
@@ -114,63 +109,13 @@ async def test_conversions_ask_for_adjust_with_the_host_stream(pipeline: Pipelin
     ]
 
 
-async def _recorded(pipeline: Pipeline, *, tags: Any = None) -> tuple[dict[str, Any], UUID, UUID]:
-    """A minigroup with host rec1 (user1, started now-1h) and rec2 (user2, now-50min), converted."""
-    api = pipeline.api
-    minigroup = await api.create(scope="minigroup-abc", tags=tags)
-    _host(api, minigroup["event_room_id"], user(1))
-    rtc1, rtc2 = uuid4(), uuid4()
-    await _uploaded(pipeline, minigroup, [rtc1, rtc2])
-    now_ms = int(time.time() * 1000)
-    text1 = segments_text(now_ms - HOUR_MS, (0, "1500.0"), (1_800_000, "1200.0"))
-    text2 = segments_text(now_ms - 50 * 60_000, (0, "2700.0"))
-    for rtc, text in ((rtc1, text1), (rtc2, text2)):
-        await pipeline.deliver("task.complete", converted(minigroup, rtc, text), source="tq")
-    await pipeline.settle()
-    return minigroup, rtc1, rtc2
-
-
-def _modified_room(api: Api, minigroup: dict[str, Any], pins: list[tuple[int | None, int]]) -> UUID:
-    """The room adjust made: opened an hour ago, closed 10 minutes ago, with host and pin events."""
-    now = int(time.time())
-    room = api.sandbox.event.add_room(
-        audience=minigroup["audience"],
-        time=[now - 3600, now - 600],
-        classroom_id=UUID(minigroup["id"]),
-        source_room_id=UUID(minigroup["event_room_id"]),
-    )
-    room_id = UUID(room["id"])
-    _host(api, room["id"], user(1))
-    for agent, occurred_at in pins:
-        api.sandbox.event.add_event(
-            room_id,
-            type_="pin",
-            data={"agent_id": None if agent is None else user(agent)},
-            created_by=user(1),
-            occurred_at=occurred_at,
-        )
-    return room_id
-
-
-def _adjusted(minigroup: dict[str, Any], original: UUID, modified: UUID) -> dict[str, Any]:
-    return {
-        "room_id": minigroup["event_room_id"],
-        "status": "success",
-        "tags": {"foo": "bar"},
-        "original_room_id": str(original),
-        "modified_room_id": str(modified),
-        "modified_segments": [[0, 2_697_000]],
-        "cut_original_segments": [[3000, 1_500_000], [1_800_000, 3_000_000]],
-    }
-
-
 async def test_adjust_result_submits_the_transcoding_task(pipeline: Pipeline) -> None:
     """§10 item 3 (`handle_adjust`) and the §6.13 tq request, field by field."""
     api = pipeline.api
-    minigroup, rtc1, rtc2 = await _recorded(pipeline, tags={"foo": "bar"})
+    minigroup, rtc1, rtc2 = await recorded(pipeline, tags={"foo": "bar"})
     original = uuid4()
-    modified = _modified_room(api, minigroup, [(1, 0), (2, 1200 * 10**9), (1, 1500 * 10**9)])
-    await pipeline.deliver("room.adjust", _adjusted(minigroup, original, modified), source="event")
+    modified = modified_room(api, minigroup, [(1, 0), (2, 1200 * 10**9), (1, 1500 * 10**9)])
+    await pipeline.deliver("room.adjust", adjusted(minigroup, original, modified), source="event")
     await pipeline.settle()
 
     (task,) = [t for t in api.sandbox.tq.tasks if t.task_id.startswith("transcode")]
@@ -227,9 +172,9 @@ async def test_adjust_result_submits_the_transcoding_task(pipeline: Pipeline) ->
 async def test_pin_then_unpin_gives_one_pin_segment(pipeline: Pipeline) -> None:
     """§10 item 4 (`handle_adjust_with_pin_and_unpin`)."""
     api = pipeline.api
-    minigroup, _, _ = await _recorded(pipeline)
-    modified = _modified_room(api, minigroup, [(1, 0), (None, 1000 * 10**9)])
-    await pipeline.deliver("room.adjust", _adjusted(minigroup, uuid4(), modified), source="event")
+    minigroup, _, _ = await recorded(pipeline)
+    modified = modified_room(api, minigroup, [(1, 0), (None, 1000 * 10**9)])
+    await pipeline.deliver("room.adjust", adjusted(minigroup, uuid4(), modified), source="event")
     await pipeline.settle()
     (task,) = [t for t in api.sandbox.tq.tasks if t.task_id.startswith("transcode")]
     streams = task.body["bindings"]["streams"]
@@ -239,12 +184,12 @@ async def test_pin_then_unpin_gives_one_pin_segment(pipeline: Pipeline) -> None:
 async def test_edition_commit_gives_the_host_empty_modified_segments(pipeline: Pipeline) -> None:
     """§6.7 with D20 (the reference's behaviour, kept)."""
     api = pipeline.api
-    minigroup, _, _ = await _recorded(pipeline)
+    minigroup, _, _ = await recorded(pipeline)
     original = uuid4()
-    first = _modified_room(api, minigroup, [])
-    await pipeline.deliver("room.adjust", _adjusted(minigroup, original, first), source="event")
+    first = modified_room(api, minigroup, [])
+    await pipeline.deliver("room.adjust", adjusted(minigroup, original, first), source="event")
     await pipeline.settle()
-    committed = _modified_room(api, minigroup, [])
+    committed = modified_room(api, minigroup, [])
     commit = {
         "status": "success",
         "source_room_id": str(original),
@@ -262,10 +207,10 @@ async def test_edition_commit_gives_the_host_empty_modified_segments(pipeline: P
 async def test_transcoding_completion_publishes_ready(pipeline: Pipeline) -> None:
     """§10 item 5 (`handle_transcoding_completion`), then what readers see (status, versions)."""
     api = pipeline.api
-    minigroup, rtc1, _ = await _recorded(pipeline, tags={"foo": "bar"})
+    minigroup, rtc1, _ = await recorded(pipeline, tags={"foo": "bar"})
     original = uuid4()
-    modified = _modified_room(api, minigroup, [])
-    await pipeline.deliver("room.adjust", _adjusted(minigroup, original, modified), source="event")
+    modified = modified_room(api, minigroup, [])
+    await pipeline.deliver("room.adjust", adjusted(minigroup, original, modified), source="event")
     await pipeline.settle()  # the dump is requested once the adjust is stored
     dump = {
         "status": "success",

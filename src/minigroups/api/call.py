@@ -101,6 +101,12 @@ class Call:
         except msgspec.DecodeError as exc:
             raise InvalidPayload("Failed to parse the request body as JSON") from exc
 
+    async def optional_json(self, schema: type[T]) -> T | None:
+        """Like `json`, but an empty body (with or without a content type) is None."""
+        if not await self.body():
+            return None
+        return await self.json(schema)
+
     async def json_value(self) -> Any:
         """The body as any JSON value."""
         return await self.json(Any)

@@ -68,6 +68,7 @@ _TABLE: dict[type[e.MinigroupsError], Problem] = {
     e.UpstreamFailed: Problem(502, "mqtt_request_failed", "Mqtt request failed"),
     e.ServicesRequestFailed: Problem(502, "mqtt_request_failed", "Mqtt request failed"),
     e.EventCreationFailed: Problem(502, "mqtt_request_failed", "Mqtt request failed"),
+    e.EditionCommitFailed: Problem(502, "edition_flow_failed", "Edition flow failed"),
     e.CreationWhiteboardFailed: Problem(
         502, "creation_whiteboard_failed", "Creation whiteboard failed"
     ),

@@ -8,6 +8,7 @@ import msgspec
 
 from minigroups.domain.errors import InvalidPayload
 from minigroups.domain.ids import AgentId
+from minigroups.domain.tasks import Priority, parse_priority
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports import MinigroupChanges
 from minigroups.services.minigroups import CreateMinigroup
@@ -94,3 +95,12 @@ def event_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidPayload("the event must be a JSON object")
     return value
+
+
+class RestartBody(msgspec.Struct):
+    """R13: optional; an unknown priority is refused instead of becoming `normal` (D12)."""
+
+    priority: Any = "normal"
+
+    def parsed_priority(self) -> Priority:
+        return parse_priority(self.priority)

@@ -79,6 +79,10 @@ class LeaseLost(MinigroupsError):
     """A worker's claim on an inbox or outbox item expired and another worker took it over."""
 
 
+class EventOutOfOrder(MinigroupsError):
+    """A lifecycle event refers to something not stored yet; a retry will find it."""
+
+
 class LifecycleFailed(MinigroupsError):
     """A lifecycle event reports a failure, or can never be handled: retrying cannot help."""
 
@@ -144,6 +148,10 @@ class CreationWhiteboardFailed(RouteUpstreamFailed):
 
 class EventCreationFailed(RouteUpstreamFailed):
     """The event service did not take the proxied event."""
+
+
+class EditionCommitFailed(RouteUpstreamFailed):
+    """The event service did not take the edition commit (`edition_flow_failed`)."""
 
 
 # --- the recording pipeline (upstream.md §6) ----------------------------------------------------

@@ -103,6 +103,8 @@ class SqlRecordingRepository:
                 index_elements=[_r.class_id, _r.created_by],
                 index_where=text("deleted_at IS NULL"),
                 set_=reset,
+                # The same rtc again is a redelivery: keep its conversion and adjustment.
+                where=_r.rtc_id != statement.excluded.rtc_id,
             )
         )
 

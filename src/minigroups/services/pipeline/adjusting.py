@@ -11,7 +11,7 @@ from minigroups.domain.streams import host_agent
 from minigroups.domain.tasks import Priority
 from minigroups.ports import InboxItem, RoomColumn
 from minigroups.services.context import Context
-from minigroups.services.pipeline.effects import concluding
+from minigroups.services.pipeline.effects import concluding, effect_key
 from minigroups.services.pipeline.events import RoomAdjusted
 from minigroups.services.pipeline.history import list_all_events
 from minigroups.services.pipeline.transcoding import prepare_transcoding, queue_transcoding
@@ -37,7 +37,7 @@ async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjuste
     task = await prepare_transcoding(ctx, adjusted, event.modified_room_id, Priority.NORMAL)
     async with concluding(ctx, item) as uow:
         if task is not None:
-            key = f"transcoding:{item.id}"
+            key = effect_key(item, adjusted, "transcoding")
             await queue_transcoding(
                 ctx, uow, key, adjusted, task=task, room_id=event.modified_room_id
             )

@@ -6,7 +6,12 @@ import logging
 
 from minigroups.ports import InboxItem, RoomColumn
 from minigroups.services.context import Context
-from minigroups.services.pipeline.effects import concluding, notification_payload, notify
+from minigroups.services.pipeline.effects import (
+    concluding,
+    effect_key,
+    notification_payload,
+    notify,
+)
 from minigroups.services.pipeline.events import RoomClosed
 
 log = logging.getLogger(__name__)
@@ -25,7 +30,7 @@ async def handle_room_closed(ctx: Context, item: InboxItem, event: RoomClosed) -
         await notify(
             ctx,
             uow,
-            f"{minigroup.kind}.stop:{item.id}",
+            effect_key(item, minigroup, f"{minigroup.kind}.stop"),
             minigroup,
             label=f"{minigroup.kind}.stop",
             payload=notification_payload(minigroup),

@@ -8,7 +8,12 @@ from minigroups.domain.errors import LifecycleFailed
 from minigroups.domain.segments import stream_duration
 from minigroups.ports import InboxItem
 from minigroups.services.context import Context
-from minigroups.services.pipeline.effects import concluding, notification_payload, notify
+from minigroups.services.pipeline.effects import (
+    concluding,
+    effect_key,
+    notification_payload,
+    notify,
+)
 from minigroups.services.pipeline.events import EventsDumped, MinigroupTranscoded, TaskFailed
 
 log = logging.getLogger(__name__)
@@ -28,7 +33,7 @@ async def handle_transcoded(ctx: Context, item: InboxItem, event: MinigroupTrans
         await notify(
             ctx,
             uow,
-            f"minigroup.ready:{item.id}",
+            effect_key(item, minigroup, "minigroup.ready"),
             minigroup,
             label="minigroup.ready",
             payload=payload,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from uuid import UUID
@@ -21,6 +22,13 @@ async def concluding(ctx: Context, item: InboxItem) -> AsyncIterator[UnitOfWork]
         yield uow
         await uow.inbox.complete(item, ctx.clock.now())
         await uow.commit()
+
+
+def effect_key(item: InboxItem, minigroup: Minigroup, effect: str) -> str:
+    """The outbox key of an effect of this event: the same publication, however often it is
+    delivered or replayed, and even when the peer republishes it, gives the effect once."""
+    digest = hashlib.sha256(item.payload.encode("utf-8")).hexdigest()[:32]
+    return f"{effect}:{minigroup.id}:{item.label}:{digest}"
 
 
 def notification_payload(minigroup: Minigroup, **extra: object) -> JsonObject:

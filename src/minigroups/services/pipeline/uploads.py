@@ -6,7 +6,7 @@ import hashlib
 import logging
 from datetime import timedelta
 
-from minigroups.domain.errors import LifecycleFailed, SegmentsMalformed
+from minigroups.domain.errors import EventOutOfOrder, LifecycleFailed, SegmentsMalformed
 from minigroups.domain.minigroup import Minigroup, Recording
 from minigroups.domain.segments import parse_segments
 from minigroups.domain.streams import host_agent
@@ -14,7 +14,12 @@ from minigroups.domain.tasks import convert_task
 from minigroups.domain.timerange import to_unix_ms
 from minigroups.ports import InboxItem, UnitOfWork
 from minigroups.services.context import Context
-from minigroups.services.pipeline.effects import concluding, request_adjust, submit_task
+from minigroups.services.pipeline.effects import (
+    concluding,
+    effect_key,
+    request_adjust,
+    submit_task,
+)
 from minigroups.services.pipeline.events import RoomUploaded, StreamConverted
 from minigroups.services.pipeline.history import list_all_events
 
@@ -47,7 +52,8 @@ async def handle_room_uploaded(ctx: Context, item: InboxItem, event: RoomUploade
                 mjr_dumps_uris=rtc.mjr_dumps_uris,
                 audience_settings=media,
             )
-            await submit_task(ctx, uow, f"convert:{item.id}:{rtc.rtc_id}", minigroup, task)
+            key = effect_key(item, minigroup, f"convert:{rtc.rtc_id}")
+            await submit_task(ctx, uow, key, minigroup, task)
 
 
 async def handle_stream_converted(ctx: Context, item: InboxItem, event: StreamConverted) -> None:
@@ -86,7 +92,7 @@ async def _store_conversion(ctx: Context, event: StreamConverted) -> Minigroup |
                 minigroup.id, event.stream_id, event.stream_uri, parsed.segments, parsed.started_at
             )
             if not stored:
-                raise LifecycleFailed(f"no live recording of stream {event.stream_id}")
+                raise EventOutOfOrder(f"no live recording of stream {event.stream_id} yet")
         await uow.commit()
     return minigroup
 

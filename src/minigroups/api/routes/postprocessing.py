@@ -1,0 +1,33 @@
+"""R13 restart transcoding and the edition commit route (http-api.md appendix A)."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from minigroups.api.call import Call, parse_uuid
+from minigroups.api.representations import empty_response
+from minigroups.api.routing import RouteTable
+from minigroups.api.schemas import RestartBody
+from minigroups.services import postprocessing
+
+
+def register(table: RouteTable) -> None:
+    @table.route("POST", "/api/v1/transcoding/minigroup/{id}/restart", action="update")
+    async def restart_transcoding(call: Call) -> Response:
+        body = await call.optional_json(RestartBody) or RestartBody()
+        await postprocessing.restart_transcoding(
+            call.ctx, call.guard, call.minigroup_id, body.parsed_priority()
+        )
+        return empty_response(200)
+
+    @table.route(
+        "POST",
+        "/api/v1/audiences/{audience}/classes/{scope}/editions/{edition_id}",
+        action="update",
+    )
+    async def commit_edition(call: Call) -> Response:
+        edition_id = parse_uuid("edition_id", call.params["edition_id"])
+        await postprocessing.commit_edition(
+            call.ctx, call.guard, call.params["audience"], call.params["scope"], edition_id
+        )
+        return empty_response(202)
