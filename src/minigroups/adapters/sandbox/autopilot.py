@@ -1,0 +1,182 @@
+"""The platform's side of the recording pipeline, played in the sandbox.
+
+`finish` makes the conference close a minigroup's room (and, on the next step, upload synthetic
+recordings); `step` answers what the service asks: tq completes its tasks, the event service answers adjust
+(with an original and a modified room) and dump requests, each by publishing the lifecycle event
+a real peer would (upstream.md §6.13) through `emit`, in process or over a broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from minigroups.adapters.sandbox.event_peer import PendingResult
+from minigroups.adapters.sandbox.sandbox import Sandbox
+from minigroups.adapters.sandbox.tq import TqTask
+
+# (topic, envelope properties, payload JSON text) of one published event.
+Emit = Callable[[str, dict[str, str], str], Awaitable[None]]
+
+RECORDING_SECONDS = 1800
+CONVERT = "convert-mjr-dumps-to-stream"
+TRANSCODE = "transcode-minigroup-to-hls"
+
+
+@dataclass(frozen=True, slots=True)
+class Accounts:
+    """The peers' account ids: the second level of the topics they publish on."""
+
+    event: str
+    conference: str
+    tq: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRoom:
+    """What `finish` needs to know of a minigroup."""
+
+    audience: str
+    classroom_id: UUID
+    event_room_id: UUID
+    conference_room_id: UUID
+
+
+class SandboxAutopilot:
+    def __init__(self, sandbox: Sandbox, accounts: Accounts, emit: Emit) -> None:
+        self.sandbox = sandbox
+        self.accounts = accounts
+        self.emit = emit
+        self._tasks_seen = 0
+        self._results_seen = 0
+        self._uploads: list[tuple[str, dict[str, Any]]] = []
+
+    async def finish(self, room: FinishedRoom, participants: int = 2) -> None:
+        """The lesson ends: host event, conference room closed, `participants` recordings."""
+        if participants < 1:
+            raise ValueError("a finished minigroup has at least one participant")
+        authors = [f"web.participant{n}.{room.audience}" for n in range(1, participants + 1)]
+        self.sandbox.event.add_event(
+            room.event_room_id, type_="host", data={"agent_id": authors[0]}, created_by=authors[0]
+        )
+        now = int(time.time())
+        close = {
+            "id": str(room.conference_room_id),
+            "audience": room.audience,
+            "time": [now - RECORDING_SECONDS, now],
+            "timed_out": False,
+            "classroom_id": str(room.classroom_id),
+        }
+        await self._publish(self.accounts.conference, room.audience, "room.close", close)
+        rtcs = [_ready_rtc(room.classroom_id, author) for author in authors]
+        # The recordings are uploaded a little after the close (on the next step).
+        self._uploads.append((room.audience, {"id": str(room.conference_room_id), "rtcs": rtcs}))
+
+    async def step(self) -> int:
+        """Answer every task and request that arrived since the last step; how many."""
+        tasks = self.sandbox.tq.tasks[self._tasks_seen :]
+        self._tasks_seen += len(tasks)
+        results = self.sandbox.event.pending_results[self._results_seen :]
+        self._results_seen += len(results)
+        uploads, self._uploads = self._uploads, []
+        for audience, upload in uploads:
+            await self._publish(self.accounts.conference, audience, "room.upload", upload)
+        for task in tasks:
+            await self._complete_task(task)
+        for result in results:
+            await self._answer(result)
+        return len(tasks) + len(results) + len(uploads)
+
+    async def run(self, pace: float = 0.5) -> None:
+        """Step forever, at most once per `pace` seconds, so that a watcher sees each status."""
+        while True:
+            await self.step()
+            await asyncio.sleep(pace)
+
+    async def _complete_task(self, task: TqTask) -> None:
+        body: dict[str, Any] = task.body
+        template, bindings = body["template"], body["bindings"]
+        result: dict[str, Any] = {"tags": body["tags"], "status": "success", "template": template}
+        if template == CONVERT:
+            started_ms = int(time.time() * 1000) - RECORDING_SECONDS * 1000
+            result.update(
+                stream_id=bindings["stream_id"],
+                stream_uri=bindings["stream_uri"].replace(".source.webm", ".webm"),
+                segments=f"{started_ms},{RECORDING_SECONDS}.0",
+            )
+        elif template == TRANSCODE:
+            result["recording_duration"] = f"{RECORDING_SECONDS}.0"
+        else:
+            return
+        await self._publish(self.accounts.tq, task.audience, "task.complete", result)
+
+    async def _answer(self, result: PendingResult) -> None:
+        payload = result.payload
+        room = self.sandbox.event.room(UUID(payload["id"]))
+        if result.method == "room.adjust":
+            await self._adjusted(room, payload["segments"])
+        elif result.method == "room.dump_events":
+            dump = {
+                "status": "success",
+                "result": {
+                    "room_id": room["id"],
+                    "s3_uri": f"s3://eventsdump.minigroup.{room['audience']}/{room['id']}.json",
+                },
+            }
+            await self._publish(self.accounts.event, room["audience"], "room.dump_events", dump)
+
+    async def _adjusted(self, room: dict[str, Any], segments: list[list[int]]) -> None:
+        """Like the event service: an original and a modified copy of the real-time room."""
+        room_id = UUID(room["id"])
+        time_ = [room["time"][0], int(time.time())]
+        copies = [
+            self.sandbox.event.add_room(
+                audience=room["audience"],
+                time=time_,
+                classroom_id=UUID(room["classroom_id"]),
+                source_room_id=room_id,
+            )
+            for _ in range(2)
+        ]
+        for event in self.sandbox.event.store.of_room(room_id):
+            if event["type"] in ("host", "pin"):
+                self.sandbox.event.add_event(
+                    UUID(copies[1]["id"]),
+                    type_=event["type"],
+                    data=event["data"],
+                    created_by=event["created_by"],
+                )
+        adjust = {
+            "room_id": room["id"],
+            "status": "success",
+            "original_room_id": copies[0]["id"],
+            "modified_room_id": copies[1]["id"],
+            "modified_segments": segments,
+            "cut_original_segments": segments,
+        }
+        await self._publish(self.accounts.event, room["audience"], "room.adjust", adjust)
+
+    async def _publish(self, account: str, audience: str, label: str, payload: Any) -> None:
+        topic = f"apps/{account}/api/v1/audiences/{audience}/events"
+        properties = {
+            "type": "event",
+            "label": label,
+            "timestamp": str(time.time_ns() // 1_000_000),
+        }
+        await self.emit(topic, properties, json.dumps(payload))
+
+
+def _ready_rtc(classroom_id: UUID, author: str) -> dict[str, Any]:
+    rtc_id = uuid4()
+    return {
+        "status": "ready",
+        "id": str(rtc_id),
+        "created_by": author,
+        "uri": f"s3://origin.sandbox/{classroom_id}/{rtc_id}.source.webm",
+        "mjr_dumps_uris": [f"s3://dumps.sandbox/{rtc_id}.mjr"],
+    }

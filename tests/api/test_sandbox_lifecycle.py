@@ -1,0 +1,46 @@
+"""The sandbox plays the platform's side of the pipeline: a minigroup goes all the way through."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from minigroups.adapters.sandbox.autopilot import Accounts, FinishedRoom, SandboxAutopilot
+from minigroups.consumer.intake import record_event
+from tests.api.conftest import Api
+from tests.api.pipeline import ACCOUNTS, Pipeline
+
+
+async def test_a_finished_minigroup_reaches_transcoded(api: Api) -> None:
+    pipeline = Pipeline(api)
+
+    async def emit(topic: str, properties: dict[str, str], payload: str) -> None:
+        await record_event(api.container.ctx, topic, properties, payload)
+
+    accounts = Accounts(ACCOUNTS["event"], ACCOUNTS["conference"], ACCOUNTS["tq"])
+    autopilot = SandboxAutopilot(api.sandbox, accounts, emit)
+    minigroup = await api.create()
+    url = f"/api/v1/minigroups/{minigroup['id']}"
+    room = FinishedRoom(
+        minigroup["audience"],
+        UUID(minigroup["id"]),
+        UUID(minigroup["event_room_id"]),
+        UUID(minigroup["conference_room_id"]),
+    )
+    seen = [(await api.client.get(url, headers=api.auth())).json()["status"]]
+    await autopilot.finish(room, participants=3)
+    for _ in range(20):
+        await pipeline.settle()
+        status = (await api.client.get(url, headers=api.auth())).json()["status"]
+        if status != seen[-1]:
+            seen.append(status)
+        if not await autopilot.step():
+            break
+    assert seen == ["real-time", "closed", "finished", "adjusted", "transcoded"]
+    labels = [notification.label for notification in pipeline.published]
+    assert labels == ["minigroup.stop", "minigroup.ready"]
+    read = (await api.client.get(url, headers=api.auth())).json()
+    assert [version["version"] for version in read["on_demand"]] == ["original", "modified"]
+    assert read["on_demand"][1]["room_events_uri"].startswith("s3://eventsdump.minigroup.")
+    assert (await api.client.get(f"{url}/download", headers=api.auth())).status_code == 200
+    (transcode,) = [t for t in api.sandbox.tq.tasks if t.task_id.startswith("transcode")]
+    assert len(transcode.body["bindings"]["streams"]) == 3
