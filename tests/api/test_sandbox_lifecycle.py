@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from minigroups.adapters.sandbox.autopilot import Accounts, FinishedRoom, SandboxAutopilot
+from minigroups.adapters.sandbox.autopilot import Accounts, SandboxAutopilot
 from minigroups.consumer.intake import record_event
 from tests.api.conftest import Api
 from tests.api.pipeline import ACCOUNTS, Pipeline
@@ -20,12 +20,9 @@ async def test_a_finished_minigroup_reaches_transcoded(api: Api) -> None:
     autopilot = SandboxAutopilot(api.sandbox, accounts, emit)
     minigroup = await api.create()
     url = f"/api/v1/minigroups/{minigroup['id']}"
-    room = FinishedRoom(
-        minigroup["audience"],
-        UUID(minigroup["id"]),
-        UUID(minigroup["event_room_id"]),
-        UUID(minigroup["conference_room_id"]),
-    )
+    async with api.container.ctx.store.unit_of_work(read_only=True) as uow:
+        room = await uow.minigroups.get(UUID(minigroup["id"]))
+    assert room is not None
     seen = [(await api.client.get(url, headers=api.auth())).json()["status"]]
     await autopilot.finish(room, participants=3)
     for _ in range(20):

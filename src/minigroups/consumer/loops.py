@@ -11,6 +11,7 @@ import contextlib
 import logging
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -97,6 +98,12 @@ class InboxWorker(QueueLoop[InboxItem]):
 
     name = "inbox"
 
+    def __init__(
+        self, ctx: Context, options: LoopOptions, *, after_handled: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__(ctx, options)
+        self._after_handled = after_handled  # e.g. wake the relay: effects were just queued
+
     async def claim(self, now: datetime, until: datetime, limit: int) -> list[InboxItem]:
         async with self.ctx.store.unit_of_work() as uow:
             items = await uow.inbox.claim_due(now, uuid4(), until, limit)
@@ -123,6 +130,8 @@ class InboxWorker(QueueLoop[InboxItem]):
                 await self._retry(item, error)
         else:
             self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome="handled")
+            if self._after_handled is not None:
+                self._after_handled()
 
     async def _retry(self, item: InboxItem, error: str) -> None:
         at = self.ctx.clock.now() + self.options.backoff(item.attempts)

@@ -12,6 +12,7 @@ from minigroups.ports import (
     Clock,
     ConferenceService,
     EventService,
+    LessonSimulator,
     Metrics,
     Notifier,
     Store,
@@ -48,3 +49,4 @@ class Context:
     clock: Clock
     metrics: Metrics
     options: Options
+    simulator: LessonSimulator | None = None  # the sandbox only

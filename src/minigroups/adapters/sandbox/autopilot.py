@@ -1,9 +1,9 @@
 """The platform's side of the recording pipeline, played in the sandbox.
 
 `finish` makes the conference close a minigroup's room (and, on the next step, upload synthetic
-recordings); `step` answers what the service asks: tq completes its tasks, the event service answers adjust
-(with an original and a modified room) and dump requests, each by publishing the lifecycle event
-a real peer would (upstream.md §6.13) through `emit`, in process or over a broker.
+recordings); `step` answers what the service asks: tq completes its tasks, the event service
+answers adjust (with an original and a modified room) and dump requests, each by publishing the
+lifecycle event a real peer would (upstream.md §6.13) through `emit`, in process or over a broker.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 from minigroups.adapters.sandbox.event_peer import PendingResult
 from minigroups.adapters.sandbox.sandbox import Sandbox
 from minigroups.adapters.sandbox.tq import TqTask
+from minigroups.domain.minigroup import Minigroup
 
 # (topic, envelope properties, payload JSON text) of one published event.
 Emit = Callable[[str, dict[str, str], str], Awaitable[None]]
@@ -37,16 +38,6 @@ class Accounts:
     tq: str
 
 
-@dataclass(frozen=True, slots=True)
-class FinishedRoom:
-    """What `finish` needs to know of a minigroup."""
-
-    audience: str
-    classroom_id: UUID
-    event_room_id: UUID
-    conference_room_id: UUID
-
-
 class SandboxAutopilot:
     def __init__(self, sandbox: Sandbox, accounts: Accounts, emit: Emit) -> None:
         self.sandbox = sandbox
@@ -56,26 +47,31 @@ class SandboxAutopilot:
         self._results_seen = 0
         self._uploads: list[tuple[str, dict[str, Any]]] = []
 
-    async def finish(self, room: FinishedRoom, participants: int = 2) -> None:
+    async def finish(self, minigroup: Minigroup, participants: int = 2) -> None:
         """The lesson ends: host event, conference room closed, `participants` recordings."""
         if participants < 1:
             raise ValueError("a finished minigroup has at least one participant")
-        authors = [f"web.participant{n}.{room.audience}" for n in range(1, participants + 1)]
+        audience = minigroup.audience
+        authors = [f"web.participant{n}.{audience}" for n in range(1, participants + 1)]
         self.sandbox.event.add_event(
-            room.event_room_id, type_="host", data={"agent_id": authors[0]}, created_by=authors[0]
+            minigroup.event_room_id,
+            type_="host",
+            data={"agent_id": authors[0]},
+            created_by=authors[0],
         )
         now = int(time.time())
+        room = str(minigroup.conference_room_id)
         close = {
-            "id": str(room.conference_room_id),
-            "audience": room.audience,
+            "id": room,
+            "audience": audience,
             "time": [now - RECORDING_SECONDS, now],
             "timed_out": False,
-            "classroom_id": str(room.classroom_id),
+            "classroom_id": str(minigroup.id),
         }
-        await self._publish(self.accounts.conference, room.audience, "room.close", close)
-        rtcs = [_ready_rtc(room.classroom_id, author) for author in authors]
+        await self._publish(self.accounts.conference, audience, "room.close", close)
+        rtcs = [_ready_rtc(minigroup.id, author) for author in authors]
         # The recordings are uploaded a little after the close (on the next step).
-        self._uploads.append((room.audience, {"id": str(room.conference_room_id), "rtcs": rtcs}))
+        self._uploads.append((audience, {"id": room, "rtcs": rtcs}))
 
     async def step(self) -> int:
         """Answer every task and request that arrived since the last step; how many."""

@@ -8,13 +8,17 @@ from minigroups.api.routes import (
     probes,
     properties,
     room_events,
+    sandbox,
     viewing,
 )
 from minigroups.api.routing import RouteTable
 
 
-def build_routes() -> RouteTable:
+def build_routes(*, sandbox_control: bool = False) -> RouteTable:
+    """Every route of the API; the sandbox's control route only when asked for."""
     table = RouteTable()
     for module in (minigroups, viewing, properties, room_events, postprocessing, probes):
         module.register(table)
+    if sandbox_control:
+        sandbox.register(table)
     return table

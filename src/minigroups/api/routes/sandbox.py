@@ -1,0 +1,23 @@
+"""The sandbox's control route: finish a lesson (registered only with the sandbox upstream)."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.responses import Response
+
+from minigroups.api.call import Call
+from minigroups.api.representations import empty_response
+from minigroups.api.routing import RouteTable
+from minigroups.services import sandbox
+
+
+class FinishBody(msgspec.Struct):
+    participants: int = 2
+
+
+def register(table: RouteTable) -> None:
+    @table.route("POST", "/sandbox/minigroups/{id}/finish", action="update", cors=False)
+    async def finish(call: Call) -> Response:
+        body = await call.optional_json(FinishBody) or FinishBody()
+        await sandbox.finish_lesson(call.ctx, call.guard, call.minigroup_id, body.participants)
+        return empty_response(202)
