@@ -52,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     replay = actions.add_parser("replay", help="handle an event again (a dead letter, after a fix)")
     replay.add_argument("event_id", type=UUID)
     replay.add_argument("--config", type=Path)
+    sandbox = commands.add_parser("sandbox", help="drive the sandbox's stand-in platform")
+    sandbox_actions = sandbox.add_subparsers(dest="action", required=True)
+    finish = sandbox_actions.add_parser(
+        "finish", help="a lesson takes place: close, upload recordings, and watch it transcode"
+    )
+    finish.add_argument("minigroup_id", type=UUID)
+    finish.add_argument("--participants", type=int, default=2)
+    finish.add_argument("--timeout", type=float, default=30.0, help="seconds to wait")
+    finish.add_argument("--config", type=Path)
     return parser
 
 
@@ -72,10 +81,41 @@ def main(argv: Sequence[str] | None = None) -> None:
             print("database migrated")
         elif args.command == "events":
             asyncio.run(_events(args, loaded))
+        elif args.command == "sandbox":
+            _finish(args, loaded)
         else:
             print(_token(args, loaded))
     except (ConfigError, StartupError) as exc:
         sys.exit(f"minigroups: {exc}")
+
+
+def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:
+    from minigroups.cli_sandbox import FinishFailed, finish_and_watch, local_base_url
+
+    settings = loaded.settings
+    if settings.upstream != "sandbox":
+        raise StartupError('`sandbox finish` needs upstream = "sandbox"')
+    issuer = next(iter(settings.authn.items()), None)
+    if issuer is None:
+        raise StartupError("no [authn] issuer to sign a token with")
+    token_args = argparse.Namespace(
+        issuer=issuer[0],
+        audience=issuer[1].audience[0],
+        label="sandbox",
+        private_key=None,
+        expires_in=300,
+    )
+    base_url = local_base_url(settings.http.listener_address)
+    try:
+        finish_and_watch(
+            base_url,
+            _token(token_args, loaded),
+            args.minigroup_id,
+            participants=args.participants,
+            timeout=args.timeout,
+        )
+    except FinishFailed as exc:
+        raise StartupError(str(exc)) from exc
 
 
 async def _events(args: argparse.Namespace, loaded: LoadedSettings) -> None:
