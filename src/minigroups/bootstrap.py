@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import version
+from typing import NamedTuple
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -19,12 +20,13 @@ from minigroups.adapters.metrics import PrometheusMetrics
 from minigroups.adapters.sandbox.notifier import SandboxNotifier
 from minigroups.adapters.sandbox.sandbox import Sandbox
 from minigroups.adapters.sandbox.services import build_sandbox_services
+from minigroups.adapters.ulms import MqttAgent, build_ulms_services
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.routes import build_routes
 from minigroups.domain.ids import AccountId
 from minigroups.domain.tasks import AudienceMedia
-from minigroups.ports import Clock
+from minigroups.ports import Clock, ConferenceService, EventService, Notifier, TaskQueue
 from minigroups.services.context import Context, Options
 from minigroups.settings import Settings
 
@@ -38,7 +40,11 @@ class StartupError(Exception):
 
 @dataclass
 class Container:
-    """Everything one process runs with; `close()` releases it."""
+    """Everything one process runs with; `start()` connects to the platform, `close()` releases.
+
+    `notifier` is the one in `ctx`; `agent` is the MQTT agent of `upstream = "ulms"` (None with
+    the sandbox). `sandbox` and `sandbox_notifier` exist only with `upstream = "sandbox"`.
+    """
 
     settings: Settings
     ctx: Context
@@ -46,16 +52,48 @@ class Container:
     registry: CollectorRegistry
     metrics: PrometheusMetrics
     http: httpx.AsyncClient
-    sandbox: Sandbox
-    notifier: SandboxNotifier
+    upstream_sandbox: Sandbox | None
+    notifier: Notifier
+    agent: MqttAgent | None = None
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The in-process peers; raise RuntimeError with `upstream = "ulms"`."""
+        if self.upstream_sandbox is None:
+            raise RuntimeError('upstream = "ulms" has no sandbox')
+        return self.upstream_sandbox
+
+    @property
+    def sandbox_notifier(self) -> SandboxNotifier:
+        """The recording notifier; raise RuntimeError with `upstream = "ulms"`."""
+        if isinstance(self.notifier, SandboxNotifier):
+            return self.notifier
+        raise RuntimeError('upstream = "ulms" publishes its notifications to the broker')
 
     def prepare_database(self) -> None:
         """Migrate the database before serving (the embedded SQLite file is created here)."""
         migrate(self.settings.database_url)
 
+    async def start(self) -> None:
+        """Connect to the broker in the background (lifespan start-up). A broker that is down
+        does not stop the HTTP API: requests get 503 while the agent keeps reconnecting."""
+        if self.agent is not None:
+            await self.agent.start()
+
     async def close(self) -> None:
+        if self.agent is not None:
+            await self.agent.close()
         await self.http.aclose()
         await self.ctx.store.close()
+
+
+class _Upstream(NamedTuple):
+    events: EventService
+    conferences: ConferenceService
+    tasks: TaskQueue
+    notifier: Notifier
+    sandbox: Sandbox | None = None
+    agent: MqttAgent | None = None
 
 
 def build_container(
@@ -63,19 +101,51 @@ def build_container(
 ) -> Container:
     """Build the service from its settings; tests pass their own sandbox and clock."""
     if settings.upstream == "ulms":
-        raise StartupError(
-            'upstream = "ulms" (the MQTT transport to the platform) is not available in this '
-            'version; use upstream = "sandbox"'
-        )
+        _require_ulms_sections(settings)
     clock = clock or SystemClock()
     try:
         authenticator = Authenticator(settings.authn)
-        tq_token = _id_token(settings)
+        id_token = _id_token(settings)
     except AuthConfigError as exc:
         raise StartupError(str(exc)) from exc
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     registry = CollectorRegistry()
     metrics = PrometheusMetrics(registry)
+    if settings.upstream == "ulms":
+        upstream = _ulms_upstream(settings, id_token, http, metrics)
+    else:
+        upstream = _sandbox_upstream(settings, id_token, sandbox, clock)
+    ctx = Context(
+        store=create_store(settings.database_url),
+        authorizer=build_authorizer(settings.authz, own_account_id=settings.id, http_client=http),
+        events=upstream.events,
+        conferences=upstream.conferences,
+        tasks=upstream.tasks,
+        notifier=upstream.notifier,
+        clock=clock,
+        metrics=metrics,
+        options=_options(settings),
+    )
+    return Container(
+        settings,
+        ctx,
+        authenticator,
+        registry,
+        metrics,
+        http,
+        upstream.sandbox,
+        upstream.notifier,
+        upstream.agent,
+    )
+
+
+def _user_agent() -> str:
+    return f"minigroups-{version('minigroups')}"
+
+
+def _sandbox_upstream(
+    settings: Settings, id_token: str, sandbox: Sandbox | None, clock: Clock
+) -> _Upstream:
     sandbox = sandbox or Sandbox(clock=clock.now, agent_id=f"{settings.agent_label}.{settings.id}")
     peers = build_sandbox_services(
         sandbox,
@@ -84,23 +154,24 @@ def build_container(
         event_timeout=settings.event_client.timeout,
         conference_timeout=settings.conference_client.timeout,
         tq_base_url=settings.tq_client.base_url,
-        tq_token=tq_token,
-        tq_user_agent=f"minigroups-{version('minigroups')}",
+        tq_token=id_token,
+        tq_user_agent=_user_agent(),
         tq_timeout=settings.tq_client.timeout,
     )
-    notifier = SandboxNotifier()
-    ctx = Context(
-        store=create_store(settings.database_url),
-        authorizer=build_authorizer(settings.authz, own_account_id=settings.id, http_client=http),
-        events=peers.event,
-        conferences=peers.conference,
-        tasks=peers.tq,
-        notifier=notifier,
-        clock=clock,
-        metrics=metrics,
-        options=_options(settings),
-    )
-    return Container(settings, ctx, authenticator, registry, metrics, http, sandbox, notifier)
+    return _Upstream(peers.event, peers.conference, peers.tq, SandboxNotifier(), sandbox)
+
+
+def _ulms_upstream(
+    settings: Settings, id_token: str, http: httpx.AsyncClient, metrics: PrometheusMetrics
+) -> _Upstream:
+    """The platform's peers over MQTT (the agent connects in `Container.start`)."""
+    try:
+        peers = build_ulms_services(
+            settings, id_token=id_token, http=http, metrics=metrics, user_agent=_user_agent()
+        )
+    except ValueError as exc:
+        raise StartupError(f"[mqtt]: {exc}") from exc
+    return _Upstream(peers.event, peers.conference, peers.tq, peers.notifier, agent=peers.agent)
 
 
 def _options(settings: Settings) -> Options:
@@ -122,8 +193,16 @@ def _options(settings: Settings) -> Options:
     )
 
 
+def _require_ulms_sections(settings: Settings) -> None:
+    """`[mqtt]` says where the broker is; `[id_token]` signs the MQTT password."""
+    for section, value in (("mqtt", settings.mqtt), ("id_token", settings.id_token)):
+        if value is None:
+            raise StartupError(f'upstream = "ulms" needs the [{section}] section')
+
+
 def _id_token(settings: Settings) -> str:
-    """The service's own token (upstream.md §1.2) for tq; the sandbox accepts any."""
+    """The service's own token (upstream.md §1.2): the MQTT password and tq's bearer token (the
+    sandbox accepts any)."""
     if settings.id_token is None:
         return "sandbox"
     key = load_signing_key(settings.id_token.key, settings.id_token.algorithm)
@@ -139,6 +218,7 @@ def create_app(container: Container) -> ApiApp:
         container.ctx,
         container.authenticator.authenticate,
         CorsPolicy(tuple(settings.http.cors_allowed_origins)),
+        on_startup=container.start,
         on_shutdown=container.close,
         observer=container.metrics,
     )

@@ -1,21 +1,33 @@
 """Peer worlds for the contract suite: one factory per adapter, all behind `PeerWorld`.
 
 A world gives the port implementations under test plus the few observation and set-up hooks the
-ports do not offer (stored events, locked types, writer snapshots). Today only the sandbox world
-exists; the MQTT adapter adds its factory to `WORLD_FACTORIES`.
+ports do not offer (stored events, locked types, writer snapshots). Two worlds: `sandbox` (the
+clients over the in-process requester) and `ulms` (the same clients over the MQTT agent, against
+the sandbox's peers simulated on a real Mosquitto). Both observe the peers through a `Sandbox`.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from minigroups.adapters.sandbox import Sandbox, build_sandbox_services
+import pytest
+
+from minigroups.adapters.peers.conference import ConferenceClient
+from minigroups.adapters.peers.event import EventClient
+from minigroups.adapters.sandbox import BrokerPeers, Sandbox, build_sandbox_services
+from minigroups.adapters.ulms import AgentOptions, CountingMetrics, MqttAgent, MqttRequester
 from minigroups.domain.minigroup import JsonObject
 from minigroups.ports import ConferenceService, EventService, WriterConfigSnapshot
+from tests.support.mosquitto import Mosquitto
+
+EVENT_ACCOUNT = "event.svc.example.org"
+CONFERENCE_ACCOUNT = "conference.svc.example.org"
+TIMEOUT = 2.0
 
 
 class PeerWorld(Protocol):
@@ -39,14 +51,14 @@ class PeerWorld(Protocol):
         ...
 
 
-class SandboxWorld:
-    """The ports over the in-process sandbox, with the real clock."""
+class SandboxPeersWorld:
+    """The observation and set-up hooks, on the sandbox whose peers answer (real clock)."""
+
+    events: EventService
+    conference: ConferenceService
 
     def __init__(self, sandbox: Sandbox) -> None:
-        services = build_sandbox_services(sandbox, event_timeout=2, conference_timeout=2)
         self.sandbox = sandbox
-        self.events: EventService = services.event
-        self.conference: ConferenceService = services.conference
 
     def now(self) -> datetime:
         return self.sandbox.clock()
@@ -67,11 +79,67 @@ class SandboxWorld:
         )
 
 
+class SandboxWorld(SandboxPeersWorld):
+    """The ports over the in-process sandbox."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        services = build_sandbox_services(
+            sandbox,
+            event_account_id=EVENT_ACCOUNT,
+            conference_account_id=CONFERENCE_ACCOUNT,
+            event_timeout=TIMEOUT,
+            conference_timeout=TIMEOUT,
+        )
+        self.events = services.event
+        self.conference = services.conference
+
+
+class UlmsWorld(SandboxPeersWorld):
+    """The ports over the MQTT agent; the sandbox's peers answer on the broker."""
+
+    def __init__(self, sandbox: Sandbox, agent: MqttAgent) -> None:
+        super().__init__(sandbox)
+        requester = MqttRequester(
+            agent, services={EVENT_ACCOUNT: "event", CONFERENCE_ACCOUNT: "conference"}
+        )
+        self.events = EventClient(requester, account_id=EVENT_ACCOUNT, timeout=TIMEOUT)
+        self.conference = ConferenceClient(
+            requester, account_id=CONFERENCE_ACCOUNT, timeout=TIMEOUT
+        )
+
+
 @asynccontextmanager
-async def sandbox_world() -> AsyncIterator[PeerWorld]:
+async def sandbox_world(_: pytest.FixtureRequest) -> AsyncIterator[PeerWorld]:
     yield SandboxWorld(Sandbox())
 
 
-WORLD_FACTORIES: dict[str, Callable[[], AbstractAsyncContextManager[PeerWorld]]] = {
-    "sandbox": sandbox_world,
-}
+@asynccontextmanager
+async def ulms_world(request: pytest.FixtureRequest) -> AsyncIterator[PeerWorld]:
+    broker: Mosquitto = request.getfixturevalue("shared_mosquitto")
+    sandbox = Sandbox()
+    peers = BrokerPeers(
+        sandbox,
+        host=broker.host,
+        port=broker.port,
+        event_account_id=EVENT_ACCOUNT,
+        conference_account_id=CONFERENCE_ACCOUNT,
+    )
+    agent_id = f"contract-{secrets.token_hex(4)}.dispatcher.svc.example.org"
+    options = AgentOptions(
+        host=broker.host, port=broker.port, agent_id=agent_id, clean_session=True
+    )
+    agent = MqttAgent(options, CountingMetrics())
+    await peers.start()
+    await agent.start()
+    try:
+        assert agent.connected
+        assert peers.connected
+        yield UlmsWorld(sandbox, agent)
+    finally:
+        await agent.close()
+        await peers.close()
+
+
+WorldFactory = Callable[[pytest.FixtureRequest], AbstractAsyncContextManager[PeerWorld]]
+WORLD_FACTORIES: dict[str, WorldFactory] = {"sandbox": sandbox_world, "ulms": ulms_world}

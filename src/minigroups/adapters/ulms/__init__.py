@@ -1,0 +1,35 @@
+"""The platform upstream: the svc-agent protocol over MQTT (agent, requester, notifier)."""
+
+from minigroups.adapters.ulms.agent import MqttAgent
+from minigroups.adapters.ulms.envelope import Envelope
+from minigroups.adapters.ulms.errors import (
+    AgentError,
+    BrokerUnavailable,
+    MalformedEnvelope,
+    MessageTooLarge,
+    RequestTimedOut,
+)
+from minigroups.adapters.ulms.inbound import Handler, InboundMessage
+from minigroups.adapters.ulms.metrics import CountingMetrics
+from minigroups.adapters.ulms.notifier import MqttNotifier
+from minigroups.adapters.ulms.options import AgentOptions
+from minigroups.adapters.ulms.requester import MqttRequester
+from minigroups.adapters.ulms.services import UlmsServices, build_ulms_services
+
+__all__ = [
+    "AgentError",
+    "AgentOptions",
+    "BrokerUnavailable",
+    "CountingMetrics",
+    "Envelope",
+    "Handler",
+    "InboundMessage",
+    "MalformedEnvelope",
+    "MessageTooLarge",
+    "MqttAgent",
+    "MqttNotifier",
+    "MqttRequester",
+    "RequestTimedOut",
+    "UlmsServices",
+    "build_ulms_services",
+]

@@ -1,0 +1,304 @@
+"""The svc-agent of this process: one MQTT 3.1.1 connection for requests, events and subscriptions.
+
+Requests (upstream.md §1.5, §1.6) are published at QoS 0 and matched to their responses by
+`correlation_data` only. While the agent is not connected every request and publish fails at once
+(`BrokerUnavailable`); a background task reconnects with backoff and subscribes again.
+
+Subscriptions at QoS 1 are acknowledged only after their handler returns (manual acknowledgement,
+on before CONNECT: see `connection.py`), so a message whose handler failed or never ran comes back
+after the next reconnect of a persistent session (`clean_session = false`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiomqtt
+
+from minigroups.adapters.ulms import envelope
+from minigroups.adapters.ulms.connection import (
+    acknowledge,
+    discard,
+    new_client,
+    publish_at_most_once,
+    subscribe_all,
+)
+from minigroups.adapters.ulms.correlation import DROPPED, Correlations
+from minigroups.adapters.ulms.envelope import Envelope
+from minigroups.adapters.ulms.errors import (
+    BrokerUnavailable,
+    MalformedEnvelope,
+    MessageTooLarge,
+    RequestTimedOut,
+)
+from minigroups.adapters.ulms.inbound import Handler, InboundMessage, Routes, Subscription
+from minigroups.adapters.ulms.options import AgentOptions
+from minigroups.adapters.ulms.topics import request_topic, response_topic, responses_filter
+from minigroups.domain.minigroup import JsonValue
+from minigroups.ports import Metrics
+
+log = logging.getLogger(__name__)
+
+CONNECTION_EVENTS = "mqtt_connection_events_total"
+MESSAGES_DROPPED = "mqtt_messages_dropped_total"
+HANDLER_FAILURES = "mqtt_handler_failures_total"
+
+
+class MqttAgent:
+    """One connection per process; `start()` connects in the background, `close()` ends it."""
+
+    def __init__(self, options: AgentOptions, metrics: Metrics) -> None:
+        self.options = options
+        self._metrics = metrics
+        self._correlations = Correlations(metrics)
+        self._routes = Routes()
+        self._responses_prefix = responses_filter(options.agent_id).removesuffix("+")
+        self._client: aiomqtt.Client | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._first_attempt: asyncio.Future[None] | None = None
+        self._handling: set[asyncio.Task[None]] = set()
+        self._connecting = False
+        self._closing = False
+
+    @property
+    def agent_id(self) -> str:
+        return self.options.agent_id
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    @property
+    def in_flight(self) -> int:
+        """Requests waiting for their response."""
+        return len(self._correlations)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect in the background; wait for the first attempt only (a broker that is down
+        does not stop the service from starting)."""
+        if self._supervisor is not None:
+            return
+        self._closing = False
+        self._first_attempt = asyncio.get_running_loop().create_future()
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"mqtt {self.agent_id}")
+        await asyncio.wait({self._first_attempt}, timeout=self.options.connect_timeout)
+
+    async def close(self) -> None:
+        """Stop handlers (their messages stay unacknowledged), disconnect, stop reconnecting."""
+        self._closing = True
+        handling = list(self._handling)
+        for task in handling:
+            task.cancel()
+        await asyncio.gather(*handling, return_exceptions=True)
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            if self._connecting:  # let the connect thread finish rather than orphan its socket
+                await asyncio.wait({supervisor}, timeout=self.options.connect_timeout * 2)
+            supervisor.cancel()
+            await asyncio.gather(supervisor, return_exceptions=True)
+        self._correlations.fail_all(BrokerUnavailable("the agent is closed"))
+
+    # --- requests and publishing --------------------------------------------------------------
+
+    async def request(
+        self,
+        *,
+        peer: str,
+        api_version: str,
+        method: str,
+        payload: JsonValue,
+        timeout: float,  # noqa: ASYNC109 - svc-agent's per-peer request timeout is part of it
+    ) -> Envelope:
+        """Publish a request to `peer` and wait for its response envelope (any status)."""
+        correlation, waiter = self._correlations.open()
+        try:
+            message = envelope.request(
+                method=method,
+                body=payload,
+                correlation_data=correlation,
+                response_topic=response_topic(self.agent_id, api_version, peer),
+                timestamp=envelope.unix_ms(),
+            )
+            async with asyncio.timeout(timeout):
+                self._publish_at_most_once(request_topic(self.agent_id, api_version, peer), message)
+                return await waiter
+        except TimeoutError as exc:
+            raise RequestTimedOut(f"no response within {timeout}s") from exc
+        finally:
+            self._correlations.close(correlation)
+
+    async def publish_event(self, topic: str, label: str, payload: JsonValue) -> None:
+        """Publish a `type=event` message at QoS 1 and wait for the broker's PUBACK."""
+        message = envelope.event(label=label, body=payload, timestamp=envelope.unix_ms())
+        await self.publish(topic, message, qos=1)
+
+    async def publish(self, topic: str, message: Envelope, *, qos: int) -> None:
+        """Publish an envelope; QoS 1 waits up to `publish_timeout` for the PUBACK."""
+        if qos == 0:
+            self._publish_at_most_once(topic, message)
+            return
+        data, client = self._encode(message), self._live_client()
+        try:
+            await client.publish(topic, data, qos=qos, timeout=self.options.publish_timeout)
+        except aiomqtt.MqttError as exc:
+            raise BrokerUnavailable(f"publish to {topic} failed: {exc}") from exc
+
+    def _publish_at_most_once(self, topic: str, message: Envelope) -> None:
+        # QoS 0 has nothing to confirm: no wait for the socket write, so that a dropped
+        # connection fails the waiting request at once (through `_down`) instead of the publish.
+        data, client = self._encode(message), self._live_client()
+        if not publish_at_most_once(client, topic, data):
+            raise BrokerUnavailable(f"publish to {topic} failed: not connected")
+
+    def _live_client(self) -> aiomqtt.Client:
+        client = self._client
+        if client is None:
+            raise BrokerUnavailable(
+                f"not connected to the broker {self.options.host}:{self.options.port}"
+            )
+        return client
+
+    def _encode(self, message: Envelope) -> bytes:
+        data = message.encode()
+        limit = self.options.max_message_size
+        if limit is not None and len(data) > limit:
+            raise MessageTooLarge(f"{len(data)} bytes exceed max_message_size {limit}")
+        return data
+
+    # --- subscriptions ------------------------------------------------------------------------
+
+    async def subscribe(self, topic_filter: str, handler: Handler, *, qos: int) -> None:
+        """Route messages matching `topic_filter` to `handler`, now and after every reconnect.
+
+        Each message is handled in its own task; a QoS 1 message is acknowledged when its
+        handler returns, never when it raises. Subscribe before `start()` so that the backlog of a
+        persistent session finds its handler (an unrouted message is acknowledged and dropped).
+        """
+        self._routes.add(Subscription(topic_filter, qos, handler))
+        client = self._client
+        if client is not None:
+            try:
+                await client.subscribe(topic_filter, qos=qos, timeout=self.options.connect_timeout)
+            except aiomqtt.MqttError:
+                log.warning("subscribing %s failed; retried on reconnect", topic_filter)
+
+    async def subscribe_events(self, topic_filter: str, handler: Handler) -> None:
+        """A QoS 1 subscription (usually shared: `$share/<group>/apps/...`), acknowledged after
+        `handler` returns: at least once delivery for the lifecycle consumer."""
+        await self.subscribe(topic_filter, handler, qos=1)
+
+    # --- the connection -----------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        initial = self.options.reconnect_interval
+        cap = max(self.options.max_reconnect_interval, initial)
+        wait = initial
+        while not self._closing:
+            if await self._session():
+                wait = initial
+            self._attempted()
+            if self._closing:
+                return
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, cap)
+
+    async def _session(self) -> bool:
+        """Connect, subscribe, read until the connection drops; True if it was connected."""
+        connected = False
+        client = new_client(self.options)
+        try:
+            self._connecting = True
+            async with client:
+                self._connecting, connected = False, True
+                if self._closing:
+                    return True
+                await self._subscribe_all(client)
+                self._up(client)
+                try:
+                    async for message in client.messages:
+                        self._dispatch(client, message)
+                finally:
+                    self._down()
+        except aiomqtt.MqttError as exc:
+            self._metrics.increment(CONNECTION_EVENTS, event="lost" if connected else "failed")
+            log.warning("mqtt %s: %s", "connection lost" if connected else "connect failed", exc)
+            if not connected:
+                discard(client)
+        except Exception:
+            log.exception("mqtt session of %s failed", self.agent_id)
+            self._metrics.increment(CONNECTION_EVENTS, event="lost" if connected else "failed")
+        finally:
+            self._connecting = False
+        return connected
+
+    async def _subscribe_all(self, client: aiomqtt.Client) -> None:
+        wanted = [(responses_filter(self.agent_id), 0)]
+        wanted += [(sub.topic_filter, sub.qos) for sub in self._routes.all()]
+        for refused in await subscribe_all(client, wanted, self.options.connect_timeout):
+            log.error("the broker refused the subscription %s", refused)
+            self._metrics.increment(CONNECTION_EVENTS, event="subscription_refused")
+
+    def _up(self, client: aiomqtt.Client) -> None:
+        self._client = client
+        self._metrics.increment(CONNECTION_EVENTS, event="connected")
+        log.info("mqtt %s connected to %s:%s", self.agent_id, self.options.host, self.options.port)
+        self._attempted()
+
+    def _down(self) -> None:
+        self._client = None
+        self._correlations.fail_all(BrokerUnavailable("the connection to the broker dropped"))
+
+    def _attempted(self) -> None:
+        if self._first_attempt is not None and not self._first_attempt.done():
+            self._first_attempt.set_result(None)
+
+    # --- incoming messages --------------------------------------------------------------------
+
+    def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        topic = message.topic.value
+        payload = message.payload
+        limit = self.options.max_message_size
+        if limit is not None and len(payload) > limit:
+            self._metrics.increment(MESSAGES_DROPPED, reason="too_large")
+            acknowledge(client, message)
+        elif topic.startswith(self._responses_prefix):
+            self._on_response(payload)
+            acknowledge(client, message)
+        elif (subscription := self._routes.find(topic)) is None:
+            self._metrics.increment(MESSAGES_DROPPED, reason="unrouted")
+            acknowledge(client, message)
+        else:
+            inbound = InboundMessage(topic, payload, message.qos)
+            task = asyncio.create_task(self._handle(client, subscription, inbound, message))
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
+
+    def _on_response(self, payload: bytes) -> None:
+        try:
+            response = envelope.decode(payload)
+        except MalformedEnvelope:
+            self._metrics.increment(DROPPED, reason="malformed")
+            return
+        if response.type != "response":  # requests to our own agent are ignored (§1.4)
+            self._metrics.increment(DROPPED, reason="not_a_response")
+            return
+        self._correlations.resolve(response)
+
+    async def _handle(
+        self,
+        client: aiomqtt.Client,
+        subscription: Subscription,
+        inbound: InboundMessage,
+        message: aiomqtt.Message,
+    ) -> None:
+        try:
+            await subscription.handler(inbound)
+        except Exception:
+            log.exception("handler of %s failed; the message stays unacknowledged", inbound.topic)
+            self._metrics.increment(HANDLER_FAILURES)
+            return
+        if client is self._client:  # after a reconnect the broker redelivers it anyway
+            acknowledge(client, message)

@@ -1,0 +1,55 @@
+"""The svc-agent topics (upstream.md §1.4) and topic-filter matching."""
+
+from __future__ import annotations
+
+OWN_API_VERSION = "v1"  # hard-coded in the reference
+
+
+def request_topic(agent_id: str, api_version: str, peer_account_id: str) -> str:
+    """Where a request to any instance of a peer account is published."""
+    return f"agents/{agent_id}/api/{api_version}/out/{peer_account_id}"
+
+
+def response_topic(agent_id: str, api_version: str, peer_account_id: str) -> str:
+    """The `response_topic` property written into each request."""
+    return f"agents/{agent_id}/api/{api_version}/in/{peer_account_id}"
+
+
+def responses_filter(agent_id: str) -> str:
+    """The one subscription that receives every response (all peer api versions are v1)."""
+    return f"agents/{agent_id}/api/{OWN_API_VERSION}/in/+"
+
+
+def requests_filter(account_id: str) -> str:
+    """What a peer subscribes to for requests from any agent (used by the simulators)."""
+    return f"agents/+/api/+/out/{account_id}"
+
+
+def audience_events_topic(account_id: str, audience: str) -> str:
+    """Where an account broadcasts its events for one audience."""
+    return f"apps/{account_id}/api/{OWN_API_VERSION}/audiences/{audience}/events"
+
+
+def shared(group: str, topic_filter: str) -> str:
+    """A shared subscription: each message goes to one member of the group."""
+    return f"$share/{group}/{topic_filter}"
+
+
+def sender_agent(topic: str) -> str | None:
+    """The agent id of `agents/<agent id>/...`, if the topic has that shape."""
+    levels = topic.split("/")
+    return levels[1] if len(levels) > 2 and levels[0] == "agents" else None
+
+
+def matches(topic_filter: str, topic: str) -> bool:
+    """MQTT 3.1.1 matching of a topic against a filter; `$share/<group>/` is ignored."""
+    wanted = topic_filter.split("/")
+    if wanted[0] == "$share":
+        wanted = wanted[2:]
+    levels = topic.split("/")
+    for index, level in enumerate(wanted):
+        if level == "#":
+            return True
+        if index >= len(levels) or (level not in ("+", levels[index])):
+            return False
+    return len(levels) == len(wanted)

@@ -1,0 +1,71 @@
+"""tq over real HTTP from a ULMS service (upstream.md §5.1): URL, headers, body, 200 only."""
+
+from __future__ import annotations
+
+import time
+from uuid import uuid4
+
+import pytest
+
+from minigroups.adapters.auth.tokens import read_token
+from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
+from tests.integration.ulms.service import PEER_TIMEOUT, UlmsApi
+
+TASK = {
+    "audience": "usr.example.org",
+    "tags": {"scope": "lesson", "conference_room_id": "c"},
+    "priority": "normal",
+    "template": "transcode-minigroup-to-hls",
+    "bindings": {"streams": [], "host_stream_id": "r"},
+}
+
+
+async def submit(service: UlmsApi) -> None:
+    await service.container.ctx.tasks.create_task(
+        audience="usr.example.org",
+        task_id="transcode-minigroup-to-hls-lesson",
+        classroom_id=uuid4(),
+        task=TASK,
+    )
+
+
+async def test_a_task_is_posted_with_the_id_token_and_user_agent(service: UlmsApi) -> None:
+    await submit(service)
+    [task] = service.api.sandbox.tq.tasks
+    assert (task.audience, task.task_id, task.body) == (
+        "usr.example.org",
+        "transcode-minigroup-to-hls-lesson",
+        TASK,
+    )
+    assert task.headers["content-type"] == "application/json"
+    assert task.headers["user-agent"].startswith("minigroups-")
+    scheme, token = task.headers["authorization"].split(" ")
+    assert scheme == "Bearer"
+    assert read_token(token).claims.sub == "dispatcher"
+    assert service.container.agent is not None
+    assert token == service.container.agent.options.password  # the same id token as MQTT
+
+
+@pytest.mark.parametrize(
+    ("inject", "kind"),
+    [
+        ("fail", UpstreamFailureKind.REJECTED),
+        ("silence", UpstreamFailureKind.TIMEOUT),
+        ("slow", UpstreamFailureKind.TIMEOUT),
+        ("outage", UpstreamFailureKind.UNAVAILABLE),
+    ],
+)
+async def test_tq_failures(service: UlmsApi, inject: str, kind: UpstreamFailureKind) -> None:
+    if inject == "fail":
+        service.api.sandbox.fail("tq", "create_task", status=201)  # only 200 succeeds
+    elif inject == "silence":
+        service.api.sandbox.silence("tq", "create_task")
+    elif inject == "slow":
+        service.tq.slow(PEER_TIMEOUT + 0.5)
+    else:
+        service.api.sandbox.outage("tq")
+    started = time.monotonic()
+    with pytest.raises(UpstreamFailed) as failure:
+        await submit(service)
+    assert failure.value.kind is kind
+    assert time.monotonic() - started < PEER_TIMEOUT + 0.3

@@ -1,0 +1,104 @@
+"""The envelope codec (upstream.md §1.5): exact outgoing properties, lenient reading."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from minigroups.adapters.ulms import MalformedEnvelope
+from minigroups.adapters.ulms import envelope as codec
+
+
+def test_a_request_has_exactly_the_reference_properties_and_a_json_text_payload() -> None:
+    message = codec.request(
+        method="room.read",
+        body={"id": "6a2b", "n": [1, None], "ü": True},
+        correlation_data="q8ZkP0aLr3VnB1xE",
+        response_topic="agents/a.b.c/api/v1/in/event.c",
+        timestamp="1690000000123",
+    )
+    wire = json.loads(message.encode())
+    assert wire == {
+        "payload": '{"id":"6a2b","n":[1,null],"ü":true}',
+        "properties": {
+            "type": "request",
+            "method": "room.read",
+            "correlation_data": "q8ZkP0aLr3VnB1xE",
+            "response_topic": "agents/a.b.c/api/v1/in/event.c",
+            "timestamp": "1690000000123",
+        },
+    }
+    assert list(wire) == ["payload", "properties"]
+
+
+def test_an_event_has_exactly_type_label_and_timestamp() -> None:
+    message = codec.event(label="minigroup.stop", body={"id": "x"}, timestamp="1")
+    assert json.loads(message.encode()) == {
+        "payload": '{"id":"x"}',
+        "properties": {"type": "event", "label": "minigroup.stop", "timestamp": "1"},
+    }
+
+
+def test_a_response_round_trips_and_its_status_is_read() -> None:
+    message = codec.response(status=201, correlation_data="c" * 16, body=[1], timestamp="5")
+    read = codec.decode(message.encode())
+    assert read == message
+    assert (read.type, codec.status_of(read), read.body()) == ("response", 201, [1])
+
+
+def test_reading_is_lenient_about_properties() -> None:
+    raw = json.dumps(
+        {
+            "payload": "{}",
+            "properties": {
+                "type": "response",
+                "status": 200,
+                "correlation_data": "abc",
+                "processing_time": 1.5,
+                "retained": False,
+                "tracking": {"nested": 1},
+                "session_tracking_label": None,
+            },
+            "extra": "ignored",
+        }
+    ).encode()
+    read = codec.decode(raw)
+    assert read.properties == {
+        "type": "response",
+        "status": "200",
+        "correlation_data": "abc",
+        "processing_time": "1.5",
+        "retained": "false",
+    }
+    assert codec.decode(b'{"payload": "[]"}').properties == {}
+
+
+@pytest.mark.parametrize(
+    "raw", [b"not json", b"[]", b'{"properties": {}}', b'{"payload": {"not": "text"}}']
+)
+def test_anything_else_is_not_an_envelope(raw: bytes) -> None:
+    with pytest.raises(MalformedEnvelope):
+        codec.decode(raw)
+
+
+def test_a_payload_that_is_not_json_or_a_missing_status_is_malformed() -> None:
+    read = codec.decode(b'{"payload": "{oops", "properties": {"status": "2xx"}}')
+    with pytest.raises(MalformedEnvelope):
+        read.body()
+    with pytest.raises(MalformedEnvelope):
+        codec.status_of(read)
+    with pytest.raises(MalformedEnvelope):
+        codec.status_of(codec.decode(b'{"payload": "{}"}'))
+
+
+def test_correlation_data_is_16_random_alphanumerics() -> None:
+    values = {codec.new_correlation_data() for _ in range(1000)}
+    assert len(values) == 1000
+    assert all(re.fullmatch(r"[A-Za-z0-9]{16}", value) for value in values)
+    assert set("".join(values)) == set(codec.CORRELATION_ALPHABET)  # all 62 characters occur
+
+
+def test_timestamps_are_unix_milliseconds_as_text() -> None:
+    assert codec.unix_ms(1690000000.1234) == "1690000000123"
