@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib.metadata import version
 from typing import NamedTuple
@@ -17,18 +19,25 @@ from minigroups.adapters.auth.tokens import mint_id_token
 from minigroups.adapters.clock import SystemClock
 from minigroups.adapters.db import create_store, migrate
 from minigroups.adapters.metrics import PrometheusMetrics
+from minigroups.adapters.sandbox.autopilot import Accounts, SandboxAutopilot
 from minigroups.adapters.sandbox.notifier import SandboxNotifier
 from minigroups.adapters.sandbox.sandbox import Sandbox
 from minigroups.adapters.sandbox.services import build_sandbox_services
 from minigroups.adapters.ulms import MqttAgent, build_ulms_services
+from minigroups.adapters.ulms.errors import MalformedEnvelope
+from minigroups.adapters.ulms.inbound import Handler, InboundMessage
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.routes import build_routes
+from minigroups.consumer.loops import LoopOptions
+from minigroups.consumer.runtime import PipelineRuntime, lifecycle_topics
 from minigroups.domain.ids import AccountId
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock, ConferenceService, EventService, Notifier, TaskQueue
 from minigroups.services.context import Context, Options
 from minigroups.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # A create whose dummy is older than both room timeouts plus this margin is presumed dead (D13).
 DUMMY_STALE_MARGIN = timedelta(seconds=60)
@@ -54,7 +63,10 @@ class Container:
     http: httpx.AsyncClient
     upstream_sandbox: Sandbox | None
     notifier: Notifier
+    runtime: PipelineRuntime
     agent: MqttAgent | None = None
+    autopilot: SandboxAutopilot | None = None
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -75,12 +87,26 @@ class Container:
         migrate(self.settings.database_url)
 
     async def start(self) -> None:
-        """Connect to the broker in the background (lifespan start-up). A broker that is down
-        does not stop the HTTP API: requests get 503 while the agent keeps reconnecting."""
+        """Lifespan start-up: the pipeline's loops, then the broker connection in the background.
+
+        A broker that is down does not stop the HTTP API: requests get 503 while the agent keeps
+        reconnecting. Lifecycle subscriptions are registered before connecting, so that the
+        backlog of the persistent session finds its handler.
+        """
+        self.runtime.start()
         if self.agent is not None:
+            handler = _lifecycle_handler(self.runtime)
+            for topic in _lifecycle_topics(self.settings):
+                await self.agent.subscribe_events(topic, handler)
             await self.agent.start()
+        if self.autopilot is not None:
+            self._background.append(asyncio.create_task(self.autopilot.run()))
 
     async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.runtime.stop()
         if self.agent is not None:
             await self.agent.close()
         await self.http.aclose()
@@ -94,6 +120,7 @@ class _Upstream(NamedTuple):
     notifier: Notifier
     sandbox: Sandbox | None = None
     agent: MqttAgent | None = None
+    autopilot: SandboxAutopilot | None = None
 
 
 def build_container(
@@ -116,6 +143,7 @@ def build_container(
     else:
         upstream = _sandbox_upstream(settings, id_token, sandbox, clock)
     ctx = Context(
+        simulator=upstream.autopilot,
         store=create_store(settings.database_url),
         authorizer=build_authorizer(settings.authz, own_account_id=settings.id, http_client=http),
         events=upstream.events,
@@ -126,6 +154,9 @@ def build_container(
         metrics=metrics,
         options=_options(settings),
     )
+    runtime = PipelineRuntime(ctx, _loop_options(settings))
+    if upstream.autopilot is not None:
+        upstream.autopilot.emit = runtime.receive
     return Container(
         settings,
         ctx,
@@ -135,7 +166,9 @@ def build_container(
         http,
         upstream.sandbox,
         upstream.notifier,
+        runtime,
         upstream.agent,
+        upstream.autopilot,
     )
 
 
@@ -158,7 +191,14 @@ def _sandbox_upstream(
         tq_user_agent=_user_agent(),
         tq_timeout=settings.tq_client.timeout,
     )
-    return _Upstream(peers.event, peers.conference, peers.tq, SandboxNotifier(), sandbox)
+    accounts = Accounts(
+        event=settings.event_client.account_id,
+        conference=settings.conference_client.account_id,
+        tq=settings.tq_client.account_id,
+    )
+    autopilot = SandboxAutopilot(sandbox, accounts)
+    notifier = SandboxNotifier()
+    return _Upstream(peers.event, peers.conference, peers.tq, notifier, sandbox, None, autopilot)
 
 
 def _ulms_upstream(
@@ -193,6 +233,41 @@ def _options(settings: Settings) -> Options:
     )
 
 
+def _loop_options(settings: Settings) -> LoopOptions:
+    pipeline = settings.pipeline
+    return LoopOptions(
+        max_attempts=pipeline.max_attempts,
+        retry_base=pipeline.retry_base_seconds,
+        retry_max=pipeline.retry_max_seconds,
+        lease=pipeline.lease_seconds,
+        concurrency=pipeline.concurrency,
+        poll=pipeline.poll_seconds,
+    )
+
+
+def _lifecycle_topics(settings: Settings) -> list[str]:
+    peers = [
+        (settings.conference_client.account_id, settings.conference_client.api_version),
+        (settings.event_client.account_id, settings.event_client.api_version),
+        (settings.tq_client.account_id, settings.tq_client.api_version),
+    ]
+    return lifecycle_topics(settings.id, peers, settings.tenants)
+
+
+def _lifecycle_handler(runtime: PipelineRuntime) -> Handler:
+    """Subscribed lifecycle events go into the inbox; returning lets the agent acknowledge."""
+
+    async def record(message: InboundMessage) -> None:
+        try:
+            envelope = message.envelope()
+        except MalformedEnvelope:
+            log.warning("unreadable message on %s dropped", message.topic)
+            return
+        await runtime.receive(message.topic, envelope.properties, envelope.payload)
+
+    return record
+
+
 def _require_ulms_sections(settings: Settings) -> None:
     """`[mqtt]` says where the broker is; `[id_token]` signs the MQTT password."""
     for section, value in (("mqtt", settings.mqtt), ("id_token", settings.id_token)):
@@ -214,7 +289,7 @@ def _id_token(settings: Settings) -> str:
 def create_app(container: Container) -> ApiApp:
     settings = container.settings
     return ApiApp(
-        build_routes(),
+        build_routes(sandbox_control=container.autopilot is not None),
         container.ctx,
         container.authenticator.authenticate,
         CorsPolicy(tuple(settings.http.cors_allowed_origins)),

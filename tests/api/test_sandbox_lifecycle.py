@@ -17,7 +17,7 @@ async def test_a_finished_minigroup_reaches_transcoded(api: Api) -> None:
         await record_event(api.container.ctx, topic, properties, payload)
 
     accounts = Accounts(ACCOUNTS["event"], ACCOUNTS["conference"], ACCOUNTS["tq"])
-    autopilot = SandboxAutopilot(api.sandbox, accounts, emit)
+    autopilot = SandboxAutopilot(api.sandbox, accounts, emit, upload_delay=0)
     minigroup = await api.create()
     url = f"/api/v1/minigroups/{minigroup['id']}"
     async with api.container.ctx.store.unit_of_work(read_only=True) as uow:
@@ -25,6 +25,8 @@ async def test_a_finished_minigroup_reaches_transcoded(api: Api) -> None:
     assert room is not None
     seen = [(await api.client.get(url, headers=api.auth())).json()["status"]]
     await autopilot.finish(room, participants=3)
+    await pipeline.settle()  # the close alone
+    seen.append((await api.client.get(url, headers=api.auth())).json()["status"])
     for _ in range(20):
         await pipeline.settle()
         status = (await api.client.get(url, headers=api.auth())).json()["status"]

@@ -109,3 +109,43 @@ def test_serve_exports_request_metrics(
         'http_request_duration_seconds_count{method="GET",route="/api/v1/minigroups/{id}",'
         'status="400"} 1.0'
     ) in metrics
+
+
+@pytest.mark.slow
+def test_sandbox_finish_drives_a_fresh_service_to_transcoded(
+    served: tuple[str, str, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    base, token, _ = served
+    created = httpx.post(
+        f"{base}/api/v1/minigroups",
+        json={"scope": "watched", "audience": "usr.minigroups.local"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    port = base.rsplit(":", 1)[1]
+    env = {
+        **os.environ,
+        "MINIGROUPS_DATA_DIR": str(tmp_path / "data"),
+        "APP_HTTP__LISTENER_ADDRESS": f"127.0.0.1:{port}",
+    }
+    started = time.monotonic()
+    finished = subprocess.run(
+        [sys.executable, "-m", "minigroups", "sandbox", "finish", created.json()["id"]],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert finished.returncode == 0, finished.stderr
+    statuses = finished.stdout.split()
+    assert statuses[0] == "real-time"
+    assert statuses[-1] == "transcoded"
+    assert set(statuses) <= {"real-time", "closed", "finished", "adjusted", "transcoded"}
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    download = httpx.get(
+        f"{base}/api/v1/minigroups/{created.json()['id']}/download",
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert download.status_code == 200

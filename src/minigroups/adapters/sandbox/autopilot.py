@@ -1,6 +1,6 @@
 """The platform's side of the recording pipeline, played in the sandbox.
 
-`finish` makes the conference close a minigroup's room (and, on the next step, upload synthetic
+`finish` makes the conference close a minigroup's room (and, a moment later, upload synthetic
 recordings); `step` answers what the service asks: tq completes its tasks, the event service
 answers adjust (with an original and a modified room) and dump requests, each by publishing the
 lifecycle event a real peer would (upstream.md §6.13) through `emit`, in process or over a broker.
@@ -25,6 +25,7 @@ from minigroups.domain.minigroup import Minigroup
 Emit = Callable[[str, dict[str, str], str], Awaitable[None]]
 
 RECORDING_SECONDS = 1800
+UPLOAD_DELAY = 0.5  # seconds between the close and the upload: a watcher sees `closed`
 CONVERT = "convert-mjr-dumps-to-stream"
 TRANSCODE = "transcode-minigroup-to-hls"
 
@@ -39,13 +40,21 @@ class Accounts:
 
 
 class SandboxAutopilot:
-    def __init__(self, sandbox: Sandbox, accounts: Accounts, emit: Emit) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        accounts: Accounts,
+        emit: Emit | None = None,
+        *,
+        upload_delay: float = UPLOAD_DELAY,
+    ) -> None:
         self.sandbox = sandbox
+        self.upload_delay = upload_delay
         self.accounts = accounts
-        self.emit = emit
+        self.emit = emit  # may be connected later (the service's intake is built after us)
         self._tasks_seen = 0
         self._results_seen = 0
-        self._uploads: list[tuple[str, dict[str, Any]]] = []
+        self._uploads: list[tuple[float, str, dict[str, Any]]] = []  # (due, audience, payload)
 
     async def finish(self, minigroup: Minigroup, participants: int = 2) -> None:
         """The lesson ends: host event, conference room closed, `participants` recordings."""
@@ -70,8 +79,9 @@ class SandboxAutopilot:
         }
         await self._publish(self.accounts.conference, audience, "room.close", close)
         rtcs = [_ready_rtc(minigroup.id, author) for author in authors]
-        # The recordings are uploaded a little after the close (on the next step).
-        self._uploads.append((audience, {"id": room, "rtcs": rtcs}))
+        # The recordings are uploaded a little after the close.
+        due = time.monotonic() + self.upload_delay
+        self._uploads.append((due, audience, {"id": room, "rtcs": rtcs}))
 
     async def step(self) -> int:
         """Answer every task and request that arrived since the last step; how many."""
@@ -79,8 +89,10 @@ class SandboxAutopilot:
         self._tasks_seen += len(tasks)
         results = self.sandbox.event.pending_results[self._results_seen :]
         self._results_seen += len(results)
-        uploads, self._uploads = self._uploads, []
-        for audience, upload in uploads:
+        now = time.monotonic()
+        uploads = [entry for entry in self._uploads if entry[0] <= now]
+        self._uploads = [entry for entry in self._uploads if entry[0] > now]
+        for _, audience, upload in uploads:
             await self._publish(self.accounts.conference, audience, "room.upload", upload)
         for task in tasks:
             await self._complete_task(task)
@@ -88,7 +100,7 @@ class SandboxAutopilot:
             await self._answer(result)
         return len(tasks) + len(results) + len(uploads)
 
-    async def run(self, pace: float = 0.5) -> None:
+    async def run(self, pace: float = 0.2) -> None:
         """Step forever, at most once per `pace` seconds, so that a watcher sees each status."""
         while True:
             await self.step()
@@ -164,6 +176,8 @@ class SandboxAutopilot:
             "label": label,
             "timestamp": str(time.time_ns() // 1_000_000),
         }
+        if self.emit is None:
+            raise RuntimeError("the autopilot publishes nowhere: connect its emit first")
         await self.emit(topic, properties, json.dumps(payload))
 
 
