@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from uuid import UUID
 
 from minigroups.adapters.peers.answers import (
     ANY_SUCCESS,
-    check_status,
     decode_room,
     decode_snapshots,
 )
-from minigroups.adapters.peers.transport import Requester
+from minigroups.adapters.peers.client import PeerClient
 from minigroups.domain.minigroup import JsonObject, JsonValue
 from minigroups.domain.timerange import WireTime
 from minigroups.ports import Room, WriterConfigSnapshot
@@ -19,27 +17,10 @@ from minigroups.ports import Room, WriterConfigSnapshot
 SERVICE = "conference"
 
 
-class ConferenceClient:
+class ConferenceClient(PeerClient):
     """`ports.ConferenceService`: builds each request payload, checks the status, decodes."""
 
-    def __init__(
-        self, requester: Requester, *, account_id: str, api_version: str = "v1", timeout: float
-    ) -> None:
-        self._requester = requester
-        self._account_id = account_id
-        self._api_version = api_version
-        self._timeout = timeout
-
-    async def _call(self, method: str, payload: JsonObject, expected: Collection[int]) -> JsonValue:
-        answer = await self._requester.request(
-            peer=self._account_id,
-            api_version=self._api_version,
-            method=method,
-            payload=payload,
-            timeout=self._timeout,
-        )
-        check_status(answer, expected, SERVICE, method)
-        return answer.payload
+    service = SERVICE
 
     async def create_room(
         self,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 from uuid import UUID
 
 from minigroups.adapters.peers.answers import (
-    check_status,
     decode_events,
     decode_object,
     decode_room,
 )
-from minigroups.adapters.peers.transport import Requester
+from minigroups.adapters.peers.client import PeerClient
 from minigroups.domain.minigroup import JsonObject, JsonValue
 from minigroups.domain.timerange import WireTime
 from minigroups.ports import Room, RoomEvent
@@ -23,27 +22,10 @@ PAGE_LIMIT = 100
 EventKind = Literal["host", "pin"]
 
 
-class EventClient:
+class EventClient(PeerClient):
     """`ports.EventService`: builds each request payload, checks the status, decodes the answer."""
 
-    def __init__(
-        self, requester: Requester, *, account_id: str, api_version: str = "v1", timeout: float
-    ) -> None:
-        self._requester = requester
-        self._account_id = account_id
-        self._api_version = api_version
-        self._timeout = timeout
-
-    async def _call(self, method: str, payload: JsonObject, expected: Collection[int]) -> JsonValue:
-        answer = await self._requester.request(
-            peer=self._account_id,
-            api_version=self._api_version,
-            method=method,
-            payload=payload,
-            timeout=self._timeout,
-        )
-        check_status(answer, expected, SERVICE, method)
-        return answer.payload
+    service = SERVICE
 
     async def _room_call(self, method: str, payload: JsonObject, expected: int) -> Room:
         answer = await self._call(method, payload, (expected,))

@@ -7,22 +7,21 @@ with a future end, snapshots are served only for rooms with the `owned` sharing 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID, uuid4
 
 from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox import problems as p
+from minigroups.adapters.sandbox.peer import Handler, SandboxPeer
 from minigroups.domain.ids import AgentId
 from minigroups.domain.minigroup import JsonObject, JsonValue
 from minigroups.domain.timerange import from_unix, to_unix, to_unix_ms
 
 SHARING_POLICIES = ("owned", "shared", "none")
-Handler = Callable[[JsonObject], Answer]
 
 
-class SandboxConferencePeer:
+class SandboxConferencePeer(SandboxPeer):
     """The conference methods the product calls, in memory.
 
     `agent_id` is the requester's agent as the broker would stamp it (`closed_by`).
@@ -39,17 +38,6 @@ class SandboxConferencePeer:
             "room.update": self._update_room,
             "writer_config_snapshot.read": self._read_snapshots,
         }
-
-    def handle(self, method: str, payload: JsonObject) -> Answer:
-        """Answer one request as the conference service would; the answer is a copy."""
-        handler = self._handlers.get(method)
-        if handler is None:
-            return p.PeerProblem(p.UNKNOWN_METHOD, f"unknown method {method!r}").to_answer()
-        try:
-            answer = handler(payload)
-        except p.PeerProblem as problem:
-            return problem.to_answer()
-        return Answer(answer.status, copy.deepcopy(answer.payload))
 
     def room(self, room_id: UUID) -> JsonObject:
         """The stored room object; raises PeerProblem(room_not_found)."""

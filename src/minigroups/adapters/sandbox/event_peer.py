@@ -16,11 +16,11 @@ from uuid import UUID, uuid4
 from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox import problems as p
 from minigroups.adapters.sandbox.event_store import EventStore
+from minigroups.adapters.sandbox.peer import Handler, SandboxPeer
 from minigroups.domain.minigroup import JsonObject, JsonValue
 from minigroups.domain.timerange import from_unix, to_unix
 
 ROOM_KINDS = ("Minigroup", "Webinar", "P2P")
-Handler = Callable[[JsonObject], Answer]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class PendingResult:
     requested_at: datetime
 
 
-class SandboxEventPeer:
+class SandboxEventPeer(SandboxPeer):
     """The event service's room and event methods, in memory.
 
     `agent_id` is the requester's agent as the broker would stamp it (`created_by` of events).
@@ -55,17 +55,6 @@ class SandboxEventPeer:
             "event.create": self._create_event,
             "event.list": self._list_events,
         }
-
-    def handle(self, method: str, payload: JsonObject) -> Answer:
-        """Answer one request as the event service would; the answer is a copy."""
-        handler = self._handlers.get(method)
-        if handler is None:
-            return p.PeerProblem(p.UNKNOWN_METHOD, f"unknown method {method!r}").to_answer()
-        try:
-            answer = handler(payload)
-        except p.PeerProblem as problem:
-            return problem.to_answer()
-        return Answer(answer.status, copy.deepcopy(answer.payload))
 
     # --- helpers for tests and for the lifecycle issue ----------------------------------------
 
