@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
@@ -25,109 +19,13 @@ import httpx
 import pytest
 
 from minigroups.adapters.sandbox import BrokerPeers, Sandbox
-from tests.api.conftest import ISSUER, _private_key_pem, bearer_token
-from tests.integration.ulms.service import CONFERENCE_ACCOUNT, EVENT_ACCOUNT, running_peers
+from tests.api.conftest import _private_key_pem, bearer_token
+from tests.integration.ulms.processes import AUDIENCE, serve, stop, wait_ready, write_config
+from tests.integration.ulms.service import running_peers
 from tests.integration.ulms.support import wait_until
-from tests.support.mosquitto import Mosquitto, free_port
+from tests.support.mosquitto import Mosquitto
 
-AUDIENCE = "usr.example.org"
 CREATES = 15  # per process
-
-
-@dataclass
-class Served:
-    label: str
-    base: str
-    metrics: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def write_config(tmp_path: Path, label: str, broker: Mosquitto, secret: Path, key: Path) -> Path:
-    config = tmp_path / f"{label}.toml"
-    config.write_text(f"""\
-id = "dispatcher.svc.example.org"
-agent_label = "{label}"
-turn_hosts = ["turn0"]
-tenants = ["{AUDIENCE}"]
-database_url = "sqlite:///{tmp_path / label}.db"
-upstream = "ulms"
-
-[http]
-listener_address = "127.0.0.1:{free_port()}"
-metrics_listener_address = "127.0.0.1:{free_port()}"
-
-[authn."{ISSUER}"]
-audience = ["{AUDIENCE}"]
-algorithm = "HS256"
-key = "{secret}"
-
-[authz."{AUDIENCE}"]
-type = "none"
-
-[storage]
-base_url = "https://storage.example.com"
-
-[event_client]
-account_id = "{EVENT_ACCOUNT}"
-timeout = 5
-
-[conference_client]
-account_id = "{CONFERENCE_ACCOUNT}"
-timeout = 5
-
-[tq_client]
-base_url = "http://127.0.0.1:9/"
-account_id = "tq.svc.example.org"
-
-[id_token]
-algorithm = "ES256"
-key = "{key}"
-
-[mqtt]
-uri = "mqtt://{broker.host}:{broker.port}"
-reconnect_interval = 0.2
-""")
-    return config
-
-
-def serve(config: Path, label: str) -> Served:
-    text = config.read_text()
-    listener = text.split('listener_address = "', 1)[1].split('"', 1)[0]
-    metrics = text.split('metrics_listener_address = "', 1)[1].split('"', 1)[0]
-    log = config.with_suffix(".log")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "minigroups", "serve", "--config", str(config)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Served(label, f"http://{listener}", f"http://{metrics}/metrics", process, log)
-
-
-async def wait_ready(served: Served) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            assert served.process.poll() is None, served.log.read_text()
-            try:
-                if (await client.get(f"{served.base}/readyz", timeout=1)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{served.label} never became ready:\n{served.log.read_text()}")
-
-
-async def stop(served: Served) -> None:
-    served.process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.to_thread(served.process.wait, 15)
-    except subprocess.TimeoutExpired:
-        served.process.kill()
-        await asyncio.to_thread(served.process.wait)
 
 
 class Spy:
