@@ -7,7 +7,6 @@ item whose lease runs out is claimed again by whichever instance is alive.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from abc import ABC, abstractmethod
@@ -43,7 +42,8 @@ class LoopOptions:
 
 
 class QueueLoop(ABC, Generic[Item]):
-    """Claims due items, processes them concurrently, sleeps until woken or the poll elapses."""
+    """Claims due items and processes them concurrently; idle, it sleeps until woken or the poll
+    interval elapses."""
 
     name = "queue"
 
@@ -56,16 +56,44 @@ class QueueLoop(ABC, Generic[Item]):
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                processed = await self.run_once()
-            except Exception:  # the database may be down: keep the loop alive
-                log.exception("%s: claiming failed", self.name)
-                processed = 0
-            if not processed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.options.poll)
-                self._wake.clear()
+        """Keep up to `concurrency` items in flight, claiming more as soon as a slot frees up."""
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                free = self.options.concurrency - len(in_flight)
+                claimed = await self._claim_safely(free) if free > 0 else []
+                for item in claimed:
+                    task = asyncio.create_task(self._process_safely(item))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if claimed and len(claimed) == free:
+                    continue  # the batch was full: more may be due; slots are checked above
+                await self._idle(in_flight)
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _claim_safely(self, limit: int) -> list[Item]:
+        now = self.ctx.clock.now()
+        try:
+            return await self.claim(now, now + timedelta(seconds=self.options.lease), limit)
+        except Exception:  # the database may be down: keep the loop alive
+            log.exception("%s: claiming failed", self.name)
+            return []
+
+    async def _idle(self, in_flight: set[asyncio.Task[None]]) -> None:
+        """Until an item finishes, someone wakes us, or the poll interval elapses."""
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {woken, *in_flight},
+                timeout=self.options.poll,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            woken.cancel()
+            self._wake.clear()
 
     async def run_once(self) -> int:
         now = self.ctx.clock.now()
