@@ -39,13 +39,6 @@ class SandboxConferencePeer(SandboxPeer):
             "writer_config_snapshot.read": self._read_snapshots,
         }
 
-    def room(self, room_id: UUID) -> JsonObject:
-        """The stored room object; raises PeerProblem(room_not_found)."""
-        room = self.rooms.get(room_id)
-        if room is None:
-            raise p.PeerProblem(p.ROOM_NOT_FOUND, "Room not found")
-        return room
-
     def add_snapshot(
         self,
         room_id: UUID,

@@ -58,12 +58,8 @@ class SandboxEventPeer(SandboxPeer):
 
     # --- helpers for tests and for the lifecycle issue ----------------------------------------
 
-    def room(self, room_id: UUID) -> JsonObject:
-        """The stored room object; raises PeerProblem(room_not_found)."""
-        room = self.rooms.get(room_id)
-        if room is None:
-            raise p.PeerProblem(p.ROOM_NOT_FOUND, f"the room = '{room_id}' is not found")
-        return room
+    def _room_not_found(self, room_id: UUID) -> str:
+        return f"the room = '{room_id}' is not found"
 
     def add_room(
         self,
