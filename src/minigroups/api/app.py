@@ -10,7 +10,7 @@ from typing import Protocol
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from minigroups.api.call import Call, decode_path_param, parse_uuid
+from minigroups.api.call import Call, decode_path_param, header, parse_uuid
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.problems import MethodNotAllowed, RouteNotFound, problem_response
 from minigroups.api.query import QueryString
@@ -74,7 +74,7 @@ class ApiApp:
             return UNMATCHED, problem_response(RouteNotFound(f"No route for {scope['path']}"))
         resource, raw_params = found
         method: str = scope["method"]
-        origin = _header(scope, b"origin")
+        origin = header(scope, b"origin")
         if method == "OPTIONS" and resource.cors:
             return resource.template, self.cors.preflight(origin)
         endpoint = resource.endpoints.get("GET" if method == "HEAD" else method)
@@ -100,9 +100,7 @@ class ApiApp:
         query = QueryString(scope.get("query_string", b""))
         caller = None
         if endpoint.authenticated:
-            caller = self.authenticate(
-                _header(scope, b"authorization"), query.first("access_token")
-            )
+            caller = self.authenticate(header(scope, b"authorization"), query.first("access_token"))
         call = Call(
             scope,
             receive,
@@ -131,10 +129,3 @@ class ApiApp:
                     await self.on_shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None

@@ -112,12 +112,13 @@ class Call:
         return await self.json(Any)
 
     async def _json_bytes(self) -> bytes:
-        if not is_json_media_type(_header(self._scope, b"content-type")):
+        if not is_json_media_type(header(self._scope, b"content-type")):
             raise InvalidPayload("Expected request with `Content-Type: application/json`")
         return await self.body()
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (names are lower-case bytes in ASGI)."""
     for key, value in scope["headers"]:
         if key == name:
             return bytes(value).decode("latin-1")
@@ -126,7 +127,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 async def read_body(scope: Scope, receive: Receive) -> bytes:
     """The whole body, refusing more than MAX_BODY_BYTES without buffering it."""
-    declared = _header(scope, b"content-length")
+    declared = header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is over {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
