@@ -22,16 +22,6 @@ from minigroups.services.pipeline.events import (
 
 CONVERT = "convert-mjr-dumps-to-stream"
 TRANSCODE = "transcode-minigroup-to-hls"
-HANDLED_LABELS = frozenset(
-    {
-        "room.close",
-        "room.upload",
-        "task.complete",
-        "room.adjust",
-        "room.dump_events",
-        "edition.commit",
-    }
-)
 
 
 class MalformedEvent(ValueError):
@@ -202,3 +192,4 @@ _PARSERS = {
     "edition.commit": _edition_commit,
     "room.dump_events": _room_dump,
 }
+HANDLED_LABELS = frozenset(_PARSERS)  # every other label is not for the pipeline
