@@ -129,8 +129,11 @@ class MinigroupRepository(Protocol):
         """The pipeline's dump result, for the minigroup whose modified room was dumped."""
         ...
 
-    async def find_by_room(self, column: RoomColumn, room_id: UUID) -> Minigroup | None:
-        """The established class (any kind) whose room in `column` is `room_id`."""
+    async def find_by_room(
+        self, column: RoomColumn, room_id: UUID, *, lock: bool = False
+    ) -> Minigroup | None:
+        """The established class (any kind) whose room in `column` is `room_id`; with `lock`,
+        the row is held until the unit of work ends."""
         ...
 
     async def close(self, minigroup_id: UUID, time: TimeRange, timed_out: bool) -> None:

@@ -54,6 +54,7 @@ _BY_ROOM = {
     .limit(1)
     for column in ("conference_room_id", "event_room_id", "original_event_room_id")
 }
+_LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _BY_ROOM.items()}
 
 
 def to_minigroup(row: Row[Any]) -> Minigroup:
@@ -242,9 +243,12 @@ class SqlMinigroupRepository:
     # --- the recording pipeline (upstream.md §6) ---------------------------------------------
 
     @translated
-    async def find_by_room(self, column: RoomColumn, room_id: UUID) -> Minigroup | None:
+    async def find_by_room(
+        self, column: RoomColumn, room_id: UUID, *, lock: bool = False
+    ) -> Minigroup | None:
         """The class (any kind) whose room in `column` is `room_id` (upstream.md §6.0)."""
-        return await self._one(_BY_ROOM[column], {"p_room": room_id})
+        statements = _LOCK_BY_ROOM if lock else _BY_ROOM
+        return await self._one(statements[column], {"p_room": room_id})
 
     @translated
     async def close(self, minigroup_id: UUID, time: TimeRange, timed_out: bool) -> None:

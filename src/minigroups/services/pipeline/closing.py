@@ -20,8 +20,7 @@ log = logging.getLogger(__name__)
 async def handle_room_closed(ctx: Context, item: InboxItem, event: RoomClosed) -> None:
     column: RoomColumn = "event_room_id" if event.publisher == "event" else "conference_room_id"
     async with concluding(ctx, item) as uow:
-        found = await uow.minigroups.find_by_room(column, event.room_id)
-        minigroup = None if found is None else await uow.minigroups.lock(found.id)
+        minigroup = await uow.minigroups.find_by_room(column, event.room_id, lock=True)
         if minigroup is None:  # a room of a recreated minigroup: nothing to close any more
             log.info("room.close for unknown %s %s ignored", column, event.room_id)
             return

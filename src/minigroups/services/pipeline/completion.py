@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 async def handle_transcoded(ctx: Context, item: InboxItem, event: MinigroupTranscoded) -> None:
     duration = stream_duration(event.recording_duration)
     async with concluding(ctx, item) as uow:
-        found = await uow.minigroups.find_by_room("conference_room_id", event.conference_room_id)
-        minigroup = None if found is None else await uow.minigroups.lock(found.id)
+        minigroup = await uow.minigroups.find_by_room(
+            "conference_room_id", event.conference_room_id, lock=True
+        )
         if minigroup is None:
             log.info("transcoding of unknown room %s ignored", event.conference_room_id)
             return

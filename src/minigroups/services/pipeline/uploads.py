@@ -77,8 +77,9 @@ async def handle_stream_converted(ctx: Context, item: InboxItem, event: StreamCo
 
 async def _store_conversion(ctx: Context, event: StreamConverted) -> Minigroup | None:
     async with ctx.store.unit_of_work() as uow:
-        found = await uow.minigroups.find_by_room("conference_room_id", event.conference_room_id)
-        minigroup = None if found is None else await uow.minigroups.lock(found.id)
+        minigroup = await uow.minigroups.find_by_room(
+            "conference_room_id", event.conference_room_id, lock=True
+        )
         if minigroup is None:
             log.info("conversion for unknown room %s ignored", event.conference_room_id)
             return None
