@@ -98,18 +98,15 @@ def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:
     issuer = next(iter(settings.authn.items()), None)
     if issuer is None:
         raise StartupError("no [authn] issuer to sign a token with")
-    token_args = argparse.Namespace(
-        issuer=issuer[0],
-        audience=issuer[1].audience[0],
-        label="sandbox",
-        private_key=None,
-        expires_in=300,
+    name, issuer_settings = issuer
+    token = mint(
+        loaded, label="sandbox", audience=issuer_settings.audience[0], issuer=name, expires_in=300
     )
     base_url = local_base_url(settings.http.listener_address)
     try:
         finish_and_watch(
             base_url,
-            _token(token_args, loaded),
+            token,
             args.minigroup_id,
             participants=args.participants,
             timeout=args.timeout,
@@ -140,30 +137,49 @@ async def _events(args: argparse.Namespace, loaded: LoadedSettings) -> None:
 
 
 def _token(args: argparse.Namespace, loaded: LoadedSettings) -> str:
+    return mint(
+        loaded,
+        label=args.label,
+        audience=args.audience,
+        issuer=args.issuer,
+        private_key=args.private_key,
+        expires_in=args.expires_in,
+    )
+
+
+def mint(
+    loaded: LoadedSettings,
+    *,
+    label: str,
+    audience: str,
+    issuer: str | None = None,
+    private_key: Path | None = None,
+    expires_in: int | None = None,
+) -> str:
+    """A token of a configured issuer (the only one when `issuer` is None)."""
     from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
     from minigroups.adapters.auth.tokens import mint_token
 
     issuers = loaded.settings.authn
-    name = args.issuer or (next(iter(issuers)) if len(issuers) == 1 else None)
+    name = issuer or (next(iter(issuers)) if len(issuers) == 1 else None)
     if name is None or name not in issuers:
         known = ", ".join(issuers) or "none"
         raise StartupError(f"name a configured issuer with --issuer (configured: {known})")
-    issuer = issuers[name]
-    if args.audience.split(":", 1)[0] not in issuer.audience:
-        raise StartupError(f"issuer {name} does not accept audience {args.audience}")
-    if issuer.algorithm == "ES256" and args.private_key is None:
+    settings = issuers[name]
+    if audience.split(":", 1)[0] not in settings.audience:
+        raise StartupError(f"issuer {name} does not accept audience {audience}")
+    if settings.algorithm == "ES256" and private_key is None:
         raise StartupError(f"issuer {name} uses ES256: pass its private key with --private-key")
-    key_path = args.private_key or issuer.key
     try:
-        key = load_signing_key(key_path, issuer.algorithm)
+        key = load_signing_key(private_key or settings.key, settings.algorithm)
     except AuthConfigError as exc:
         raise StartupError(str(exc)) from exc
-    expires_at = None if args.expires_in is None else int(time.time()) + args.expires_in
+    expires_at = None if expires_in is None else int(time.time()) + expires_in
     return mint_token(
         issuer=name,
-        audience=args.audience,
-        subject=args.label,
-        algorithm=issuer.algorithm,
+        audience=audience,
+        subject=label,
+        algorithm=settings.algorithm,
         key=key,
         expires_at=expires_at,
     )
@@ -171,7 +187,4 @@ def _token(args: argparse.Namespace, loaded: LoadedSettings) -> str:
 
 def dev_token(loaded: LoadedSettings) -> str:
     """The ready-to-paste token printed by `serve` on the embedded default."""
-    args = argparse.Namespace(
-        issuer=None, audience=DEV_AUDIENCE, label="dev", private_key=None, expires_in=None
-    )
-    return _token(args, loaded)
+    return mint(loaded, label="dev", audience=DEV_AUDIENCE)
