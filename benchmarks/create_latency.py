@@ -26,10 +26,11 @@ from pathlib import Path
 import httpx
 import msgspec
 from tests.support.mosquitto import BINARY_VARIABLE, DEFAULT_BINARY, Mosquitto
+from tests.support.simulators import BrokerPeers
 
 from minigroups.adapters.auth.keys import load_signing_key
 from minigroups.adapters.auth.tokens import mint_token
-from minigroups.adapters.sandbox import BrokerPeers, Sandbox
+from minigroups.adapters.sandbox import Sandbox
 from minigroups.bootstrap import build_container, create_app
 from minigroups.settings import Settings
 

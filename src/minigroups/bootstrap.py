@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib.metadata import version
-from typing import NamedTuple
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -19,11 +18,16 @@ from minigroups.adapters.auth.tokens import mint_id_token
 from minigroups.adapters.clock import SystemClock
 from minigroups.adapters.db import create_store, migrate
 from minigroups.adapters.metrics import PrometheusMetrics
+from minigroups.adapters.peers.build import build_peer_clients
+from minigroups.adapters.peers.transport import Requester
+from minigroups.adapters.sandbox import (
+    InProcessRequester,
+    Sandbox,
+    SandboxNotifier,
+    SandboxTqTransport,
+)
 from minigroups.adapters.sandbox.autopilot import Accounts, SandboxAutopilot
-from minigroups.adapters.sandbox.notifier import SandboxNotifier
-from minigroups.adapters.sandbox.sandbox import Sandbox
-from minigroups.adapters.sandbox.services import build_sandbox_services
-from minigroups.adapters.ulms import MqttAgent, build_ulms_services
+from minigroups.adapters.ulms import AgentOptions, MqttAgent, MqttNotifier, MqttRequester
 from minigroups.adapters.ulms.errors import MalformedEnvelope
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage
 from minigroups.api.app import ApiApp
@@ -33,7 +37,7 @@ from minigroups.consumer.loops import LoopOptions
 from minigroups.consumer.runtime import PipelineRuntime, lifecycle_topics
 from minigroups.domain.ids import AccountId
 from minigroups.domain.tasks import AudienceMedia
-from minigroups.ports import Clock, ConferenceService, EventService, Notifier, TaskQueue
+from minigroups.ports import Clock, Notifier
 from minigroups.services.context import Context, Options
 from minigroups.settings import Settings
 
@@ -47,12 +51,12 @@ class StartupError(Exception):
     """Settings that load but cannot run: an unreadable key file, an unavailable mode."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Container:
     """Everything one process runs with; `start()` connects to the platform, `close()` releases.
 
-    `notifier` is the one in `ctx`; `agent` is the MQTT agent of `upstream = "ulms"` (None with
-    the sandbox). `sandbox` and `sandbox_notifier` exist only with `upstream = "sandbox"`.
+    `agent` is the MQTT agent of `upstream = "ulms"`; `autopilot` plays the platform's side of
+    the pipeline with `upstream = "sandbox"`. Each is None with the other upstream.
     """
 
     settings: Settings
@@ -60,27 +64,11 @@ class Container:
     authenticator: Authenticator
     registry: CollectorRegistry
     metrics: PrometheusMetrics
-    http: httpx.AsyncClient
-    upstream_sandbox: Sandbox | None
-    notifier: Notifier
     runtime: PipelineRuntime
+    clients: list[httpx.AsyncClient]
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
-
-    @property
-    def sandbox(self) -> Sandbox:
-        """The in-process peers; raise RuntimeError with `upstream = "ulms"`."""
-        if self.upstream_sandbox is None:
-            raise RuntimeError('upstream = "ulms" has no sandbox')
-        return self.upstream_sandbox
-
-    @property
-    def sandbox_notifier(self) -> SandboxNotifier:
-        """The recording notifier; raise RuntimeError with `upstream = "ulms"`."""
-        if isinstance(self.notifier, SandboxNotifier):
-            return self.notifier
-        raise RuntimeError('upstream = "ulms" publishes its notifications to the broker')
 
     def prepare_database(self) -> None:
         """Migrate the database before serving (the embedded SQLite file is created here)."""
@@ -109,24 +97,33 @@ class Container:
         await self.runtime.stop()
         if self.agent is not None:
             await self.agent.close()
-        await self.http.aclose()
+        for client in self.clients:
+            await client.aclose()
         await self.ctx.store.close()
 
 
-class _Upstream(NamedTuple):
-    events: EventService
-    conferences: ConferenceService
-    tasks: TaskQueue
+@dataclass(frozen=True, slots=True)
+class _Upstream:
+    """What the upstream choice decides: how requests, tq's HTTP and notifications travel."""
+
+    requester: Requester
+    tq_http: httpx.AsyncClient
     notifier: Notifier
-    sandbox: Sandbox | None = None
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
 
 
 def build_container(
-    settings: Settings, *, sandbox: Sandbox | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    sandbox: Sandbox | None = None,
+    clock: Clock | None = None,
 ) -> Container:
-    """Build the service from its settings; tests pass their own sandbox and clock."""
+    """Build the service from its settings.
+
+    Tests pass their own clock, and for `upstream = "sandbox"` their own sandbox (with the
+    faults they inject).
+    """
     if settings.upstream == "ulms":
         _require_ulms_sections(settings)
     clock = clock or SystemClock()
@@ -141,14 +138,25 @@ def build_container(
     if settings.upstream == "ulms":
         upstream = _ulms_upstream(settings, id_token, http, metrics)
     else:
-        upstream = _sandbox_upstream(settings, id_token, sandbox, clock)
+        sandbox = sandbox or Sandbox(
+            clock=clock.now, agent_id=f"{settings.agent_label}.{settings.id}"
+        )
+        upstream = _sandbox_upstream(settings, sandbox)
+    peers = build_peer_clients(
+        upstream.requester,
+        upstream.tq_http,
+        event=settings.event_client,
+        conference=settings.conference_client,
+        tq=settings.tq_client,
+        token=id_token,
+        user_agent=f"minigroups-{version('minigroups')}",
+    )
     ctx = Context(
-        simulator=upstream.autopilot,
         store=create_store(settings.database_url),
         authorizer=build_authorizer(settings.authz, own_account_id=settings.id, http_client=http),
-        events=upstream.events,
-        conferences=upstream.conferences,
-        tasks=upstream.tasks,
+        events=peers.event,
+        conferences=peers.conference,
+        tasks=peers.tq,
         notifier=upstream.notifier,
         clock=clock,
         metrics=metrics,
@@ -158,60 +166,56 @@ def build_container(
     if upstream.autopilot is not None:
         upstream.autopilot.emit = runtime.receive
     return Container(
-        settings,
-        ctx,
-        authenticator,
-        registry,
-        metrics,
-        http,
-        upstream.sandbox,
-        upstream.notifier,
-        runtime,
-        upstream.agent,
-        upstream.autopilot,
+        settings=settings,
+        ctx=ctx,
+        authenticator=authenticator,
+        registry=registry,
+        metrics=metrics,
+        runtime=runtime,
+        clients=[http] if upstream.tq_http is http else [http, upstream.tq_http],
+        agent=upstream.agent,
+        autopilot=upstream.autopilot,
     )
 
 
-def _user_agent() -> str:
-    return f"minigroups-{version('minigroups')}"
-
-
-def _sandbox_upstream(
-    settings: Settings, id_token: str, sandbox: Sandbox | None, clock: Clock
-) -> _Upstream:
-    sandbox = sandbox or Sandbox(clock=clock.now, agent_id=f"{settings.agent_label}.{settings.id}")
-    peers = build_sandbox_services(
+def _sandbox_upstream(settings: Settings, sandbox: Sandbox) -> _Upstream:
+    """The in-process peers, and the autopilot that plays the platform's side of the pipeline."""
+    requester = InProcessRequester(
         sandbox,
         event_account_id=settings.event_client.account_id,
         conference_account_id=settings.conference_client.account_id,
-        event_timeout=settings.event_client.timeout,
-        conference_timeout=settings.conference_client.timeout,
-        tq_base_url=settings.tq_client.base_url,
-        tq_token=id_token,
-        tq_user_agent=_user_agent(),
-        tq_timeout=settings.tq_client.timeout,
     )
     accounts = Accounts(
         event=settings.event_client.account_id,
         conference=settings.conference_client.account_id,
         tq=settings.tq_client.account_id,
     )
-    autopilot = SandboxAutopilot(sandbox, accounts)
-    notifier = SandboxNotifier()
-    return _Upstream(peers.event, peers.conference, peers.tq, notifier, sandbox, None, autopilot)
+    return _Upstream(
+        requester=requester,
+        tq_http=httpx.AsyncClient(transport=SandboxTqTransport(sandbox)),
+        notifier=SandboxNotifier(),
+        autopilot=SandboxAutopilot(sandbox, accounts),
+    )
 
 
 def _ulms_upstream(
     settings: Settings, id_token: str, http: httpx.AsyncClient, metrics: PrometheusMetrics
 ) -> _Upstream:
-    """The platform's peers over MQTT (the agent connects in `Container.start`)."""
+    """The platform's peers over MQTT (the agent connects in `Container.start`); tq over `http`."""
+    mqtt, event, conference = settings.mqtt, settings.event_client, settings.conference_client
+    if mqtt is None:
+        raise StartupError('upstream = "ulms" needs the [mqtt] section')
+    agent_id = f"{settings.agent_label}.{settings.id}"
     try:
-        peers = build_ulms_services(
-            settings, id_token=id_token, http=http, metrics=metrics, user_agent=_user_agent()
-        )
+        options = AgentOptions.from_settings(mqtt, agent_id=agent_id, password=id_token)
     except ValueError as exc:
         raise StartupError(f"[mqtt]: {exc}") from exc
-    return _Upstream(peers.event, peers.conference, peers.tq, peers.notifier, agent=peers.agent)
+    agent = MqttAgent(options, metrics)
+    requester = MqttRequester(
+        agent, services={event.account_id: "event", conference.account_id: "conference"}
+    )
+    notifier = MqttNotifier(agent, account_id=settings.id)
+    return _Upstream(requester=requester, tq_http=http, notifier=notifier, agent=agent)
 
 
 def _options(settings: Settings) -> Options:
@@ -289,7 +293,7 @@ def _id_token(settings: Settings) -> str:
 def create_app(container: Container) -> ApiApp:
     settings = container.settings
     return ApiApp(
-        build_routes(sandbox_control=container.autopilot is not None),
+        build_routes(simulator=container.autopilot),
         container.ctx,
         container.authenticator.authenticate,
         CorsPolicy(tuple(settings.http.cors_allowed_origins)),

@@ -479,11 +479,3 @@ class Notifier(Protocol):
     async def notify(self, *, audience: str, label: str, payload: JsonObject) -> None:
         """Publish a `type=event` message with `label` to the audience's events topic (QoS 1)."""
         ...
-
-
-class LessonSimulator(Protocol):
-    """The sandbox's stand-in for a lesson that took place (only with `upstream = "sandbox"`)."""
-
-    async def finish(self, minigroup: Minigroup, participants: int) -> None:
-        """The conference closes the room and uploads `participants` recordings."""
-        ...

@@ -16,10 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from minigroups.adapters.auth.keys import load_signing_key
 from minigroups.adapters.auth.tokens import mint_token
-from minigroups.adapters.sandbox.sandbox import Sandbox
+from minigroups.adapters.sandbox import Sandbox
 from minigroups.bootstrap import Container, build_container, create_app
 from minigroups.settings import Settings
 from tests.support.authz_backend import AuthzBackend
+from tests.support.faults import Faults
 
 ISSUER = "iam.example.org"
 AUDIENCE = "usr.example.org"  # authorization `none`
@@ -37,6 +38,7 @@ class Api:
     client: httpx.AsyncClient
     container: Container
     sandbox: Sandbox
+    faults: Faults
     authz_backend: AuthzBackend
     secret: Path
 
@@ -121,14 +123,21 @@ def build_settings(database_url: str, tmp_path: Path, authz_uri: str) -> Setting
     return msgspec.convert(data, Settings)
 
 
+def sandbox_for(settings: Settings, faults: Faults) -> Sandbox:
+    """The sandbox the service would build for itself, with the test's faults passed in."""
+    return Sandbox(agent_id=f"{settings.agent_label}.{settings.id}", faults=faults)
+
+
 @pytest.fixture
 async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
     backend = AuthzBackend()
     await backend.start()
     settings = build_settings(database_url, tmp_path, backend.uri)
-    container = build_container(settings)
+    faults = Faults()
+    sandbox = sandbox_for(settings, faults)
+    container = build_container(settings, sandbox=sandbox)
     transport = httpx.ASGITransport(app=create_app(container))
     async with httpx.AsyncClient(transport=transport, base_url="http://minigroups.test") as client:
-        yield Api(client, container, container.sandbox, backend, tmp_path / "hs256.secret")
+        yield Api(client, container, sandbox, faults, backend, tmp_path / "hs256.secret")
     await container.close()
     await backend.stop()

@@ -68,7 +68,7 @@ class Pipeline:
 
     @property
     def published(self) -> list[Notification]:
-        notifier = self.api.container.notifier
+        notifier = self.api.container.ctx.notifier
         assert isinstance(notifier, SandboxNotifier)
         return notifier.published
 

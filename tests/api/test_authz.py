@@ -50,7 +50,7 @@ async def test_denied_caller_gets_403_and_nothing_changes(
     created = await api.create(audience=LOCKED, properties={"p": "secret-value"})
     await add_recording(api, created["id"], transcoded_at=ago(1))
     before = await _snapshot(api, created)
-    calls_before = len(api.sandbox.calls)
+    calls_before = len(api.faults.calls)
     url = path.format(id=created["id"], audience=LOCKED, scope=created["scope"])
     response = await api.client.request(
         method, url, json=body, headers=api.auth("intruder", LOCKED)
@@ -64,7 +64,7 @@ async def test_denied_caller_gets_403_and_nothing_changes(
     )
     assert "secret-value" not in response.text
     assert created["event_room_id"] not in response.text
-    assert len(api.sandbox.calls) == calls_before  # no upstream call
+    assert len(api.faults.calls) == calls_before  # no upstream call
     assert await _snapshot(api, created) == before
 
 

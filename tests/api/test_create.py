@@ -46,8 +46,8 @@ async def test_create_answers_201_with_the_established_db_object(api: Api) -> No
     assert before - 1 <= body["created_at"] <= int(time.time()) + 1
     assert b"\n" not in response.content  # compact (D3)
 
-    event_create = api.sandbox.calls_to("event", "room.create")
-    conference_create = api.sandbox.calls_to("conference", "room.create")
+    event_create = api.faults.calls_to("event", "room.create")
+    conference_create = api.faults.calls_to("conference", "room.create")
     assert len(event_create) == len(conference_create) == 1
     event_payload = event_create[0].payload
     assert set(event_payload) == {
@@ -74,7 +74,7 @@ async def test_create_answers_201_with_the_established_db_object(api: Api) -> No
         "classroom_id": body["id"],
     }
     assert body["event_room_id"] == str(api.sandbox.event.room(UUID(body["event_room_id"]))["id"])
-    locks = api.sandbox.calls_to("event", "room.locked_types")
+    locks = api.faults.calls_to("event", "room.locked_types")
     assert [call.payload for call in locks] == [
         {
             "id": body["event_room_id"],
@@ -95,9 +95,9 @@ async def test_create_without_optional_members_omits_them_upstream(api: Api) -> 
     assert "tags" not in body
     assert body["properties"] == {}
     assert body["reserve"] is None
-    event_payload = api.sandbox.calls_to("event", "room.create")[0].payload
+    event_payload = api.faults.calls_to("event", "room.create")[0].payload
     assert "tags" not in event_payload
-    conference_payload = api.sandbox.calls_to("conference", "room.create")[0].payload
+    conference_payload = api.faults.calls_to("conference", "room.create")[0].payload
     assert "tags" not in conference_payload
     assert "reserve" not in conference_payload
     assert before - 1 <= conference_payload["time"][0] <= int(time.time()) + 1
@@ -106,18 +106,18 @@ async def test_create_without_optional_members_omits_them_upstream(api: Api) -> 
 
 async def test_lock_flags_map_to_locked_types_and_both_false_send_nothing(api: Api) -> None:
     await api.create(locked_chat=False, locked_questions=True)
-    assert api.sandbox.calls_to("event", "room.locked_types")[0].payload["locked_types"] == {
+    assert api.faults.calls_to("event", "room.locked_types")[0].payload["locked_types"] == {
         "message": False,
         "reaction": False,
         "question": True,
         "question_reaction": True,
     }
     await api.create(locked_chat=False, locked_questions=False)
-    assert len(api.sandbox.calls_to("event", "room.locked_types")) == 1
+    assert len(api.faults.calls_to("event", "room.locked_types")) == 1
 
 
 async def test_lock_failure_is_not_fatal(api: Api) -> None:
-    api.sandbox.fail("event", "room.locked_types", status=500)
+    api.faults.fail("event", "room.locked_types", status=500)
     body = await api.create(scope="still-created")
     read = await api.client.get(f"/api/v1/minigroups/{body['id']}", headers=api.auth())
     assert read.status_code == 200
@@ -137,7 +137,7 @@ async def test_established_scope_is_422_and_changes_nothing(api: Api) -> None:
     }
     read = await api.client.get(f"/api/v1/minigroups/{first['id']}", headers=api.auth())
     assert read.json()["real_time"]["event_room_id"] == first["event_room_id"]
-    assert len(api.sandbox.calls_to("event", "room.create")) == 1
+    assert len(api.faults.calls_to("event", "room.create")) == 1
 
 
 async def test_ten_concurrent_creates_make_one_room_pair(api: Api) -> None:
@@ -156,8 +156,8 @@ async def test_ten_concurrent_creates_make_one_room_pair(api: Api) -> None:
     assert {r.json()["type"] for r in responses if r.status_code == 422} == {
         "class_already_established"
     }
-    assert len(api.sandbox.calls_to("event", "room.create")) == 1
-    assert len(api.sandbox.calls_to("conference", "room.create")) == 1
+    assert len(api.faults.calls_to("event", "room.create")) == 1
+    assert len(api.faults.calls_to("conference", "room.create")) == 1
 
 
 @pytest.mark.parametrize(
@@ -166,11 +166,11 @@ async def test_ten_concurrent_creates_make_one_room_pair(api: Api) -> None:
 )
 async def test_event_room_failure_forgets_the_dummy(api: Api, inject: str, status: int) -> None:
     if inject == "fail":
-        api.sandbox.fail("event", "room.create", status=500)
+        api.faults.fail("event", "room.create", status=500)
     elif inject == "silence":
-        api.sandbox.silence("event", "room.create")
+        api.faults.silence("event", "room.create")
     else:
-        api.sandbox.outage("event")
+        api.faults.outage("event")
     response = await api.client.post(
         "/api/v1/minigroups", json={"scope": "doomed", "audience": AUDIENCE}, headers=api.auth()
     )
@@ -179,12 +179,12 @@ async def test_event_room_failure_forgets_the_dummy(api: Api, inject: str, statu
     assert response.json()["detail"] == "Request to event"
     if status == 503:
         assert response.headers["retry-after"]
-    assert api.sandbox.calls_to("conference") == []
+    assert api.faults.calls_to("conference") == []
     by_scope = await api.client.get(
         f"/api/v1/audiences/{AUDIENCE}/minigroups/doomed", headers=api.auth()
     )
     assert by_scope.status_code == 404
-    api.sandbox.reset_failures()
+    api.faults.reset_failures()
     retry = await api.client.post(
         "/api/v1/minigroups", json={"scope": "doomed", "audience": AUDIENCE}, headers=api.auth()
     )
@@ -197,17 +197,17 @@ async def test_conference_failure_closes_the_event_room_again(
 ) -> None:
     """D14: the event room created before the failure is closed (its end set to now)."""
     if silent:
-        api.sandbox.silence("conference", "room.create")
+        api.faults.silence("conference", "room.create")
     else:
-        api.sandbox.fail("conference", "room.create", status=422)
+        api.faults.fail("conference", "room.create", status=422)
     response = await api.client.post(
         "/api/v1/minigroups", json={"scope": "half", "audience": AUDIENCE}, headers=api.auth()
     )
     assert response.status_code == status
     assert response.json()["detail"] == "Request to conference"
-    created = api.sandbox.calls_to("event", "room.create")
+    created = api.faults.calls_to("event", "room.create")
     assert len(created) == 1
-    updates = api.sandbox.calls_to("event", "room.update")
+    updates = api.faults.calls_to("event", "room.update")
     assert len(updates) == 1
     room = api.sandbox.event.room(UUID(updates[0].payload["id"]))
     assert room["time"][1] is not None
@@ -246,7 +246,7 @@ async def test_invalid_bodies_are_400_naming_the_field_before_any_call(
     problem = response.json()
     assert problem["type"] == "invalid_payload"
     assert detail_fragment in problem["detail"]
-    assert api.sandbox.calls == []
+    assert api.faults.calls == []
 
 
 async def test_body_must_be_json(api: Api) -> None:
@@ -282,7 +282,7 @@ async def test_create_needs_create_permission_in_the_body_audience(api: Api) -> 
         "detail": f"[Forbidden] intent::intruder.{LOCKED}::classrooms::create has been "
         "forbidden, the subject isn't in a trusted list",
     }
-    assert api.sandbox.calls == []
+    assert api.faults.calls == []
     allowed = await api.client.post(
         "/api/v1/minigroups",
         json={"scope": "s", "audience": LOCKED},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -28,7 +29,7 @@ def _effects(api: Api, *pipelines: Pipeline) -> Counter[str]:
     for task in api.sandbox.tq.tasks:
         effects[task.body["template"]] += 1
     for method in ("room.adjust", "room.dump_events"):
-        effects[method] = len(api.sandbox.calls_to("event", method))
+        effects[method] = len(api.faults.calls_to("event", method))
     for pipeline in pipelines:
         effects.update(notification.label for notification in pipeline.published)
     return effects
@@ -108,17 +109,17 @@ async def test_a_dead_letter_is_handled_once_replayed_after_the_fix(api: Api) ->
     deliveries = lifecycle(minigroup, [uuid4()])
     await deliver_all(pipeline, deliveries[:2])
     await pipeline.settle()
-    api.sandbox.outage("event")
+    api.faults.outage("event")
     await deliver_all(pipeline, deliveries[2:])
     for _ in range(5):
         await pipeline.settle()
     (dead,) = await inbox_admin.list_events(api.container.ctx.store, status="dead")
     assert "UpstreamFailed" in (dead.last_error or "")
-    assert api.sandbox.calls_to("event", "room.adjust") == []
-    api.sandbox.restore("event")
+    assert api.faults.calls_to("event", "room.adjust") == []
+    api.faults.restore("event")
     assert await inbox_admin.replay(api.container.ctx.store, dead.id)
     await pipeline.settle()
-    assert len(api.sandbox.calls_to("event", "room.adjust")) == 1
+    assert len(api.faults.calls_to("event", "room.adjust")) == 1
     assert await inbox_admin.list_events(api.container.ctx.store, status="dead") == []
 
 
@@ -129,7 +130,7 @@ async def test_recorded_events_survive_a_restart(api: Api) -> None:
     await deliver_all(Pipeline(api), lifecycle(minigroup, [uuid4()])[:2])
     restarted = build_container(api.container.settings, sandbox=api.sandbox)
     try:
-        pipeline = Pipeline(Api(api.client, restarted, api.sandbox, api.authz_backend, api.secret))
+        pipeline = Pipeline(replace(api, container=restarted))
         await pipeline.settle()
     finally:
         await restarted.close()
@@ -142,7 +143,7 @@ async def test_recorded_events_survive_a_restart(api: Api) -> None:
 async def test_two_instances_share_the_work_and_each_effect_happens_once(api: Api) -> None:
     other = build_container(api.container.settings, sandbox=api.sandbox)
     first = Pipeline(api)
-    second = Pipeline(Api(api.client, other, api.sandbox, api.authz_backend, api.secret))
+    second = Pipeline(replace(api, container=other))
     loops = [
         asyncio.create_task(loop.run())
         for loop in (first.worker, first.relay, second.worker, second.relay)
@@ -159,7 +160,7 @@ async def test_two_instances_share_the_work_and_each_effect_happens_once(api: Ap
         await _until(lambda: len(api.sandbox.tq.tasks) >= 16)
         for n, deliveries in enumerate(stages):
             await deliver_all(second if n % 2 else first, deliveries[2:])
-        await _until(lambda: len(api.sandbox.calls_to("event", "room.adjust")) >= 8)
+        await _until(lambda: len(api.faults.calls_to("event", "room.adjust")) >= 8)
         for n, minigroup in enumerate(minigroups):
             modified = modified_room(api, minigroup, [])
             await deliver_all(first if n % 2 else second, results(minigroup, uuid4(), modified))

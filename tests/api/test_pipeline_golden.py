@@ -93,13 +93,13 @@ async def test_conversions_ask_for_adjust_with_the_host_stream(pipeline: Pipelin
         (rtc1, user(1), [(0, 1_500_000), (1_800_000, 3_000_000)]),
         (rtc2, user(2), [(0, 2_700_000)]),
     ]
-    assert api.sandbox.calls_to("event", "room.adjust") == []  # rtc3 is not converted yet
+    assert api.faults.calls_to("event", "room.adjust") == []  # rtc3 is not converted yet
     await pipeline.deliver(
         "task.complete", converted(minigroup, rtc3, "not,a\nsegment"), source="tq", audience=MEDIA
     )
     await pipeline.settle()
     assert [r.rtc_id for r in await pipeline.recordings(minigroup["id"])] == [rtc1, rtc2]
-    assert [call.payload for call in api.sandbox.calls_to("event", "room.adjust")] == [
+    assert [call.payload for call in api.faults.calls_to("event", "room.adjust")] == [
         {
             "id": minigroup["event_room_id"],
             "started_at": started1,
@@ -152,7 +152,7 @@ async def test_adjust_result_submits_the_transcoding_task(pipeline: Pipeline) ->
             "host_stream_id": str(rtc1),
         },
     }
-    assert [c.payload for c in api.sandbox.calls_to("event", "room.dump_events")] == [
+    assert [c.payload for c in api.faults.calls_to("event", "room.dump_events")] == [
         {"id": str(modified)}
     ]
     recordings = await pipeline.recordings(minigroup["id"])

@@ -41,7 +41,7 @@ async def test_restart_submits_the_task_again_with_the_priority(pipeline: Pipeli
     tasks = _transcode_tasks(api)
     assert [task["priority"] for task in tasks] == ["normal", "high"]
     assert tasks[0]["bindings"] == tasks[1]["bindings"]
-    dumps = api.sandbox.calls_to("event", "room.dump_events")
+    dumps = api.faults.calls_to("event", "room.dump_events")
     assert [call.payload for call in dumps] == [{"id": str(modified)}] * 2
 
 
@@ -100,7 +100,7 @@ async def test_restart_preconditions_are_422_with_a_detail(pipeline: Pipeline) -
 async def test_restart_upstream_failure_follows_d6(pipeline: Pipeline) -> None:
     api = pipeline.api
     minigroup_id, _ = await _adjusted_minigroup(pipeline)
-    api.sandbox.silence("event", "event.list")
+    api.faults.silence("event", "event.list")
     response = await api.client.post(
         f"/api/v1/transcoding/minigroup/{minigroup_id}/restart", headers=api.auth()
     )
@@ -113,10 +113,10 @@ async def test_edition_commit_asks_the_event_service(api: Api) -> None:
     url = f"/api/v1/audiences/{MEDIA}/classes/edited/editions/{edition}"
     response = await api.client.post(url, headers=api.auth())
     assert response.status_code == 202
-    assert [call.payload for call in api.sandbox.calls_to("event", "edition.commit")] == [
+    assert [call.payload for call in api.faults.calls_to("event", "edition.commit")] == [
         {"id": str(edition), "offset": 1234}
     ]
-    api.sandbox.fail("event", "edition.commit", status=404)
+    api.faults.fail("event", "edition.commit", status=404)
     failed = await api.client.post(url, headers=api.auth())
     assert failed.status_code == 502
     assert failed.json()["type"] == "edition_flow_failed"

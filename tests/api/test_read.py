@@ -153,7 +153,7 @@ async def test_not_found_cases_are_json_404(api: Api) -> None:
 
 async def test_a_dummy_is_never_visible(api: Api) -> None:
     """D26: a create whose rooms are still being made (or failed) is not found."""
-    api.sandbox.silence("conference", "room.create")
+    api.faults.silence("conference", "room.create")
     response = await api.client.post(
         "/api/v1/minigroups", json={"scope": "ghost", "audience": AUDIENCE}, headers=api.auth()
     )

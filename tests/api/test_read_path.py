@@ -31,7 +31,7 @@ async def test_a_full_read_takes_three_statements(api: Api, statements: list[str
     await api.client.put("/api/v1/account/properties/p", json=1, headers=api.auth())
     url = f"/api/v1/minigroups/{created['id']}/timestamps"
     await api.client.post(url, json={"position": 5}, headers=api.auth())
-    calls_before = len(api.sandbox.calls)
+    calls_before = len(api.faults.calls)
     statements.clear()
     response = await api.client.get(
         f"/api/v1/minigroups/{created['id']}?class_keys[]=a&account_keys[]=p", headers=api.auth()
@@ -43,7 +43,7 @@ async def test_a_full_read_takes_three_statements(api: Api, statements: list[str
         {"p": 1},
     )
     assert len(statements) == 3, statements
-    assert len(api.sandbox.calls) == calls_before
+    assert len(api.faults.calls) == calls_before
 
 
 async def test_a_plain_read_takes_two_statements(api: Api, statements: list[str]) -> None:

@@ -23,11 +23,11 @@ async def test_recreate_makes_a_new_room_pair_and_retires_recordings(api: Api) -
     assert body["time"] == [1900007200, 1900010800]
     assert body["event_room_id"] != created["event_room_id"]
     assert body["conference_room_id"] != created["conference_room_id"]
-    event_payload = api.sandbox.calls_to("event", "room.create")[-1].payload
+    event_payload = api.faults.calls_to("event", "room.create")[-1].payload
     assert event_payload["classroom_id"] == created["id"]
     assert event_payload["tags"] == {"t": 1}
     assert event_payload["kind"] == "Minigroup"
-    conference_payload = api.sandbox.calls_to("conference", "room.create")[-1].payload
+    conference_payload = api.faults.calls_to("conference", "room.create")[-1].payload
     assert conference_payload == {
         "audience": created["audience"],
         "time": [1900007200, None],
@@ -36,7 +36,7 @@ async def test_recreate_makes_a_new_room_pair_and_retires_recordings(api: Api) -
         "tags": {"t": 1},
         "classroom_id": created["id"],
     }
-    lock = api.sandbox.calls_to("event", "room.locked_types")[-1].payload
+    lock = api.faults.calls_to("event", "room.locked_types")[-1].payload
     assert lock["id"] == body["event_room_id"]
     assert lock["locked_types"]["message"] is False
     read = (await api.client.get(f"/api/v1/minigroups/{created['id']}", headers=api.auth())).json()
@@ -57,15 +57,15 @@ async def test_conference_failure_closes_the_new_event_room_and_keeps_the_old_ro
     api: Api,
 ) -> None:
     created = await api.create()
-    api.sandbox.fail("conference", "room.create", status=500)
+    api.faults.fail("conference", "room.create", status=500)
     response = await api.client.post(
         f"/api/v1/minigroups/{created['id']}/recreate", json={}, headers=api.auth()
     )
     assert response.status_code == 502
     assert response.json()["detail"] == "Request to conference"
-    new_event_room = api.sandbox.calls_to("event", "room.create")[-1]
+    new_event_room = api.faults.calls_to("event", "room.create")[-1]
     assert new_event_room is not None
-    closed = api.sandbox.calls_to("event", "room.update")
+    closed = api.faults.calls_to("event", "room.update")
     assert len(closed) == 1
     room = api.sandbox.event.room(UUID(closed[0].payload["id"]))
     assert room["time"][1] is not None

@@ -18,18 +18,18 @@ async def test_event_is_forwarded_with_the_room_id_overwritten(api: Api) -> None
     )
     assert response.status_code == 201
     assert response.content == b"{}"
-    sent = api.sandbox.calls_to("event", "event.create")
+    sent = api.faults.calls_to("event", "event.create")
     assert [call.payload for call in sent] == [{**event, "room_id": created["event_room_id"]}]
 
 
 async def test_null_event_becomes_just_the_room_id(api: Api) -> None:
     created = await api.create()
-    api.sandbox.fail("event", "event.create", status=422, times=1)
+    api.faults.fail("event", "event.create", status=422, times=1)
     response = await api.client.post(
         f"/api/v1/minigroups/{created['id']}/events", content=b"null",
         headers={**api.auth(), "content-type": "application/json"},
     )  # fmt: skip
-    assert api.sandbox.calls_to("event", "event.create")[0].payload == {
+    assert api.faults.calls_to("event", "event.create")[0].payload == {
         "room_id": created["event_room_id"]
     }
     assert response.status_code == 400  # the event service rejected the event itself
@@ -44,7 +44,7 @@ async def test_non_object_events_are_400(api: Api, body: Any) -> None:
     )
     assert response.status_code == 400
     assert response.json()["type"] == "invalid_payload"
-    assert api.sandbox.calls_to("event", "event.create") == []
+    assert api.faults.calls_to("event", "event.create") == []
 
 
 @pytest.mark.parametrize(
@@ -63,11 +63,11 @@ async def test_event_service_failures_are_reported(
     """D8: error answers are no longer reported as success."""
     created = await api.create()
     if inject.startswith("reject"):
-        api.sandbox.fail("event", "event.create", status=int(inject.split("-")[1]))
+        api.faults.fail("event", "event.create", status=int(inject.split("-")[1]))
     elif inject == "silence":
-        api.sandbox.silence("event", "event.create")
+        api.faults.silence("event", "event.create")
     else:
-        api.sandbox.outage("event")
+        api.faults.outage("event")
     response = await api.client.post(
         f"/api/v1/minigroups/{created['id']}/events",
         json={"type": "message", "data": {}},
@@ -85,7 +85,7 @@ async def test_whiteboard_creates_a_document_and_its_first_page(api: Api) -> Non
     )
     assert response.status_code == 201
     assert response.content == b""
-    first, second = (call.payload for call in api.sandbox.calls_to("event", "event.create"))
+    first, second = (call.payload for call in api.faults.calls_to("event", "event.create"))
     room = created["event_room_id"]
     document = first["label"]
     assert str(UUID(document)) == document
@@ -109,12 +109,12 @@ async def test_whiteboard_creates_a_document_and_its_first_page(api: Api) -> Non
 async def test_whiteboard_failure(api: Api, inject: str, status: int) -> None:
     created = await api.create()
     if inject == "fail":
-        api.sandbox.fail("event", "event.create", status=500)
+        api.faults.fail("event", "event.create", status=500)
     else:
-        api.sandbox.silence("event", "event.create")
+        api.faults.silence("event", "event.create")
     response = await api.client.post(
         f"/api/v1/minigroups/{created['id']}/whiteboard", headers=api.auth()
     )
     assert response.status_code == status
     assert response.json()["type"] == "creation_whiteboard_failed"
-    assert len(api.sandbox.calls_to("event", "event.create")) == 1  # the page is not attempted
+    assert len(api.faults.calls_to("event", "event.create")) == 1  # the page is not attempted

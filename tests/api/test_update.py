@@ -73,14 +73,14 @@ async def test_time_update_payloads_follow_d15(
     )
     assert response.status_code == 200
     assert response.json()["time"] == body["time"]
-    event_update = api.sandbox.calls_to("event", "room.update")
+    event_update = api.faults.calls_to("event", "room.update")
     assert len(event_update) == 1
     assert event_update[0].payload["id"] == created["event_room_id"]
     assert set(event_update[0].payload) == {"id", "time"}
     start, end = event_update[0].payload["time"]
     assert before - 1 <= start <= int(time.time()) + 1  # the event room reopens now
     assert end is None
-    assert [call.payload for call in api.sandbox.calls_to("conference", "room.update")] == [
+    assert [call.payload for call in api.faults.calls_to("conference", "room.update")] == [
         {"id": created["conference_room_id"], "time": conference_time, "reserve": None}
     ]
 
@@ -94,7 +94,7 @@ async def test_unbounded_start_sends_null_null_which_the_conference_refuses(
     response = await api.client.put(
         f"/api/v1/minigroups/{created['id']}", json={"time": time_body}, headers=api.auth()
     )
-    assert [call.payload for call in api.sandbox.calls_to("conference", "room.update")] == [
+    assert [call.payload for call in api.faults.calls_to("conference", "room.update")] == [
         {"id": created["conference_room_id"], "time": [None, None], "reserve": None}
     ]
     assert response.status_code == 502
@@ -113,8 +113,8 @@ async def test_reserve_and_host_only_touch_the_conference_room(api: Api) -> None
         headers=api.auth(),
     )
     assert response.status_code == 200
-    assert api.sandbox.calls_to("event", "room.update") == []
-    assert [call.payload for call in api.sandbox.calls_to("conference", "room.update")] == [
+    assert api.faults.calls_to("event", "room.update") == []
+    assert [call.payload for call in api.faults.calls_to("conference", "room.update")] == [
         {
             "id": created["conference_room_id"],
             "time": None,
@@ -131,8 +131,8 @@ async def test_empty_update_calls_nobody_and_changes_nothing(api: Api) -> None:
     )
     assert response.status_code == 200
     assert response.json() == created
-    assert api.sandbox.calls_to("event", "room.update") == []
-    assert api.sandbox.calls_to("conference", "room.update") == []
+    assert api.faults.calls_to("event", "room.update") == []
+    assert api.faults.calls_to("conference", "room.update") == []
 
 
 @pytest.mark.parametrize(("inject", "status"), [("fail", 502), ("silence", 504)])
@@ -141,16 +141,16 @@ async def test_upstream_failure_leaves_the_database_untouched(
 ) -> None:
     created = await api.create(reserve=1)
     if inject == "fail":
-        api.sandbox.fail("conference", "room.update", status=500)
+        api.faults.fail("conference", "room.update", status=500)
     else:
-        api.sandbox.silence("conference", "room.update")
+        api.faults.silence("conference", "room.update")
     response = await api.client.put(
         f"/api/v1/minigroups/{created['id']}", json={"reserve": 9}, headers=api.auth()
     )
     assert response.status_code == status
     assert response.json()["type"] == "mqtt_request_failed"
     assert response.json()["detail"] == "Services requests"
-    api.sandbox.reset_failures()
+    api.faults.reset_failures()
     unchanged = await api.client.put(
         f"/api/v1/minigroups/{created['id']}", json={}, headers=api.auth()
     )
@@ -176,7 +176,7 @@ async def test_invalid_update_bodies(api: Api, body: dict[str, Any], fragment: s
     assert response.status_code == 400
     assert response.json()["type"] == "invalid_payload"
     assert fragment in response.json()["detail"]
-    assert api.sandbox.calls_to("conference", "room.update") == []
+    assert api.faults.calls_to("conference", "room.update") == []
 
 
 async def test_update_of_unknown_minigroup_is_404(api: Api) -> None:

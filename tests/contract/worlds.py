@@ -19,11 +19,12 @@ import pytest
 
 from minigroups.adapters.peers.conference import ConferenceClient
 from minigroups.adapters.peers.event import EventClient
-from minigroups.adapters.sandbox import BrokerPeers, Sandbox, build_sandbox_services
-from minigroups.adapters.ulms import AgentOptions, CountingMetrics, MqttAgent, MqttRequester
+from minigroups.adapters.sandbox import InProcessRequester, Sandbox
+from minigroups.adapters.ulms import AgentOptions, MqttAgent, MqttRequester
 from minigroups.domain.minigroup import JsonObject
 from minigroups.ports import ConferenceService, EventService, WriterConfigSnapshot
 from tests.support.mosquitto import Mosquitto
+from tests.support.simulators import BrokerPeers, CountingMetrics
 
 EVENT_ACCOUNT = "event.svc.example.org"
 CONFERENCE_ACCOUNT = "conference.svc.example.org"
@@ -84,15 +85,13 @@ class SandboxWorld(SandboxPeersWorld):
 
     def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
-        services = build_sandbox_services(
-            sandbox,
-            event_account_id=EVENT_ACCOUNT,
-            conference_account_id=CONFERENCE_ACCOUNT,
-            event_timeout=TIMEOUT,
-            conference_timeout=TIMEOUT,
+        requester = InProcessRequester(
+            sandbox, event_account_id=EVENT_ACCOUNT, conference_account_id=CONFERENCE_ACCOUNT
         )
-        self.events = services.event
-        self.conference = services.conference
+        self.events = EventClient(requester, account_id=EVENT_ACCOUNT, timeout=TIMEOUT)
+        self.conference = ConferenceClient(
+            requester, account_id=CONFERENCE_ACCOUNT, timeout=TIMEOUT
+        )
 
 
 class UlmsWorld(SandboxPeersWorld):

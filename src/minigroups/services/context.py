@@ -12,7 +12,6 @@ from minigroups.ports import (
     Clock,
     ConferenceService,
     EventService,
-    LessonSimulator,
     Metrics,
     Notifier,
     Store,
@@ -49,4 +48,3 @@ class Context:
     clock: Clock
     metrics: Metrics
     options: Options
-    simulator: LessonSimulator | None = None  # the sandbox only

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Protocol
 from uuid import UUID
 
 from minigroups.domain.errors import InvalidPayload
+from minigroups.domain.minigroup import Minigroup
 from minigroups.services.access import ById, Guard, load_authorized
 from minigroups.services.context import Context
 
 MAX_PARTICIPANTS = 50
 
 
-class NoSimulator(Exception):
-    """The service runs against the real platform: there is no lesson to simulate."""
+class LessonSimulator(Protocol):
+    """The sandbox's stand-in for a lesson that took place (only with `upstream = "sandbox"`)."""
+
+    async def finish(self, minigroup: Minigroup, participants: int) -> None:
+        """The conference closes the room and uploads `participants` recordings."""
+        ...
 
 
-async def finish_lesson(ctx: Context, guard: Guard, minigroup_id: UUID, participants: int) -> None:
-    if ctx.simulator is None:
-        raise NoSimulator("only the sandbox upstream can finish a lesson")
+async def finish_lesson(
+    ctx: Context, simulator: LessonSimulator, guard: Guard, minigroup_id: UUID, participants: int
+) -> None:
     if not 1 <= participants <= MAX_PARTICIPANTS:
         raise InvalidPayload(f"`participants` must be between 1 and {MAX_PARTICIPANTS}")
     minigroup = await load_authorized(ctx, guard, ById(minigroup_id))
-    await ctx.simulator.finish(minigroup, participants)
+    await simulator.finish(minigroup, participants)

@@ -25,15 +25,16 @@ import aiomqtt
 import asyncpg
 import httpx
 
-from minigroups.adapters.sandbox import BrokerPeers, Sandbox, TqServer
+from minigroups.adapters.sandbox import Sandbox
 from minigroups.adapters.sandbox.autopilot import CONVERT, TRANSCODE, Accounts, SandboxAutopilot
-from minigroups.adapters.ulms import AgentOptions, CountingMetrics, Envelope, MqttAgent
+from minigroups.adapters.ulms import AgentOptions, Envelope, MqttAgent
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange, from_unix
 from tests.api.conftest import ADMIN, bearer_token
 from tests.integration.ulms.processes import ACCOUNT, AUDIENCE, TQ_ACCOUNT, Served
 from tests.integration.ulms.service import CONFERENCE_ACCOUNT, EVENT_ACCOUNT, running_peers
 from tests.support.mosquitto import Mosquitto
+from tests.support.simulators import BrokerPeers, CountingMetrics, TqServer
 
 NOTIFICATIONS = f"apps/{ACCOUNT}/api/v1/audiences/+/events"
 RECORDING_MS = 1_800_000  # the autopilot's recordings last 1800 s

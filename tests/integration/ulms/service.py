@@ -11,13 +11,15 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from minigroups.adapters.sandbox import BrokerPeers, BrokerRequest, Sandbox, TqServer
+from minigroups.adapters.sandbox import Sandbox
 from minigroups.bootstrap import Container, build_container, create_app
 from minigroups.settings import IdTokenSettings, MqttSettings, PeerClientSettings, Settings
 from tests.api.conftest import Api, build_settings
 from tests.integration.ulms.support import wait_until
 from tests.support.authz_backend import AuthzBackend
+from tests.support.faults import Faults
 from tests.support.mosquitto import Mosquitto
+from tests.support.simulators import BrokerPeers, BrokerRequest, TqServer
 
 EVENT_ACCOUNT = "event.svc.example.org"
 CONFERENCE_ACCOUNT = "conference.svc.example.org"
@@ -86,7 +88,8 @@ async def ulms_api(
     database_url: str, tmp_path: Path, broker: Mosquitto, *, agent_label: str = "test"
 ) -> AsyncIterator[UlmsApi]:
     """Simulators, tq server, authz backend and the service, started; all closed at the end."""
-    sandbox = Sandbox()
+    faults = Faults()
+    sandbox = Sandbox(faults=faults)
     backend, tq = AuthzBackend(), TqServer(sandbox)
     await backend.start()
     await tq.start()
@@ -106,7 +109,9 @@ async def ulms_api(
                 async with httpx.AsyncClient(
                     transport=transport, base_url="http://minigroups.test"
                 ) as client:
-                    api = Api(client, container, sandbox, backend, tmp_path / "hs256.secret")
+                    api = Api(
+                        client, container, sandbox, faults, backend, tmp_path / "hs256.secret"
+                    )
                     yield UlmsApi(api, container, peers, tq, broker)
             finally:
                 await app.on_shutdown()

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from minigroups.adapters.ulms import AgentOptions, CountingMetrics, MqttAgent
+from minigroups.adapters.ulms import AgentOptions, MqttAgent
 from tests.support.mosquitto import Mosquitto
+from tests.support.simulators import CountingMetrics
 
 ACCOUNT = "dispatcher.svc.example.org"
 

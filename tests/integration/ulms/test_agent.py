@@ -17,9 +17,9 @@ from minigroups.adapters.ulms import (
     RequestTimedOut,
 )
 from minigroups.adapters.ulms import envelope as codec
-from minigroups.adapters.ulms.topics import requests_filter
 from tests.integration.ulms.support import metrics_of, new_agent, wait_until
 from tests.support.mosquitto import Mosquitto
+from tests.support.simulators.wire import requests_filter, response
 
 PEER = "echo.svc.example.org"
 
@@ -41,7 +41,7 @@ class Echo:
         request = message.envelope()
         self.seen.append(request)
         await asyncio.sleep(self.delay)
-        reply = codec.response(
+        reply = response(
             status=200,
             correlation_data=request.properties["correlation_data"],
             body=request.body(),
@@ -102,7 +102,7 @@ async def test_a_duplicate_answer_is_dropped_and_counted(agent: MqttAgent, echo:
 
 
 async def test_an_unknown_answer_is_dropped_and_counted(agent: MqttAgent, echo: Echo) -> None:
-    stray = codec.response(
+    stray = response(
         status=200, correlation_data="nobodyasked12345", body={}, timestamp=codec.unix_ms()
     )
     await echo.agent.publish(f"agents/{agent.agent_id}/api/v1/in/{PEER}", stray, qos=0)

@@ -42,7 +42,7 @@ async def test_minigroup_stop_is_published_on_the_audience_events_topic(service:
     ) as listener:
         await listener.subscribe(f"apps/{OWN_ACCOUNT}/api/v1/audiences/+/events", qos=1)
         before = int(time.time() * 1000)
-        await service.container.notifier.notify(
+        await service.container.ctx.notifier.notify(
             audience=AUDIENCE,
             label="minigroup.stop",
             payload={"tags": {"foo": "bar"}, "scope": "minigroup-abc", "id": class_id},

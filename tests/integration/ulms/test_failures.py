@@ -43,7 +43,7 @@ async def create(service: UlmsApi, scope: str) -> tuple[int, dict[str, Any], flo
 async def test_a_silent_conference_turns_create_into_504_and_closes_the_event_room(
     service: UlmsApi,
 ) -> None:
-    service.api.sandbox.silence("conference", "room.create")
+    service.api.faults.silence("conference", "room.create")
     status, body, elapsed = await create(service, "silent")
     assert (status, body["type"], body["detail"]) == (
         504,
@@ -58,12 +58,12 @@ async def test_a_silent_conference_turns_create_into_504_and_closes_the_event_ro
     assert room["classroom_id"] == created.payload["classroom_id"]
     assert room["time"][1] is not None
     assert room["time"][1] <= int(time.time()) + 1
-    service.api.sandbox.reset_failures()
+    service.api.faults.reset_failures()
     assert (await create(service, "silent"))[0] == 201  # the scope is free again
 
 
 async def test_a_silent_event_service_turns_create_into_504(service: UlmsApi) -> None:
-    service.api.sandbox.silence("event", "room.create")
+    service.api.faults.silence("event", "room.create")
     status, body, elapsed = await create(service, "silent-event")
     assert (status, body["detail"]) == (504, "Request to event")
     assert elapsed < PEER_TIMEOUT + SLACK
@@ -84,7 +84,7 @@ async def test_a_slow_answer_past_the_timeout_is_504_and_the_late_answer_is_coun
 async def test_an_error_answer_turns_create_into_502_with_the_peers_detail(
     service: UlmsApi, peer: str
 ) -> None:
-    service.api.sandbox.fail(
+    service.api.faults.fail(
         peer, "room.create", status=422, problem={"type": "x", "title": "Nope", "detail": "no"}
     )
     status, body, _ = await create(service, f"rejected-{peer}")

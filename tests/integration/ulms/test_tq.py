@@ -57,13 +57,13 @@ async def test_a_task_is_posted_with_the_id_token_and_user_agent(service: UlmsAp
 )
 async def test_tq_failures(service: UlmsApi, inject: str, kind: UpstreamFailureKind) -> None:
     if inject == "fail":
-        service.api.sandbox.fail("tq", "create_task", status=201)  # only 200 succeeds
+        service.api.faults.fail("tq", "create_task", status=201)  # only 200 succeeds
     elif inject == "silence":
-        service.api.sandbox.silence("tq", "create_task")
+        service.api.faults.silence("tq", "create_task")
     elif inject == "slow":
         service.tq.slow(PEER_TIMEOUT + 0.5)
     else:
-        service.api.sandbox.outage("tq")
+        service.api.faults.outage("tq")
     started = time.monotonic()
     with pytest.raises(UpstreamFailed) as failure:
         await submit(service)

@@ -18,12 +18,13 @@ import aiomqtt
 import httpx
 import pytest
 
-from minigroups.adapters.sandbox import BrokerPeers, Sandbox
+from minigroups.adapters.sandbox import Sandbox
 from tests.api.conftest import _private_key_pem, bearer_token
 from tests.integration.ulms.processes import AUDIENCE, serve, stop, wait_ready, write_config
 from tests.integration.ulms.service import running_peers
 from tests.integration.ulms.support import wait_until
 from tests.support.mosquitto import Mosquitto
+from tests.support.simulators import BrokerPeers
 
 CREATES = 15  # per process
 

@@ -14,9 +14,9 @@ from uuid import UUID
 
 import pytest
 
-from minigroups.adapters.sandbox import BrokerRequest
 from tests.api.conftest import AUDIENCE
 from tests.integration.ulms.service import CONFERENCE_ACCOUNT, EVENT_ACCOUNT, UlmsApi
+from tests.support.simulators import BrokerRequest
 
 CORRELATION = re.compile(r"[A-Za-z0-9]{16}")
 PEERS = {"event": EVENT_ACCOUNT, "conference": CONFERENCE_ACCOUNT}

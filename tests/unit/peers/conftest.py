@@ -7,6 +7,7 @@ import pytest
 from minigroups.adapters.peers.conference import ConferenceClient
 from minigroups.adapters.peers.event import EventClient
 from minigroups.adapters.sandbox import InProcessRequester, Sandbox
+from tests.support.faults import Faults
 from tests.unit.peers.support import (
     AGENT,
     CONFERENCE_ACCOUNT,
@@ -23,8 +24,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def sandbox(clock: Clock) -> Sandbox:
-    return Sandbox(clock=clock, agent_id=AGENT)
+def faults() -> Faults:
+    return Faults()
+
+
+@pytest.fixture
+def sandbox(clock: Clock, faults: Faults) -> Sandbox:
+    return Sandbox(clock=clock, agent_id=AGENT, faults=faults)
 
 
 @pytest.fixture

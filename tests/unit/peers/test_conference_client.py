@@ -12,6 +12,7 @@ from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox import Sandbox, SandboxCall
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from minigroups.ports import Room, WriterConfigSnapshot
+from tests.support.faults import Faults
 from tests.unit.peers.support import (
     AUDIENCE,
     NOW_S,
@@ -22,13 +23,13 @@ from tests.unit.peers.support import (
 HOST = "web.teacher.dev.usr.example.com"
 
 
-def only_call(sandbox: Sandbox, method: str) -> SandboxCall:
-    [call] = sandbox.calls_to("conference", method)
+def only_call(faults: Faults, method: str) -> SandboxCall:
+    [call] = faults.calls_to("conference", method)
     return call
 
 
 async def test_create_room_sends_the_reference_payload(
-    conference: ConferenceClient, sandbox: Sandbox
+    conference: ConferenceClient, sandbox: Sandbox, faults: Faults
 ) -> None:
     classroom_id = uuid4()
     room = await conference.create_room(
@@ -39,7 +40,7 @@ async def test_create_room_sends_the_reference_payload(
         tags={"scope": "s"},
         classroom_id=classroom_id,
     )
-    payload = only_call(sandbox, "room.create").payload
+    payload = only_call(faults, "room.create").payload
     assert payload == {
         "audience": AUDIENCE,
         "time": [NOW_S, None],
@@ -54,10 +55,10 @@ async def test_create_room_sends_the_reference_payload(
 
 
 async def test_create_room_omits_absent_reserve_and_tags(
-    conference: ConferenceClient, sandbox: Sandbox
+    conference: ConferenceClient, faults: Faults
 ) -> None:
     await open_conference_room(conference)
-    payload = only_call(sandbox, "room.create").payload
+    payload = only_call(faults, "room.create").payload
     assert "reserve" not in payload
     assert "tags" not in payload
 
@@ -81,11 +82,11 @@ async def test_create_room_accepts_the_peers_200_and_a_201() -> None:
 
 
 async def test_update_room_always_sends_time_and_reserve(
-    conference: ConferenceClient, sandbox: Sandbox
+    conference: ConferenceClient, faults: Faults
 ) -> None:
     room_id = await open_conference_room(conference)
     await conference.update_room(room_id=room_id, time=None, reserve=None, host=None)
-    assert only_call(sandbox, "room.update").payload == {
+    assert only_call(faults, "room.update").payload == {
         "id": str(room_id),
         "time": None,
         "reserve": None,
@@ -93,11 +94,11 @@ async def test_update_room_always_sends_time_and_reserve(
 
 
 async def test_update_room_sends_host_only_when_given(
-    conference: ConferenceClient, sandbox: Sandbox
+    conference: ConferenceClient, sandbox: Sandbox, faults: Faults
 ) -> None:
     room_id = await open_conference_room(conference)
     await conference.update_room(room_id=room_id, time=[NOW_S, NOW_S + 3600], reserve=5, host=HOST)
-    assert only_call(sandbox, "room.update").payload == {
+    assert only_call(faults, "room.update").payload == {
         "id": str(room_id),
         "time": [NOW_S, NOW_S + 3600],
         "reserve": 5,
@@ -127,13 +128,13 @@ async def test_update_room_with_null_bounds_is_rejected_as_the_peer_does(
 
 
 async def test_snapshots_are_read_for_the_room(
-    conference: ConferenceClient, sandbox: Sandbox
+    conference: ConferenceClient, sandbox: Sandbox, faults: Faults
 ) -> None:
     room_id, rtc_id = await open_conference_room(conference), uuid4()
     sandbox.conference.add_snapshot(room_id, rtc_id=rtc_id, send_video=False, created_at=20)
     sandbox.conference.add_snapshot(room_id, rtc_id=rtc_id, send_audio=True, created_at=10)
     snapshots = await conference.read_writer_config_snapshots(room_id=room_id)
-    assert only_call(sandbox, "writer_config_snapshot.read").payload == {"room_id": str(room_id)}
+    assert only_call(faults, "writer_config_snapshot.read").payload == {"room_id": str(room_id)}
     assert snapshots == [
         WriterConfigSnapshot(rtc_id=rtc_id, send_video=None, send_audio=True, created_at=10),
         WriterConfigSnapshot(rtc_id=rtc_id, send_video=False, send_audio=None, created_at=20),
@@ -183,10 +184,10 @@ METHODS: list[tuple[str, Call]] = [
 
 @pytest.mark.parametrize(("method", "call"), METHODS)
 async def test_every_method_maps_an_injected_error(
-    conference: ConferenceClient, sandbox: Sandbox, method: str, call: Call
+    conference: ConferenceClient, method: str, call: Call, faults: Faults
 ) -> None:
     problem = {"type": "room_closed", "title": "Room closed", "detail": "closed"}
-    sandbox.fail("conference", method, status=404, problem=problem)
+    faults.fail("conference", method, status=404, problem=problem)
     with pytest.raises(UpstreamFailed) as caught:
         await call(conference, uuid4())
     failure = caught.value
@@ -200,9 +201,9 @@ async def test_every_method_maps_an_injected_error(
 
 @pytest.mark.parametrize(("method", "call"), METHODS)
 async def test_every_method_times_out_on_silence(
-    conference: ConferenceClient, sandbox: Sandbox, method: str, call: Call
+    conference: ConferenceClient, method: str, call: Call, faults: Faults
 ) -> None:
-    sandbox.silence("conference", method)
+    faults.silence("conference", method)
     with pytest.raises(UpstreamFailed) as caught:
         await call(conference, uuid4())
     assert caught.value.kind is UpstreamFailureKind.TIMEOUT
@@ -210,9 +211,9 @@ async def test_every_method_times_out_on_silence(
 
 @pytest.mark.parametrize(("method", "call"), METHODS)
 async def test_every_method_is_unavailable_in_an_outage(
-    conference: ConferenceClient, sandbox: Sandbox, method: str, call: Call
+    conference: ConferenceClient, method: str, call: Call, faults: Faults
 ) -> None:
-    sandbox.outage("conference")
+    faults.outage("conference")
     with pytest.raises(UpstreamFailed) as caught:
         await call(conference, uuid4())
     assert caught.value.kind is UpstreamFailureKind.UNAVAILABLE

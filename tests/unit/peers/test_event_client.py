@@ -11,6 +11,7 @@ from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox import Sandbox, SandboxCall
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from minigroups.ports import Room, RoomEvent
+from tests.support.faults import Faults
 from tests.unit.peers.support import (
     AGENT,
     AUDIENCE,
@@ -23,13 +24,13 @@ from tests.unit.peers.support import (
 HOST = "web.user1.dev.usr.example.com"
 
 
-def only_call(sandbox: Sandbox, method: str) -> SandboxCall:
-    [call] = sandbox.calls_to("event", method)
+def only_call(faults: Faults, method: str) -> SandboxCall:
+    [call] = faults.calls_to("event", method)
     return call
 
 
 async def test_create_room_sends_the_reference_payload(
-    event: EventClient, sandbox: Sandbox
+    event: EventClient, sandbox: Sandbox, faults: Faults
 ) -> None:
     classroom_id = uuid4()
     room = await event.create_room(
@@ -40,7 +41,7 @@ async def test_create_room_sends_the_reference_payload(
         classroom_id=classroom_id,
         kind="Minigroup",
     )
-    payload = only_call(sandbox, "room.create").payload
+    payload = only_call(faults, "room.create").payload
     assert payload == {
         "audience": AUDIENCE,
         "time": [NOW_S, None],
@@ -55,7 +56,7 @@ async def test_create_room_sends_the_reference_payload(
 
 
 async def test_create_room_omits_absent_tags_and_sends_kind_as_given(
-    event: EventClient, sandbox: Sandbox
+    event: EventClient, faults: Faults
 ) -> None:
     room = await event.create_room(
         audience=AUDIENCE,
@@ -65,39 +66,41 @@ async def test_create_room_omits_absent_tags_and_sends_kind_as_given(
         classroom_id=uuid4(),
         kind="Webinar",
     )
-    payload = only_call(sandbox, "room.create").payload
+    payload = only_call(faults, "room.create").payload
     assert "tags" not in payload
     assert payload["kind"] == "Webinar"
     assert payload["preserve_history"] is False
     assert room.tags is None
 
 
-async def test_update_room_sends_id_and_time(event: EventClient, sandbox: Sandbox) -> None:
+async def test_update_room_sends_id_and_time(event: EventClient, faults: Faults) -> None:
     room_id = await open_event_room(event)
     room = await event.update_room(room_id=room_id, time=[NOW_S, None])
-    assert only_call(sandbox, "room.update").payload == {"id": str(room_id), "time": [NOW_S, None]}
+    assert only_call(faults, "room.update").payload == {"id": str(room_id), "time": [NOW_S, None]}
     assert room.id == room_id
 
 
-async def test_lock_types_sends_the_map(event: EventClient, sandbox: Sandbox) -> None:
+async def test_lock_types_sends_the_map(event: EventClient, faults: Faults) -> None:
     room_id = await open_event_room(event)
     flags = {"message": True, "reaction": True, "question": False, "question_reaction": False}
     room = await event.lock_types(room_id=room_id, locked_types=flags)
-    assert only_call(sandbox, "room.locked_types").payload == {
+    assert only_call(faults, "room.locked_types").payload == {
         "id": str(room_id),
         "locked_types": flags,
     }
     assert room.id == room_id
 
 
-async def test_read_room_sends_the_id(event: EventClient, sandbox: Sandbox) -> None:
+async def test_read_room_sends_the_id(event: EventClient, faults: Faults) -> None:
     room_id = await open_event_room(event)
     room = await event.read_room(room_id=room_id)
-    assert only_call(sandbox, "room.read").payload == {"id": str(room_id)}
+    assert only_call(faults, "room.read").payload == {"id": str(room_id)}
     assert room.time == [NOW_S, None]
 
 
-async def test_adjust_room_sends_segments_as_pairs(event: EventClient, sandbox: Sandbox) -> None:
+async def test_adjust_room_sends_segments_as_pairs(
+    event: EventClient, sandbox: Sandbox, faults: Faults
+) -> None:
     room_id = await open_event_room(event)
     await event.adjust_room(
         room_id=room_id,
@@ -105,7 +108,7 @@ async def test_adjust_room_sends_segments_as_pairs(event: EventClient, sandbox: 
         segments=[(0, 1_500_000), (1_800_000, 3_000_000)],
         offset=1234,
     )
-    assert only_call(sandbox, "room.adjust").payload == {
+    assert only_call(faults, "room.adjust").payload == {
         "id": str(room_id),
         "started_at": 1_690_000_000_000,
         "segments": [[0, 1_500_000], [1_800_000, 3_000_000]],
@@ -115,21 +118,23 @@ async def test_adjust_room_sends_segments_as_pairs(event: EventClient, sandbox: 
     assert pending.method == "room.adjust"
 
 
-async def test_commit_edition_and_dump_events(event: EventClient, sandbox: Sandbox) -> None:
+async def test_commit_edition_and_dump_events(
+    event: EventClient, sandbox: Sandbox, faults: Faults
+) -> None:
     room_id, edition_id = await open_event_room(event), uuid4()
     await event.commit_edition(edition_id=edition_id, offset=4018)
     await event.dump_events(room_id=room_id)
-    assert only_call(sandbox, "edition.commit").payload == {"id": str(edition_id), "offset": 4018}
-    assert only_call(sandbox, "room.dump_events").payload == {"id": str(room_id)}
+    assert only_call(faults, "edition.commit").payload == {"id": str(edition_id), "offset": 4018}
+    assert only_call(faults, "room.dump_events").payload == {"id": str(room_id)}
     methods = [pending.method for pending in sandbox.event.pending_results]
     assert methods == ["edition.commit", "room.dump_events"]
 
 
-async def test_list_events_sends_one_page_request(event: EventClient, sandbox: Sandbox) -> None:
+async def test_list_events_sends_one_page_request(event: EventClient, faults: Faults) -> None:
     room_id = await open_event_room(event)
     await event.list_events(room_id=room_id, kind="host")
     await event.list_events(room_id=room_id, kind="pin", last_occurred_at=42, limit=7)
-    first, second = (call.payload for call in sandbox.calls_to("event", "event.list"))
+    first, second = (call.payload for call in faults.calls_to("event", "event.list"))
     assert first == {"room_id": str(room_id), "type": "host", "limit": 100}
     assert second == {"room_id": str(room_id), "type": "pin", "limit": 7, "last_occurred_at": 42}
 
@@ -159,11 +164,11 @@ async def test_list_events_decodes_host_and_pin_events(
     assert pin.agent_id is None
 
 
-async def test_create_event_sends_the_object_as_given(event: EventClient, sandbox: Sandbox) -> None:
+async def test_create_event_sends_the_object_as_given(event: EventClient, faults: Faults) -> None:
     room_id = await open_event_room(event)
     sent = {"room_id": str(room_id), "type": "message", "data": {"text": "hi"}, "is_claim": False}
     answer = await event.create_event(event=sent)
-    assert only_call(sandbox, "event.create").payload == sent
+    assert only_call(faults, "event.create").payload == sent
     assert answer["type"] == "message"
     assert answer["set"] == "message"
     assert answer["created_by"] == AGENT
@@ -173,9 +178,9 @@ async def test_create_event_sends_the_object_as_given(event: EventClient, sandbo
 
 
 async def test_an_error_answer_is_rejected_with_the_peer_status_and_problem(
-    event: EventClient, sandbox: Sandbox
+    event: EventClient, faults: Faults
 ) -> None:
-    sandbox.fail(
+    faults.fail(
         "event",
         "event.create",
         status=403,
@@ -235,9 +240,9 @@ EVENT_METHODS = [
 
 @pytest.mark.parametrize("method", EVENT_METHODS)
 async def test_every_method_maps_an_injected_error(
-    event: EventClient, sandbox: Sandbox, method: str
+    event: EventClient, method: str, faults: Faults
 ) -> None:
-    sandbox.fail("event", method, status=500, problem={"type": "x", "title": "Boom"})
+    faults.fail("event", method, status=500, problem={"type": "x", "title": "Boom"})
     with pytest.raises(UpstreamFailed) as caught:
         await call_event_method(event, method, uuid4())
     assert (caught.value.kind, caught.value.method) == (UpstreamFailureKind.REJECTED, method)
@@ -246,21 +251,21 @@ async def test_every_method_maps_an_injected_error(
 
 @pytest.mark.parametrize("method", EVENT_METHODS)
 async def test_every_method_times_out_on_silence(
-    event: EventClient, sandbox: Sandbox, method: str
+    event: EventClient, method: str, faults: Faults
 ) -> None:
-    sandbox.silence("event", method)
+    faults.silence("event", method)
     with pytest.raises(UpstreamFailed) as caught:
         await call_event_method(event, method, uuid4())
     assert (caught.value.kind, caught.value.service) == (UpstreamFailureKind.TIMEOUT, "event")
-    assert len(sandbox.calls_to("event", method)) == 1  # it was sent, never answered
+    assert len(faults.calls_to("event", method)) == 1  # it was sent, never answered
 
 
 @pytest.mark.parametrize("method", EVENT_METHODS)
 async def test_every_method_is_unavailable_in_an_outage(
-    event: EventClient, sandbox: Sandbox, method: str
+    event: EventClient, method: str, faults: Faults
 ) -> None:
-    sandbox.outage("event")
+    faults.outage("event")
     with pytest.raises(UpstreamFailed) as caught:
         await call_event_method(event, method, uuid4())
     assert caught.value.kind is UpstreamFailureKind.UNAVAILABLE
-    assert sandbox.calls == []
+    assert faults.calls == []

@@ -7,6 +7,7 @@ from uuid import UUID
 from minigroups.adapters.peers.event import EventClient
 from minigroups.adapters.sandbox import Sandbox
 from minigroups.services.pipeline.history import list_all_events
+from tests.support.faults import Faults
 from tests.unit.peers.support import open_event_room
 
 HOST = "web.user1.dev.usr.example.com"
@@ -17,19 +18,19 @@ def add_hosts(sandbox: Sandbox, room_id: UUID, count: int) -> None:
         sandbox.event.add_event(room_id, type_="host", data={"agent_id": HOST}, created_by=HOST)
 
 
-def page_requests(sandbox: Sandbox) -> list[dict[str, object]]:
-    return [call.payload for call in sandbox.calls_to("event", "event.list")]
+def page_requests(faults: Faults) -> list[dict[str, object]]:
+    return [call.payload for call in faults.calls_to("event", "event.list")]
 
 
 async def test_pages_pass_the_last_occurred_at_and_stop_at_the_empty_page(
-    event: EventClient, sandbox: Sandbox
+    event: EventClient, sandbox: Sandbox, faults: Faults
 ) -> None:
     room_id = await open_event_room(event)
     add_hosts(sandbox, room_id, 250)
     found = await list_all_events(event, room_id, "host")
     assert len(found) == 250
     assert [e.occurred_at for e in found] == sorted(e.occurred_at for e in found)
-    requests = page_requests(sandbox)
+    requests = page_requests(faults)
     assert len(requests) == 4  # 100, 100, 50 (a short page does not stop), then empty
     assert "last_occurred_at" not in requests[0]
     assert requests[1]["last_occurred_at"] == found[99].occurred_at
@@ -38,18 +39,20 @@ async def test_pages_pass_the_last_occurred_at_and_stop_at_the_empty_page(
     assert all(r["limit"] == 100 and r["type"] == "host" for r in requests)
 
 
-async def test_an_empty_room_costs_one_request(event: EventClient, sandbox: Sandbox) -> None:
+async def test_an_empty_room_costs_one_request(event: EventClient, faults: Faults) -> None:
     room_id = await open_event_room(event)
     assert await list_all_events(event, room_id, "pin") == []
-    assert len(page_requests(sandbox)) == 1
+    assert len(page_requests(faults)) == 1
 
 
-async def test_at_most_ten_pages_are_read(event: EventClient, sandbox: Sandbox) -> None:
+async def test_at_most_ten_pages_are_read(
+    event: EventClient, sandbox: Sandbox, faults: Faults
+) -> None:
     room_id = await open_event_room(event)
     add_hosts(sandbox, room_id, 1_050)
     found = await list_all_events(event, room_id, "host")
     assert len(found) == 1_000  # the rest is silently ignored, as in the reference
-    assert len(page_requests(sandbox)) == 10
+    assert len(page_requests(faults)) == 10
 
 
 async def test_only_the_requested_kind_is_listed(event: EventClient, sandbox: Sandbox) -> None:

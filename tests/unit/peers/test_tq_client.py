@@ -12,6 +12,7 @@ import pytest
 from minigroups.adapters.peers.tq import TqClient, task_url
 from minigroups.adapters.sandbox import Sandbox, SandboxTqTransport
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
+from tests.support.faults import Faults
 
 AUDIENCE = "dev.usr.example.com"
 TASK_ID = "transcode-minigroup-to-hls-minigroup-abc"
@@ -67,10 +68,12 @@ def test_audience_and_task_id_are_not_escaped() -> None:
     ("base_url", "path"),
     [("http://h/tq/", f"/tq{TASK_PATH}"), ("http://h/tq", TASK_PATH)],
 )
-async def test_the_sandbox_tq_records_the_task(sandbox: Sandbox, base_url: str, path: str) -> None:
+async def test_the_sandbox_tq_records_the_task(
+    sandbox: Sandbox, base_url: str, path: str, faults: Faults
+) -> None:
     client = tq_client(SandboxTqTransport(sandbox), base_url=base_url)
     await create(client)
-    [call] = sandbox.calls_to("tq")
+    [call] = faults.calls_to("tq")
     assert (call.method, call.path, call.payload) == ("create_task", path, TASK)
     [task] = sandbox.tq.tasks
     assert (task.audience, task.task_id, task.classroom_id, task.body) == (
@@ -117,8 +120,10 @@ async def test_only_200_is_success(status: int) -> None:
     assert (failure.peer_status, failure.detail) == (status, f"tq says {status}")
 
 
-async def test_an_injected_error_is_rejected_with_its_body(sandbox: Sandbox) -> None:
-    sandbox.fail("tq", "create_task", status=503, problem={"type": "x", "title": "Busy"})
+async def test_an_injected_error_is_rejected_with_its_body(
+    sandbox: Sandbox, faults: Faults
+) -> None:
+    faults.fail("tq", "create_task", status=503, problem={"type": "x", "title": "Busy"})
     with pytest.raises(UpstreamFailed) as caught:
         await create(tq_client(SandboxTqTransport(sandbox)))
     assert (caught.value.kind, caught.value.peer_status) == (UpstreamFailureKind.REJECTED, 503)
@@ -126,8 +131,8 @@ async def test_an_injected_error_is_rejected_with_its_body(sandbox: Sandbox) -> 
     assert sandbox.tq.tasks == []
 
 
-async def test_silence_is_a_timeout(sandbox: Sandbox) -> None:
-    sandbox.silence("tq", "create_task", times=1)
+async def test_silence_is_a_timeout(sandbox: Sandbox, faults: Faults) -> None:
+    faults.silence("tq", "create_task", times=1)
     client = tq_client(SandboxTqTransport(sandbox), timeout=0.05)
     with pytest.raises(UpstreamFailed) as caught:
         await create(client)
@@ -136,13 +141,13 @@ async def test_silence_is_a_timeout(sandbox: Sandbox) -> None:
     assert len(sandbox.tq.tasks) == 1
 
 
-async def test_an_outage_is_unavailable(sandbox: Sandbox) -> None:
-    sandbox.outage("tq")
+async def test_an_outage_is_unavailable(sandbox: Sandbox, faults: Faults) -> None:
+    faults.outage("tq")
     with pytest.raises(UpstreamFailed) as caught:
         await create(tq_client(SandboxTqTransport(sandbox)))
     assert caught.value.kind is UpstreamFailureKind.UNAVAILABLE
-    assert sandbox.calls == []
-    sandbox.restore("tq")
+    assert faults.calls == []
+    faults.restore("tq")
     await create(tq_client(SandboxTqTransport(sandbox)))
 
 

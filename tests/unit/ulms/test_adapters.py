@@ -9,7 +9,6 @@ from minigroups.adapters.ulms import (
     AgentError,
     AgentOptions,
     BrokerUnavailable,
-    CountingMetrics,
     Envelope,
     MessageTooLarge,
     MqttAgent,
@@ -17,9 +16,10 @@ from minigroups.adapters.ulms import (
     MqttRequester,
     RequestTimedOut,
 )
-from minigroups.adapters.ulms import envelope as codec
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from minigroups.domain.minigroup import JsonValue
+from tests.support.simulators import CountingMetrics
+from tests.support.simulators.wire import response
 
 EVENT = "event.svc.example.org"
 
@@ -61,7 +61,7 @@ async def ask(agent: FakeAgent, peer: str = EVENT) -> Answer:
 
 
 async def test_an_answer_carries_the_status_and_the_decoded_payload() -> None:
-    agent = FakeAgent(codec.response(status=404, correlation_data="c", body={"t": 1}, timestamp=""))
+    agent = FakeAgent(response(status=404, correlation_data="c", body={"t": 1}, timestamp=""))
     assert await ask(agent) == Answer(404, {"t": 1})
     assert agent.asked == [
         {"peer": EVENT, "api_version": "v1", "method": "room.read", "timeout": 0.5}

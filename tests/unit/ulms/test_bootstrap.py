@@ -59,12 +59,8 @@ async def test_ulms_builds_the_agent_the_clients_and_the_mqtt_notifier(settings:
         assert isinstance(container.ctx.events, EventClient)
         assert isinstance(container.ctx.conferences, ConferenceClient)
         assert isinstance(container.ctx.tasks, TqClient)
-        assert isinstance(container.notifier, MqttNotifier)
-        assert container.ctx.notifier is container.notifier
-        with pytest.raises(RuntimeError):
-            _ = container.sandbox
-        with pytest.raises(RuntimeError):
-            _ = container.sandbox_notifier
+        assert isinstance(container.ctx.notifier, MqttNotifier)
+        assert container.autopilot is None
     finally:
         await container.close()
 
@@ -73,9 +69,8 @@ async def test_the_sandbox_stays_the_default(settings: Settings) -> None:
     container = build_container(msgspec.structs.replace(settings, upstream="sandbox", mqtt=None))
     try:
         assert container.agent is None
-        assert isinstance(container.notifier, SandboxNotifier)
-        assert container.sandbox_notifier is container.notifier
-        assert container.sandbox.event is not None
+        assert isinstance(container.ctx.notifier, SandboxNotifier)
+        assert container.autopilot is not None
         await container.start()  # nothing to connect
     finally:
         await container.close()

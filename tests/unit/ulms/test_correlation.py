@@ -6,13 +6,15 @@ import asyncio
 
 import pytest
 
-from minigroups.adapters.ulms import BrokerUnavailable, CountingMetrics
+from minigroups.adapters.ulms import BrokerUnavailable
 from minigroups.adapters.ulms import envelope as codec
 from minigroups.adapters.ulms.correlation import DROPPED, Correlations
+from tests.support.simulators import CountingMetrics
+from tests.support.simulators.wire import response
 
 
 def answer(correlation: str) -> codec.Envelope:
-    return codec.response(status=200, correlation_data=correlation, body={}, timestamp="0")
+    return response(status=200, correlation_data=correlation, body={}, timestamp="0")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from minigroups.adapters.ulms import MalformedEnvelope
 from minigroups.adapters.ulms import envelope as codec
+from tests.support.simulators.wire import response
 
 
 def test_a_request_has_exactly_the_reference_properties_and_a_json_text_payload() -> None:
@@ -42,7 +43,7 @@ def test_an_event_has_exactly_type_label_and_timestamp() -> None:
 
 
 def test_a_response_round_trips_and_its_status_is_read() -> None:
-    message = codec.response(status=201, correlation_data="c" * 16, body=[1], timestamp="5")
+    message = response(status=201, correlation_data="c" * 16, body=[1], timestamp="5")
     read = codec.decode(message.encode())
     assert read == message
     assert (read.type, codec.status_of(read), read.body()) == ("response", 201, [1])

@@ -3,17 +3,12 @@
 from minigroups.adapters.sandbox.conference_peer import SandboxConferencePeer
 from minigroups.adapters.sandbox.event_peer import PendingResult, SandboxEventPeer
 from minigroups.adapters.sandbox.notifier import Notification, SandboxNotifier
-from minigroups.adapters.sandbox.on_broker import BrokerPeers, BrokerRequest
 from minigroups.adapters.sandbox.requester import InProcessRequester
-from minigroups.adapters.sandbox.sandbox import Sandbox, SandboxCall
-from minigroups.adapters.sandbox.services import SandboxServices, build_sandbox_services
+from minigroups.adapters.sandbox.sandbox import Sandbox, SandboxCall, SandboxFaults
 from minigroups.adapters.sandbox.tq import SandboxTq, TqTask
-from minigroups.adapters.sandbox.tq_server import TqServer
 from minigroups.adapters.sandbox.tq_transport import SandboxTqTransport
 
 __all__ = [
-    "BrokerPeers",
-    "BrokerRequest",
     "InProcessRequester",
     "Notification",
     "PendingResult",
@@ -21,11 +16,9 @@ __all__ = [
     "SandboxCall",
     "SandboxConferencePeer",
     "SandboxEventPeer",
+    "SandboxFaults",
     "SandboxNotifier",
-    "SandboxServices",
     "SandboxTq",
     "SandboxTqTransport",
-    "TqServer",
     "TqTask",
-    "build_sandbox_services",
 ]

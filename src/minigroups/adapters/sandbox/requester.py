@@ -16,7 +16,7 @@ Handle = Callable[[str, JsonObject], Answer]
 
 
 class InProcessRequester:
-    """`Requester` over the sandbox, with the sandbox's injected failures.
+    """`Requester` over the sandbox, with the failures a test injects into it.
 
     Payloads travel as JSON text both ways, so a value that could not cross the wire fails here
     too and neither side can mutate the other's objects. A request to an account no peer serves,
@@ -60,15 +60,16 @@ class InProcessRequester:
     async def _exchange(
         self, service: str, handle: Handle | None, method: str, sent: JsonObject
     ) -> Answer:
-        self._sandbox.record(SandboxCall(service, method, sent))
-        failure = self._sandbox.take_failure(service, method)
+        failure = self._sandbox.intercept(SandboxCall(service, method, sent))
         if failure is not None and failure.silent:
             await _never()
         await asyncio.sleep(0)  # answers arrive later, as from a broker
         if failure is not None:
             answer = failure.answer()
+        elif handle is None:  # no peer serves the account: the request waited out its timeout
+            await _never()
+            raise AssertionError("unreachable")
         else:
-            assert handle is not None
             answer = handle(method, sent)
         return Answer(answer.status, _over_the_wire(answer.payload))
 

@@ -36,8 +36,7 @@ class SandboxTqTransport(httpx.AsyncBaseTransport):
             body = json.loads(await request.aread())
         except ValueError:
             return _problem(400, "invalid_payload", "the body is not JSON")
-        self._sandbox.record(SandboxCall(TQ, TQ_METHOD, body, path=request.url.path))
-        failure = self._sandbox.take_failure(TQ, TQ_METHOD)
+        failure = self._sandbox.intercept(SandboxCall(TQ, TQ_METHOD, body, path=request.url.path))
         if failure is not None and failure.silent:
             await _wait_read_timeout(request)
         if failure is not None:

@@ -10,17 +10,14 @@ from minigroups.adapters.ulms.errors import (
     RequestTimedOut,
 )
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage
-from minigroups.adapters.ulms.metrics import CountingMetrics
 from minigroups.adapters.ulms.notifier import MqttNotifier
 from minigroups.adapters.ulms.options import AgentOptions
 from minigroups.adapters.ulms.requester import MqttRequester
-from minigroups.adapters.ulms.services import UlmsServices, build_ulms_services
 
 __all__ = [
     "AgentError",
     "AgentOptions",
     "BrokerUnavailable",
-    "CountingMetrics",
     "Envelope",
     "Handler",
     "InboundMessage",
@@ -30,6 +27,4 @@ __all__ = [
     "MqttNotifier",
     "MqttRequester",
     "RequestTimedOut",
-    "UlmsServices",
-    "build_ulms_services",
 ]

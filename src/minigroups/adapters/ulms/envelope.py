@@ -89,19 +89,6 @@ def event(*, label: str, body: JsonValue, timestamp: str) -> Envelope:
     return Envelope(to_text(body), {"type": "event", "label": label, "timestamp": timestamp})
 
 
-def response(*, status: int, correlation_data: str, body: JsonValue, timestamp: str) -> Envelope:
-    """A response as the peers send it (the simulators use it)."""
-    return Envelope(
-        to_text(body),
-        {
-            "type": "response",
-            "status": str(status),
-            "correlation_data": correlation_data,
-            "timestamp": timestamp,
-        },
-    )
-
-
 def decode(raw: bytes) -> Envelope:
     """Read an envelope leniently: numbers and booleans in properties become strings, other
     non-string values are dropped. Raise MalformedEnvelope when it is not an envelope at all."""

@@ -20,11 +20,6 @@ def responses_filter(agent_id: str) -> str:
     return f"agents/{agent_id}/api/{OWN_API_VERSION}/in/+"
 
 
-def requests_filter(account_id: str) -> str:
-    """What a peer subscribes to for requests from any agent (used by the simulators)."""
-    return f"agents/+/api/+/out/{account_id}"
-
-
 def audience_events_topic(account_id: str, audience: str) -> str:
     """Where an account broadcasts its events for one audience."""
     return f"apps/{account_id}/api/{OWN_API_VERSION}/audiences/{audience}/events"

@@ -12,13 +12,14 @@ from minigroups.api.routes import (
     viewing,
 )
 from minigroups.api.routing import RouteTable
+from minigroups.services.sandbox import LessonSimulator
 
 
-def build_routes(*, sandbox_control: bool = False) -> RouteTable:
-    """Every route of the API; the sandbox's control route only when asked for."""
+def build_routes(*, simulator: LessonSimulator | None = None) -> RouteTable:
+    """Every route of the API; the sandbox's control route only with its lesson simulator."""
     table = RouteTable()
     for module in (minigroups, viewing, properties, room_events, postprocessing, probes):
         module.register(table)
-    if sandbox_control:
-        sandbox.register(table)
+    if simulator is not None:
+        sandbox.register(table, simulator)
     return table

@@ -15,9 +15,11 @@ class FinishBody(msgspec.Struct):
     participants: int = 2
 
 
-def register(table: RouteTable) -> None:
+def register(table: RouteTable, simulator: sandbox.LessonSimulator) -> None:
     @table.route("POST", "/sandbox/minigroups/{id}/finish", action="update", cors=False)
     async def finish(call: Call) -> Response:
         body = await call.optional_json(FinishBody) or FinishBody()
-        await sandbox.finish_lesson(call.ctx, call.guard, call.minigroup_id, body.participants)
+        await sandbox.finish_lesson(
+            call.ctx, simulator, call.guard, call.minigroup_id, body.participants
+        )
         return empty_response(202)

@@ -3,8 +3,9 @@
 Each peer connects as its own agent (client id `sim.<account id>`), subscribes to
 `agents/+/api/+/out/<account id>` and answers every request on its `response_topic` with
 `type=response`, `status` and `correlation_data`, using the SAME peer logic and failure injection
-as the in-process sandbox (`Sandbox.fail` / `silence`; an `outage` is silence here, as a peer
-that is gone cannot make the broker refuse). `slow()` delays one method's answers.
+as the in-process sandbox (the `Faults` a test passes in: `fail` / `silence`; an `outage` is
+silence here, as a peer that is gone cannot make the broker refuse). `slow()` delays one
+method's answers.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from minigroups.adapters.ulms import envelope
 from minigroups.adapters.ulms.agent import MqttAgent
 from minigroups.adapters.ulms.errors import AgentError, MalformedEnvelope
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage
-from minigroups.adapters.ulms.metrics import CountingMetrics
 from minigroups.adapters.ulms.options import AgentOptions
-from minigroups.adapters.ulms.topics import requests_filter, sender_agent
+from minigroups.adapters.ulms.topics import sender_agent
 from minigroups.domain.minigroup import JsonObject
+from tests.support.simulators.metrics import CountingMetrics
+from tests.support.simulators.wire import requests_filter, response
 
 log = logging.getLogger(__name__)
 
@@ -132,14 +134,13 @@ class BrokerPeers:
             return
         method = properties.get("method", "")
         self.requests.append(BrokerRequest(service, message.topic, dict(properties), payload))
-        self.sandbox.record(SandboxCall(service, method, payload))
         delay = self._delays.get((service, method))
         if delay:
             await asyncio.sleep(delay)
-        answer = self._decide(service, handle, method, payload, message.topic)
+        answer = self._decide(SandboxCall(service, method, payload), payload, handle, message.topic)
         if answer is None:
             return
-        reply = envelope.response(
+        reply = response(
             status=answer.status,
             correlation_data=properties.get("correlation_data", ""),
             body=answer.payload,
@@ -151,15 +152,15 @@ class BrokerPeers:
             log.warning("simulated %s could not answer %s", service, method)
 
     def _decide(
-        self, service: str, handle: Handle, method: str, payload: JsonObject, topic: str
+        self, call: SandboxCall, payload: JsonObject, handle: Handle, topic: str
     ) -> Answer | None:
         """The answer, or None to stay silent (injected silence or outage)."""
-        if self.sandbox.is_down(service):
+        if self.sandbox.is_down(call.service):
             return None
-        failure = self.sandbox.take_failure(service, method)
+        failure = self.sandbox.intercept(call)
         if failure is not None:
             return None if failure.silent else failure.answer()
         requester = sender_agent(topic)
         if requester is not None:  # what mqtt-gateway would stamp as `agent_id`
             self.sandbox.event.agent_id = self.sandbox.conference.agent_id = requester
-        return handle(method, payload)
+        return handle(call.method, payload)
