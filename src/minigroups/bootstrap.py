@@ -19,6 +19,7 @@ from minigroups.adapters.clock import SystemClock
 from minigroups.adapters.db import create_store, migrate
 from minigroups.adapters.metrics import PrometheusMetrics
 from minigroups.adapters.peers.build import build_peer_clients
+from minigroups.adapters.peers.lifecycle import LifecycleWire
 from minigroups.adapters.peers.transport import Requester
 from minigroups.adapters.sandbox import (
     InProcessRequester,
@@ -30,11 +31,12 @@ from minigroups.adapters.sandbox.autopilot import Accounts, SandboxAutopilot
 from minigroups.adapters.ulms import AgentOptions, MqttAgent, MqttNotifier, MqttRequester
 from minigroups.adapters.ulms.errors import MalformedEnvelope
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage
+from minigroups.adapters.ulms.topics import lifecycle_subscriptions
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.routes import build_routes
 from minigroups.consumer.loops import LoopOptions
-from minigroups.consumer.runtime import PipelineRuntime, lifecycle_topics
+from minigroups.consumer.runtime import PipelineRuntime
 from minigroups.domain.ids import AccountId
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock, Notifier
@@ -162,7 +164,7 @@ def build_container(
         metrics=metrics,
         options=_options(settings),
     )
-    runtime = PipelineRuntime(ctx, _loop_options(settings))
+    runtime = PipelineRuntime(ctx, _loop_options(settings), LifecycleWire())
     if upstream.autopilot is not None:
         upstream.autopilot.emit = runtime.receive
     return Container(
@@ -255,7 +257,7 @@ def _lifecycle_topics(settings: Settings) -> list[str]:
         (settings.event_client.account_id, settings.event_client.api_version),
         (settings.tq_client.account_id, settings.tq_client.api_version),
     ]
-    return lifecycle_topics(settings.id, peers, settings.tenants)
+    return lifecycle_subscriptions(settings.id, peers, settings.tenants)
 
 
 def _lifecycle_handler(runtime: PipelineRuntime) -> Handler:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
+from minigroups.adapters.peers.lifecycle import LifecycleWire
 from minigroups.adapters.sandbox.notifier import Notification, SandboxNotifier
-from minigroups.consumer.intake import record_event
 from minigroups.consumer.loops import InboxWorker, LoopOptions, OutboxRelay
 from minigroups.domain.minigroup import Recording
 from minigroups.services.context import Context
@@ -31,7 +31,7 @@ class Pipeline:
     relay: OutboxRelay = field(init=False)
 
     def __post_init__(self) -> None:
-        self.worker = InboxWorker(self.ctx, self.options)
+        self.worker = InboxWorker(self.ctx, self.options, LifecycleWire())
         self.relay = OutboxRelay(self.ctx, self.options)
 
     @property
@@ -51,7 +51,7 @@ class Pipeline:
         topic = f"apps/{ACCOUNTS[source]}/api/v1/audiences/{audience}/events"
         properties = {"type": "event", "label": label, "timestamp": timestamp or _now_ms()}
         text = payload if isinstance(payload, str) else json.dumps(payload)
-        return await record_event(self.ctx, topic, properties, text)
+        return await self.api.container.runtime.record(topic, properties, text)
 
     async def settle(self) -> None:
         """Run the inbox worker and the outbox relay until neither has anything due."""

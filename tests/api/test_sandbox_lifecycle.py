@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from minigroups.adapters.sandbox.autopilot import Accounts, SandboxAutopilot
-from minigroups.consumer.intake import record_event
 from tests.api.conftest import Api
 from tests.api.pipeline import ACCOUNTS, Pipeline
 
@@ -14,7 +13,7 @@ async def test_a_finished_minigroup_reaches_transcoded(api: Api) -> None:
     pipeline = Pipeline(api)
 
     async def emit(topic: str, properties: dict[str, str], payload: str) -> None:
-        await record_event(api.container.ctx, topic, properties, payload)
+        await api.container.runtime.record(topic, properties, payload)
 
     accounts = Accounts(ACCOUNTS["event"], ACCOUNTS["conference"], ACCOUNTS["tq"])
     autopilot = SandboxAutopilot(api.sandbox, accounts, emit, upload_delay=0)

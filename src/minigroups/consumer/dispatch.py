@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from minigroups.consumer.messages import parse
 from minigroups.ports import InboxItem
 from minigroups.services.context import Context
+from minigroups.services.inbox import ignore_event
 from minigroups.services.pipeline.adjusting import handle_room_adjusted
 from minigroups.services.pipeline.closing import handle_room_closed
 from minigroups.services.pipeline.completion import (
@@ -14,9 +14,9 @@ from minigroups.services.pipeline.completion import (
     handle_task_failed,
     handle_transcoded,
 )
-from minigroups.services.pipeline.effects import concluding
 from minigroups.services.pipeline.events import (
     EventsDumped,
+    LifecycleDecoder,
     MinigroupTranscoded,
     RoomAdjusted,
     RoomClosed,
@@ -29,9 +29,9 @@ from minigroups.services.pipeline.uploads import handle_room_uploaded, handle_st
 log = logging.getLogger(__name__)
 
 
-async def handle(ctx: Context, item: InboxItem) -> None:
-    """Parse and handle; the handler marks the item done in its final unit of work."""
-    event = parse(item.label, item.source, item.payload)
+async def handle(ctx: Context, decoder: LifecycleDecoder, item: InboxItem) -> None:
+    """Decode and handle; the handler marks the item done in its final unit of work."""
+    event = decoder.decode(item.label, item.source, item.payload)
     match event:
         case RoomClosed():
             await handle_room_closed(ctx, item, event)
@@ -51,5 +51,4 @@ async def handle(ctx: Context, item: InboxItem) -> None:
             log.info(
                 "event %s (%s from %s) is not for the pipeline", item.id, item.label, item.source
             )
-            async with concluding(ctx, item):
-                pass
+            await ignore_event(ctx, item)

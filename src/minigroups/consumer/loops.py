@@ -19,8 +19,9 @@ from uuid import uuid4
 from minigroups.consumer.dispatch import handle
 from minigroups.domain.errors import LifecycleFailed
 from minigroups.ports import InboxItem, OutboxItem
+from minigroups.services import inbox, outbox
 from minigroups.services.context import Context
-from minigroups.services.outbox import deliver
+from minigroups.services.pipeline.events import LifecycleDecoder
 
 log = logging.getLogger(__name__)
 Item = TypeVar("Item", InboxItem, OutboxItem)
@@ -74,10 +75,12 @@ class QueueLoop(ABC, Generic[Item]):
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
 
+    def _lease_end(self) -> datetime:
+        return self.ctx.clock.now() + timedelta(seconds=self.options.lease)
+
     async def _claim_safely(self, limit: int) -> list[Item]:
-        now = self.ctx.clock.now()
         try:
-            return await self.claim(now, now + timedelta(seconds=self.options.lease), limit)
+            return await self.claim(self._lease_end(), limit)
         except Exception:  # the database may be down: keep the loop alive
             log.exception("%s: claiming failed", self.name)
             return []
@@ -96,9 +99,7 @@ class QueueLoop(ABC, Generic[Item]):
             self._wake.clear()
 
     async def run_once(self) -> int:
-        now = self.ctx.clock.now()
-        until = now + timedelta(seconds=self.options.lease)
-        items = await self.claim(now, until, self.options.concurrency)
+        items = await self.claim(self._lease_end(), self.options.concurrency)
         await asyncio.gather(*(self._process_safely(item) for item in items))
         return len(items)
 
@@ -115,7 +116,7 @@ class QueueLoop(ABC, Generic[Item]):
             log.exception("%s: could not settle item %s", self.name, item.id)
 
     @abstractmethod
-    async def claim(self, now: datetime, until: datetime, limit: int) -> list[Item]: ...
+    async def claim(self, until: datetime, limit: int) -> list[Item]: ...
 
     @abstractmethod
     async def process(self, item: Item) -> None: ...
@@ -127,20 +128,23 @@ class InboxWorker(QueueLoop[InboxItem]):
     name = "inbox"
 
     def __init__(
-        self, ctx: Context, options: LoopOptions, *, after_handled: Callable[[], None] | None = None
+        self,
+        ctx: Context,
+        options: LoopOptions,
+        decoder: LifecycleDecoder,
+        *,
+        after_handled: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(ctx, options)
+        self._decoder = decoder
         self._after_handled = after_handled  # e.g. wake the relay: effects were just queued
 
-    async def claim(self, now: datetime, until: datetime, limit: int) -> list[InboxItem]:
-        async with self.ctx.store.unit_of_work() as uow:
-            items = await uow.inbox.claim_due(now, uuid4(), until, limit)
-            await uow.commit()
-        return items
+    async def claim(self, until: datetime, limit: int) -> list[InboxItem]:
+        return await inbox.claim_events(self.ctx, uuid4(), until, limit)
 
     async def process(self, item: InboxItem) -> None:
         try:
-            await handle(self.ctx, item)
+            await handle(self.ctx, self._decoder, item)
         except LifecycleFailed as exc:
             await self._bury(item, f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - any failure of a handler is retried
@@ -163,16 +167,12 @@ class InboxWorker(QueueLoop[InboxItem]):
 
     async def _retry(self, item: InboxItem, error: str) -> None:
         at = self.ctx.clock.now() + self.options.backoff(item.attempts)
-        async with self.ctx.store.unit_of_work() as uow:
-            await uow.inbox.retry_later(item, error, at)
-            await uow.commit()
+        await inbox.retry_event(self.ctx, item, error, at)
         self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome="retried")
 
     async def _bury(self, item: InboxItem, error: str) -> None:
         log.error("inbox: %s %s is a dead letter: %s", item.label, item.id, error)
-        async with self.ctx.store.unit_of_work() as uow:
-            await uow.inbox.bury(item, error)
-            await uow.commit()
+        await inbox.bury_event(self.ctx, item, error)
         self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome="dead")
 
 
@@ -181,27 +181,20 @@ class OutboxRelay(QueueLoop[OutboxItem]):
 
     name = "outbox"
 
-    async def claim(self, now: datetime, until: datetime, limit: int) -> list[OutboxItem]:
-        async with self.ctx.store.unit_of_work() as uow:
-            items = await uow.outbox.claim_due(now, uuid4(), until, limit)
-            await uow.commit()
-        return items
+    async def claim(self, until: datetime, limit: int) -> list[OutboxItem]:
+        return await outbox.claim_effects(self.ctx, uuid4(), until, limit)
 
     async def process(self, item: OutboxItem) -> None:
         try:
-            await deliver(self.ctx, item)
+            await outbox.deliver(self.ctx, item)
         except Exception as exc:  # noqa: BLE001 - any failure to send is retried
             error = f"{type(exc).__name__}: {exc}"
             log.warning(
                 "outbox: %s %s failed (attempt %d): %s", item.kind, item.key, item.attempts, error
             )
             at = self.ctx.clock.now() + self.options.backoff(item.attempts)
-            async with self.ctx.store.unit_of_work() as uow:
-                await uow.outbox.retry_later(item, error, at)
-                await uow.commit()
+            await outbox.retry_effect(self.ctx, item, error, at)
             self.ctx.metrics.increment("outbox_messages_total", kind=item.kind, outcome="retried")
             return
-        async with self.ctx.store.unit_of_work() as uow:
-            await uow.outbox.mark_sent(item, self.ctx.clock.now())
-            await uow.commit()
+        await outbox.mark_sent(self.ctx, item)
         self.ctx.metrics.increment("outbox_messages_total", kind=item.kind, outcome="sent")

@@ -6,38 +6,33 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 
-from minigroups.consumer.intake import record_event
 from minigroups.consumer.loops import InboxWorker, LoopOptions, OutboxRelay
 from minigroups.services.context import Context
-
-SHARED_GROUP = "loadbalancer"
-
-
-def lifecycle_topics(
-    own_account_id: str, peers: list[tuple[str, str]], tenants: list[str]
-) -> list[str]:
-    """The shared subscriptions of upstream.md §1.4: each peer's events for each tenant."""
-    group = f"{SHARED_GROUP}.{own_account_id}"
-    return [
-        f"$share/{group}/apps/{account}/api/{version}/audiences/{tenant}/events"
-        for tenant in tenants
-        for account, version in peers
-    ]
+from minigroups.services.inbox import record_event
+from minigroups.services.pipeline.events import LifecycleDecoder
 
 
 class PipelineRuntime:
     """Started with the app and stopped with it; `receive` is what subscriptions call."""
 
-    def __init__(self, ctx: Context, options: LoopOptions) -> None:
+    def __init__(self, ctx: Context, options: LoopOptions, decoder: LifecycleDecoder) -> None:
         self.ctx = ctx
+        self.decoder = decoder
         self.relay = OutboxRelay(ctx, options)
-        self.worker = InboxWorker(ctx, options, after_handled=self.relay.wake)
+        self.worker = InboxWorker(ctx, options, decoder, after_handled=self.relay.wake)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def receive(self, topic: str, properties: Mapping[str, str], payload: str) -> None:
         """Record the event durably; returning is the permission to acknowledge it (D18)."""
-        if await record_event(self.ctx, topic, properties, payload):
+        if await self.record(topic, properties, payload):
             self.worker.wake()
+
+    async def record(self, topic: str, properties: Mapping[str, str], payload: str) -> bool:
+        """True when the event is new; labels the pipeline does not handle are not recorded."""
+        label = properties.get("label")
+        if label not in self.decoder.labels:
+            return False
+        return await record_event(self.ctx, topic, label, properties, payload)
 
     def start(self) -> None:
         if not self._tasks:

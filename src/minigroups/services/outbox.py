@@ -1,7 +1,11 @@
-"""Performing one queued side effect through the ports (the outbox relay's job, D18)."""
+"""The outbox's units of work and the sending of one queued side effect through the ports.
+
+The outbox relay (consumer/) decides when; these send, and record the outcome (D18).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from minigroups.ports import OutboxItem
@@ -11,6 +15,31 @@ from minigroups.services.pipeline.effects import EVENT_REQUEST, NOTIFY, TQ_TASK
 
 class UnknownOutboxKind(ValueError):
     """An outbox row of a kind this version does not know how to send."""
+
+
+class MalformedEffect(ValueError):
+    """An outbox row whose parameters do not have the shape its kind needs."""
+
+
+async def claim_effects(ctx: Context, owner: UUID, until: datetime, limit: int) -> list[OutboxItem]:
+    """Lease up to `limit` due effects to `owner` until `until`."""
+    async with ctx.store.unit_of_work() as uow:
+        items = await uow.outbox.claim_due(ctx.clock.now(), owner, until, limit)
+        await uow.commit()
+    return items
+
+
+async def retry_effect(ctx: Context, item: OutboxItem, error: str, at: datetime) -> None:
+    """Release an effect that could not be sent, due again at `at`."""
+    async with ctx.store.unit_of_work() as uow:
+        await uow.outbox.retry_later(item, error, at)
+        await uow.commit()
+
+
+async def mark_sent(ctx: Context, item: OutboxItem) -> None:
+    async with ctx.store.unit_of_work() as uow:
+        await uow.outbox.mark_sent(item, ctx.clock.now())
+        await uow.commit()
 
 
 async def deliver(ctx: Context, item: OutboxItem) -> None:
@@ -37,8 +66,10 @@ async def _event_request(ctx: Context, method: str, params: dict[str, object]) -
     room_id = UUID(str(params["room_id"]))
     if method == "room.adjust":
         started_at, segments, offset = params["started_at"], params["segments"], params["offset"]
-        assert isinstance(started_at, int) and isinstance(offset, int)  # noqa: PT018
-        assert isinstance(segments, list)
+        if not (isinstance(started_at, int) and isinstance(offset, int)):
+            raise MalformedEffect(f"room.adjust needs integer started_at and offset: {params}")
+        if not isinstance(segments, list):
+            raise MalformedEffect(f"room.adjust needs a list of segments: {params}")
         await ctx.events.adjust_room(
             room_id=room_id, started_at=started_at, segments=segments, offset=offset
         )

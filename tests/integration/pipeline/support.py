@@ -26,9 +26,11 @@ import asyncpg
 import httpx
 
 from minigroups.adapters.sandbox import Sandbox
-from minigroups.adapters.sandbox.autopilot import CONVERT, TRANSCODE, Accounts, SandboxAutopilot
+from minigroups.adapters.sandbox.autopilot import Accounts, SandboxAutopilot
 from minigroups.adapters.ulms import AgentOptions, Envelope, MqttAgent
 from minigroups.domain.minigroup import Minigroup
+from minigroups.domain.tasks import CONVERT_TEMPLATE as CONVERT
+from minigroups.domain.tasks import TRANSCODE_TEMPLATE as TRANSCODE
 from minigroups.domain.timerange import TimeRange, from_unix
 from tests.api.conftest import ADMIN, bearer_token
 from tests.integration.ulms.processes import ACCOUNT, AUDIENCE, TQ_ACCOUNT, Served

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from minigroups.adapters.sandbox.autopilot import CONVERT, TRANSCODE, Emit
+from minigroups.adapters.sandbox.autopilot import Emit
+from minigroups.domain.tasks import CONVERT_TEMPLATE as CONVERT
+from minigroups.domain.tasks import TRANSCODE_TEMPLATE as TRANSCODE
 from tests.integration.pipeline.conftest import Credentials
 from tests.integration.pipeline.support import (
     NOTIFICATIONS,

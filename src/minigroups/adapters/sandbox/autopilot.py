@@ -20,14 +20,13 @@ from minigroups.adapters.sandbox.event_peer import PendingResult
 from minigroups.adapters.sandbox.sandbox import Sandbox
 from minigroups.adapters.sandbox.tq import TqTask
 from minigroups.domain.minigroup import Minigroup
+from minigroups.domain.tasks import CONVERT_TEMPLATE, TRANSCODE_TEMPLATE
 
 # (topic, envelope properties, payload JSON text) of one published event.
 Emit = Callable[[str, dict[str, str], str], Awaitable[None]]
 
 RECORDING_SECONDS = 1800
 UPLOAD_DELAY = 0.5  # seconds between the close and the upload: a watcher sees `closed`
-CONVERT = "convert-mjr-dumps-to-stream"
-TRANSCODE = "transcode-minigroup-to-hls"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +109,14 @@ class SandboxAutopilot:
         body: dict[str, Any] = task.body
         template, bindings = body["template"], body["bindings"]
         result: dict[str, Any] = {"tags": body["tags"], "status": "success", "template": template}
-        if template == CONVERT:
+        if template == CONVERT_TEMPLATE:
             started_ms = int(time.time() * 1000) - RECORDING_SECONDS * 1000
             result.update(
                 stream_id=bindings["stream_id"],
                 stream_uri=bindings["stream_uri"].replace(".source.webm", ".webm"),
                 segments=f"{started_ms},{RECORDING_SECONDS}.0",
             )
-        elif template == TRANSCODE:
+        elif template == TRANSCODE_TEMPLATE:
             result["recording_duration"] = f"{RECORDING_SECONDS}.0"
         else:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 OWN_API_VERSION = "v1"  # hard-coded in the reference
+SHARED_GROUP = "loadbalancer"
 
 
 def request_topic(agent_id: str, api_version: str, peer_account_id: str) -> str:
@@ -20,14 +21,29 @@ def responses_filter(agent_id: str) -> str:
     return f"agents/{agent_id}/api/{OWN_API_VERSION}/in/+"
 
 
-def audience_events_topic(account_id: str, audience: str) -> str:
+def audience_events_topic(
+    account_id: str, audience: str, api_version: str = OWN_API_VERSION
+) -> str:
     """Where an account broadcasts its events for one audience."""
-    return f"apps/{account_id}/api/{OWN_API_VERSION}/audiences/{audience}/events"
+    return f"apps/{account_id}/api/{api_version}/audiences/{audience}/events"
 
 
 def shared(group: str, topic_filter: str) -> str:
     """A shared subscription: each message goes to one member of the group."""
     return f"$share/{group}/{topic_filter}"
+
+
+def lifecycle_subscriptions(
+    own_account_id: str, peers: list[tuple[str, str]], tenants: list[str]
+) -> list[str]:
+    """Each peer's (account id, api version) events for each tenant, shared by the instances of
+    the service (upstream.md §1.4)."""
+    group = f"{SHARED_GROUP}.{own_account_id}"
+    return [
+        shared(group, audience_events_topic(account, tenant, version))
+        for tenant in tenants
+        for account, version in peers
+    ]
 
 
 def sender_agent(topic: str) -> str | None:

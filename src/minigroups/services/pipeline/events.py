@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 from uuid import UUID
 
 from minigroups.domain.minigroup import Segments
@@ -89,3 +89,16 @@ PipelineEvent = (
     | RoomAdjusted
     | EventsDumped
 )
+
+
+class LifecycleDecoder(Protocol):
+    """Reads a recorded event's payload into the input of its use case (an adapter's job)."""
+
+    @property
+    def labels(self) -> frozenset[str]:
+        """The event labels the pipeline handles; the others are not recorded."""
+        ...
+
+    def decode(self, label: str, topic: str, payload: str) -> PipelineEvent | None:
+        """The use-case input, or None for an event of a handled label that asks nothing."""
+        ...

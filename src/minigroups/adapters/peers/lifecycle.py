@@ -1,4 +1,5 @@
-"""The wire payloads of lifecycle events (upstream.md §5.2, §6.1-§6.7) into use-case inputs."""
+"""The peers' lifecycle events on the wire (upstream.md §5.2, §6.1-§6.7), decoded into the
+pipeline's use-case inputs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from minigroups.domain.errors import LifecycleFailed
+from minigroups.domain.tasks import CONVERT_TEMPLATE, TRANSCODE_TEMPLATE
 from minigroups.services.pipeline.events import (
     EventsDumped,
     MinigroupTranscoded,
@@ -19,9 +21,6 @@ from minigroups.services.pipeline.events import (
     TaskFailed,
     UploadedRtc,
 )
-
-CONVERT = "convert-mjr-dumps-to-stream"
-TRANSCODE = "transcode-minigroup-to-hls"
 
 
 class MalformedEvent(ValueError):
@@ -106,12 +105,6 @@ def publisher(topic: str) -> str:
     return levels[1] if len(levels) > 1 else ""
 
 
-def parse(label: str, topic: str, payload: str) -> PipelineEvent | None:
-    """The use-case input for a handled label; None for labels the pipeline ignores."""
-    parser = _PARSERS.get(label)
-    return None if parser is None else parser(topic, payload)
-
-
 def _room_close(topic: str, payload: str) -> PipelineEvent | None:
     account = publisher(topic)
     if not account.startswith(("event.", "conference.")):
@@ -141,13 +134,13 @@ def _task_complete(_topic: str, payload: str) -> PipelineEvent:
         room = msgspec.convert(task.tags, _Tags)
     except msgspec.ValidationError as exc:
         raise MalformedEvent(f"task.complete tags: {exc}") from exc
-    if task.template == CONVERT:
+    if task.template == CONVERT_TEMPLATE:
         if task.stream_id is None or task.stream_uri is None or task.segments is None:
             raise MalformedEvent("conversion result without stream_id, stream_uri or segments")
         return StreamConverted(
             room.conference_room_id, task.stream_id, task.stream_uri, task.segments
         )
-    if task.template == TRANSCODE:
+    if task.template == TRANSCODE_TEMPLATE:
         if task.recording_duration is None:
             raise MalformedEvent("transcoding result without recording_duration")
         return MinigroupTranscoded(room.conference_room_id, task.recording_duration)
@@ -192,4 +185,17 @@ _PARSERS = {
     "edition.commit": _edition_commit,
     "room.dump_events": _room_dump,
 }
-HANDLED_LABELS = frozenset(_PARSERS)  # every other label is not for the pipeline
+
+
+class LifecycleWire:
+    """`LifecycleDecoder` for the payloads the platform's peers publish."""
+
+    labels = frozenset(_PARSERS)  # every other label is not for the pipeline
+
+    def decode(self, label: str, topic: str, payload: str) -> PipelineEvent | None:
+        """The use-case input for a handled label; None for events the pipeline ignores.
+
+        Raise MalformedEvent when the payload does not have the shape its label promises.
+        """
+        parser = _PARSERS.get(label)
+        return None if parser is None else parser(topic, payload)

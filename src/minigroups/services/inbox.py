@@ -1,0 +1,67 @@
+"""The inbox's units of work: recording lifecycle events, claiming them, retrying, burying.
+
+The inbox worker (consumer/) decides when; these decide what is written, each in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from uuid import UUID
+
+from minigroups.ports import InboxItem, IncomingEvent
+from minigroups.services.context import Context
+from minigroups.services.pipeline.effects import concluding
+
+
+def event_key(topic: str, properties: Mapping[str, str], payload: str) -> str:
+    """Equal for redeliveries of one publication: publisher, label, publish time and payload."""
+    parts = [topic, properties.get("label", ""), properties.get("timestamp", ""), payload]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+async def record_event(
+    ctx: Context, topic: str, label: str, properties: Mapping[str, str], payload: str
+) -> bool:
+    """Store the event durably; True when it is new. Only then may it be acknowledged (D18)."""
+    event = IncomingEvent(
+        key=event_key(topic, properties, payload),
+        source=topic,
+        label=label,
+        payload=payload,
+        received_at=ctx.clock.now(),
+    )
+    async with ctx.store.unit_of_work() as uow:
+        added = await uow.inbox.add(event)
+        await uow.commit()
+    return added
+
+
+async def claim_events(ctx: Context, owner: UUID, until: datetime, limit: int) -> list[InboxItem]:
+    """Lease up to `limit` due events to `owner` until `until`."""
+    async with ctx.store.unit_of_work() as uow:
+        items = await uow.inbox.claim_due(ctx.clock.now(), owner, until, limit)
+        await uow.commit()
+    return items
+
+
+async def retry_event(ctx: Context, item: InboxItem, error: str, at: datetime) -> None:
+    """Release a failed event, due again at `at`."""
+    async with ctx.store.unit_of_work() as uow:
+        await uow.inbox.retry_later(item, error, at)
+        await uow.commit()
+
+
+async def bury_event(ctx: Context, item: InboxItem, error: str) -> None:
+    """Keep a failed event as a dead letter until an operator replays it."""
+    async with ctx.store.unit_of_work() as uow:
+        await uow.inbox.bury(item, error)
+        await uow.commit()
+
+
+async def ignore_event(ctx: Context, item: InboxItem) -> None:
+    """Mark an event handled that asks nothing of the pipeline."""
+    async with concluding(ctx, item):
+        pass
