@@ -14,8 +14,8 @@ from minigroups.adapters.ulms.agent import MqttAgent
 from minigroups.adapters.ulms.notifier import MqttNotifier
 from minigroups.adapters.ulms.options import AgentOptions
 from minigroups.adapters.ulms.requester import MqttRequester
+from minigroups.config import Settings
 from minigroups.ports import Metrics
-from minigroups.settings import Settings
 
 
 class UlmsServices(NamedTuple):
