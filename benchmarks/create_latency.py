@@ -32,7 +32,7 @@ from minigroups.adapters.auth.keys import load_signing_key
 from minigroups.adapters.auth.tokens import mint_token
 from minigroups.adapters.sandbox import Sandbox
 from minigroups.bootstrap import build_container, create_app
-from minigroups.settings import Settings
+from minigroups.config import Settings
 
 ISSUER = "iam.bench.local"
 AUDIENCE = "usr.bench.local"

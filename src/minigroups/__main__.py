@@ -1,5 +1,5 @@
 """`python -m minigroups ...`."""
 
-from minigroups.cli import main
+from minigroups.entrypoints.cli import main
 
 main()

@@ -35,13 +35,13 @@ from minigroups.adapters.ulms.topics import lifecycle_subscriptions
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.routes import build_routes
+from minigroups.config import Settings
 from minigroups.consumer.loops import LoopOptions
 from minigroups.consumer.runtime import PipelineRuntime
 from minigroups.domain.ids import AccountId
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock, Notifier
 from minigroups.services.context import Context, Options
-from minigroups.settings import Settings
 
 log = logging.getLogger(__name__)
 

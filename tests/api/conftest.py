@@ -18,7 +18,7 @@ from minigroups.adapters.auth.keys import load_signing_key
 from minigroups.adapters.auth.tokens import mint_token
 from minigroups.adapters.sandbox import Sandbox
 from minigroups.bootstrap import Container, build_container, create_app
-from minigroups.settings import Settings
+from minigroups.config import Settings
 from tests.support.authz_backend import AuthzBackend
 from tests.support.faults import Faults
 

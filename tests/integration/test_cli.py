@@ -1,16 +1,28 @@
-"""The `minigroups` command's refusals and its token and migrate commands."""
+"""The `minigroups` command: its refusals, token and migrate, `--version` and a cheap start-up."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from minigroups.cli import main
+from minigroups.entrypoints.cli import main
 
-SAMPLE = Path(__file__).parents[1] / "unit" / "config_files" / "app-sample.toml"
+HEAVY_MODULES = (
+    "sqlalchemy",
+    "alembic",
+    "starlette",
+    "uvicorn",
+    "minigroups.bootstrap",
+    "aiomqtt",
+    "httpx",
+)
+SAMPLE = Path(__file__).parents[1] / "unit" / "config" / "files" / "app-sample.toml"
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +78,30 @@ def test_migrate_creates_the_schema(
     main(["migrate"])
     assert "database migrated" in capsys.readouterr().out
     assert database.stat().st_size > 0
+
+
+def test_the_command_line_module_imports_no_framework() -> None:
+    """What `--help` and `--version` pay for: a structural check, not a timing one."""
+    probe = (
+        "import sys, minigroups.entrypoints.cli\n"
+        f"print(' '.join(name for name in {HEAVY_MODULES!r} if name in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param([str(Path(sys.executable).with_name("minigroups"))], id="console-script"),
+        pytest.param([sys.executable, "-m", "minigroups"], id="python-m"),
+    ],
+)
+def test_version_prints_the_package_version(command: list[str]) -> None:
+    done = subprocess.run(
+        [*command, "--version"], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"minigroups {version('minigroups')}\n"

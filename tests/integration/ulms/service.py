@@ -13,7 +13,7 @@ import msgspec
 
 from minigroups.adapters.sandbox import Sandbox
 from minigroups.bootstrap import Container, build_container, create_app
-from minigroups.settings import IdTokenSettings, MqttSettings, PeerClientSettings, Settings
+from minigroups.config import IdTokenSettings, MqttSettings, PeerClientSettings, Settings
 from tests.api.conftest import Api, build_settings
 from tests.integration.ulms.support import wait_until
 from tests.support.authz_backend import AuthzBackend

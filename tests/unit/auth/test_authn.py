@@ -9,9 +9,9 @@ import pytest
 
 from minigroups.adapters.auth.authn import Authenticator
 from minigroups.adapters.auth.keys import KeyFileError
+from minigroups.config import AuthnIssuerSettings
 from minigroups.domain.errors import InvalidAuthentication, MissingAuthenticationToken
 from minigroups.domain.ids import AccountId
-from minigroups.settings import AuthnIssuerSettings
 from tests.unit.auth.support import (
     EcKeyFiles,
     FakeClock,

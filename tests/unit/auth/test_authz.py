@@ -10,10 +10,7 @@ import pytest
 
 from minigroups.adapters.auth.authz import build_authorizer
 from minigroups.adapters.auth.keys import AuthConfigError, KeyFileError
-from minigroups.domain.errors import AccessDenied
-from minigroups.domain.ids import AccountId
-from minigroups.ports import Action, Authorizer
-from minigroups.settings import (
+from minigroups.config import (
     AuthzHttpSettings,
     AuthzLocalSettings,
     AuthzLocalWhitelistSettings,
@@ -21,6 +18,9 @@ from minigroups.settings import (
     AuthzRecordSettings,
     AuthzSettings,
 )
+from minigroups.domain.errors import AccessDenied
+from minigroups.domain.ids import AccountId
+from minigroups.ports import Action, Authorizer
 
 OWN = "dispatcher.dev.svc.example.org"
 AUDIENCE = "school.example.org"

@@ -15,10 +15,10 @@ import pytest
 
 from minigroups.adapters.auth.authn import Authenticator
 from minigroups.adapters.auth.authz import build_authorizer
+from minigroups.config import AuthnIssuerSettings, AuthzHttpSettings, AuthzSettings
 from minigroups.domain.errors import AccessDenied, AuthorizationUnavailable
 from minigroups.domain.ids import AccountId
 from minigroups.ports import Authorizer
-from minigroups.settings import AuthnIssuerSettings, AuthzHttpSettings, AuthzSettings
 from tests.unit.auth.support import EcKeyFiles, FakeClock, token_parts, write_ec_key_files
 
 OWN = "dispatcher.dev.svc.example.org"

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey, OctKey
 
 from minigroups.adapters.auth.keys import KeyFileError, load_signing_key, load_verifying_key
-from minigroups.settings import Algorithm
+from minigroups.config import Algorithm
 from tests.unit.auth.support import write_ec_key_files
 
 

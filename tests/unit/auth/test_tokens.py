@@ -9,8 +9,8 @@ import pytest
 from minigroups.adapters.auth.authn import Authenticator
 from minigroups.adapters.auth.keys import load_signing_key
 from minigroups.adapters.auth.tokens import mint_id_token, mint_token
+from minigroups.config import Algorithm, AuthnIssuerSettings
 from minigroups.domain.ids import AccountId
-from minigroups.settings import Algorithm, AuthnIssuerSettings
 from tests.unit.auth.support import FakeClock, hs256_token, token_parts, write_ec_key_files
 
 SECRET = b"0123456789abcdef0123456789abcdef"

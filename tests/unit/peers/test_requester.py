@@ -11,8 +11,8 @@ import pytest
 from minigroups.adapters.peers.build import build_peer_clients
 from minigroups.adapters.peers.event import EventClient
 from minigroups.adapters.sandbox import InProcessRequester, Sandbox, SandboxTqTransport
+from minigroups.config import PeerClientSettings, TqClientSettings
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from minigroups.settings import PeerClientSettings, TqClientSettings
 from tests.support.faults import Faults
 from tests.unit.peers.support import (
     CONFERENCE_ACCOUNT,

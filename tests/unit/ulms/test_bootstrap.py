@@ -13,7 +13,7 @@ from minigroups.adapters.peers.tq import TqClient
 from minigroups.adapters.sandbox import SandboxNotifier
 from minigroups.adapters.ulms import MqttNotifier
 from minigroups.bootstrap import StartupError, build_container
-from minigroups.settings import MqttSettings, Settings
+from minigroups.config import MqttSettings, Settings
 
 
 @pytest.fixture

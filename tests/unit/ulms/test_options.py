@@ -6,7 +6,7 @@ import pytest
 
 from minigroups.adapters.ulms import AgentOptions
 from minigroups.adapters.ulms.options import broker_address
-from minigroups.settings import MqttSettings
+from minigroups.config import MqttSettings
 
 
 @pytest.mark.parametrize(

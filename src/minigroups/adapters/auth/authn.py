@@ -15,9 +15,9 @@ from joserfc import jws
 from minigroups.adapters.auth.cache import ExpiringLru
 from minigroups.adapters.auth.keys import load_verifying_key
 from minigroups.adapters.auth.tokens import MalformedToken, read_token
+from minigroups.config import AuthnIssuerSettings
 from minigroups.domain.errors import InvalidAuthentication, MissingAuthenticationToken
 from minigroups.domain.ids import AccountId
-from minigroups.settings import AuthnIssuerSettings
 
 INVALID_CLAIMS = "invalid claims of the authentication token"
 SUPPORTED_ALGORITHMS = frozenset({"ES256", "HS256"})

@@ -12,15 +12,15 @@ from minigroups.adapters.auth.authz_http import HttpBackend
 from minigroups.adapters.auth.intent import Intent
 from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
 from minigroups.adapters.auth.tokens import mint_token
-from minigroups.domain.ids import AccountId
-from minigroups.ports import Action, Authorizer
-from minigroups.settings import (
+from minigroups.config import (
     AuthzHttpSettings,
     AuthzLocalSettings,
     AuthzLocalWhitelistSettings,
     AuthzNoneSettings,
     AuthzSettings,
 )
+from minigroups.domain.ids import AccountId
+from minigroups.ports import Action, Authorizer
 
 
 class Backend(Protocol):

@@ -16,7 +16,7 @@ import msgspec
 
 from minigroups.adapters.auth.cache import ExpiringLru
 from minigroups.adapters.auth.intent import Intent
-from minigroups.settings import AuthzHttpSettings
+from minigroups.config import AuthzHttpSettings
 
 _actions_decoder = msgspec.json.Decoder(list[str])
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from joserfc.jwk import ECKey, OctKey
 
-from minigroups.settings import Algorithm
+from minigroups.config import Algorithm
 
 logger = logging.getLogger(__name__)
 

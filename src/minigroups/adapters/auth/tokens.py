@@ -15,8 +15,8 @@ import msgspec
 from joserfc import jws
 
 from minigroups.adapters.auth.keys import JoseKey
+from minigroups.config import Algorithm
 from minigroups.domain.ids import AccountId
-from minigroups.settings import Algorithm
 
 _U64_MAX = 2**64 - 1
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")

@@ -10,7 +10,7 @@ from minigroups.adapters.peers.conference import ConferenceClient
 from minigroups.adapters.peers.event import EventClient
 from minigroups.adapters.peers.tq import TqClient
 from minigroups.adapters.peers.transport import Requester
-from minigroups.settings import PeerClientSettings, TqClientSettings
+from minigroups.config import PeerClientSettings, TqClientSettings
 
 
 class PeerClients(NamedTuple):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from minigroups.settings import MqttSettings
+from minigroups.config import MqttSettings
 
 SERVICE_USERNAME = "v2::service"  # connection version v2, mode service
 DEFAULT_PORT = 1883

@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from minigroups.config_schema import KeyPath, SettingsProblem, declares, expects_text, show_key
+from minigroups.config.schema import KeyPath, SettingsProblem, declares, expects_text, show_key
 
 ENV_PREFIX = "APP_"
 ENV_SEPARATOR = "__"

@@ -1,17 +1,19 @@
-"""The `minigroups` command: serve, migrate, token."""
+"""The `minigroups` command: serve, migrate, token, events, sandbox."""
+
+# Start-up stays cheap (`--help` and `--version` import no framework, no database driver): each
+# command imports what it runs inside its function; only the light config package is imported here.
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import time
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 from uuid import UUID
 
-from minigroups.bootstrap import StartupError
 from minigroups.config import (
     DEV_AUDIENCE,
     ConfigError,
@@ -21,6 +23,9 @@ from minigroups.config import (
     load_settings,
 )
 
+DISTRIBUTION = "minigroups"
+CONFIG_HELP = "App.toml to load (default: the embedded sandbox configuration)"
+
 
 def _settings(config: Path | None) -> tuple[LoadedSettings, bool]:
     """The configured settings, or the embedded default (and whether it is the default)."""
@@ -29,49 +34,76 @@ def _settings(config: Path | None) -> tuple[LoadedSettings, bool]:
     return embedded_settings(default_data_dir(os.environ), os.environ), True
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minigroups", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: every command and every option with its help line."""
+    parser = argparse.ArgumentParser(
+        prog="minigroups",
+        description=__doc__,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version(DISTRIBUTION)}")
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        title="commands",
+        metavar="command",
+        help="`minigroups <command> --help` shows its options",
+    )
     serve = commands.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--config", type=Path, help="App.toml (default: the embedded sandbox)")
+    _add_config(serve)
     migrate = commands.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("--config", type=Path)
+    _add_config(migrate)
     token = commands.add_parser("token", help="mint a token with a configured issuer's key")
     token.add_argument("--label", required=True, help="the account label (`sub`)")
     token.add_argument("--audience", required=True, help="the account audience (`aud`)")
     token.add_argument("--issuer", help="a configured [authn] issuer (default: the only one)")
     token.add_argument("--private-key", type=Path, help="signing key, for ES256 issuers")
     token.add_argument("--expires-in", type=int, help="seconds until `exp` (default: none)")
-    token.add_argument("--config", type=Path)
+    _add_config(token)
     events = commands.add_parser("events", help="recorded lifecycle events (the inbox)")
-    actions = events.add_subparsers(dest="action", required=True)
+    actions = events.add_subparsers(
+        dest="action", required=True, title="actions", metavar="action", help="what to do"
+    )
     listing = actions.add_parser("list", help="the newest events")
     listing.add_argument("--dead", action="store_true", help="only dead letters")
-    listing.add_argument("--limit", type=int, default=50)
-    listing.add_argument("--config", type=Path)
+    listing.add_argument(
+        "--limit", type=int, default=50, help="how many events to list (default: 50)"
+    )
+    _add_config(listing)
     replay = actions.add_parser("replay", help="handle an event again (a dead letter, after a fix)")
-    replay.add_argument("event_id", type=UUID)
-    replay.add_argument("--config", type=Path)
+    replay.add_argument("event_id", type=UUID, help="the event's id, as `events list` prints it")
+    _add_config(replay)
     sandbox = commands.add_parser("sandbox", help="drive the sandbox's stand-in platform")
-    sandbox_actions = sandbox.add_subparsers(dest="action", required=True)
+    sandbox_actions = sandbox.add_subparsers(
+        dest="action", required=True, title="actions", metavar="action", help="what to do"
+    )
     finish = sandbox_actions.add_parser(
         "finish", help="a lesson takes place: close, upload recordings, and watch it transcode"
     )
-    finish.add_argument("minigroup_id", type=UUID)
-    finish.add_argument("--participants", type=int, default=2)
-    finish.add_argument("--timeout", type=float, default=30.0, help="seconds to wait")
-    finish.add_argument("--config", type=Path)
+    finish.add_argument("minigroup_id", type=UUID, help="the minigroup whose lesson ends")
+    finish.add_argument(
+        "--participants", type=int, default=2, help="recordings to upload, one each (default: 2)"
+    )
+    finish.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for `transcoded` (default: 30)"
+    )
+    _add_config(finish)
     return parser
 
 
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help=CONFIG_HELP)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
+    from minigroups.bootstrap import StartupError
+
     try:
         loaded, embedded = _settings(args.config)
         for warning in loaded.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         if args.command == "serve":
-            from minigroups.server import serve
+            from minigroups.entrypoints.server import serve
 
             serve(loaded.settings, dev_token=dev_token(loaded) if embedded else None)
         elif args.command == "migrate":
@@ -80,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             migrate(loaded.settings.database_url)
             print("database migrated")
         elif args.command == "events":
+            import asyncio
+
             asyncio.run(_events(args, loaded))
         elif args.command == "sandbox":
             _finish(args, loaded)
@@ -90,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:
-    from minigroups.cli_sandbox import FinishFailed, finish_and_watch, local_base_url
+    from minigroups.bootstrap import StartupError
+    from minigroups.entrypoints.sandbox_cli import FinishFailed, finish_and_watch, local_base_url
 
     settings = loaded.settings
     if settings.upstream != "sandbox":
@@ -117,6 +152,7 @@ def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:
 
 async def _events(args: argparse.Namespace, loaded: LoadedSettings) -> None:
     from minigroups.adapters.db import create_store
+    from minigroups.bootstrap import StartupError
     from minigroups.services import inbox_admin
 
     store = create_store(loaded.settings.database_url)
@@ -159,6 +195,7 @@ def mint(
     """A token of a configured issuer (the only one when `issuer` is None)."""
     from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
     from minigroups.adapters.auth.tokens import mint_token
+    from minigroups.bootstrap import StartupError
 
     issuers = loaded.settings.authn
     name = issuer or (next(iter(issuers)) if len(issuers) == 1 else None)

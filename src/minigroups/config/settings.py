@@ -1,6 +1,6 @@
 """The configuration: the reference's App.toml keys this product uses, plus our own additions.
 
-Only the shape lives here; `config.py` loads and validates a file into it.
+Only the shape lives here; `loader.py` loads and validates a file into it.
 """
 
 from __future__ import annotations

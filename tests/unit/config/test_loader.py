@@ -1,9 +1,12 @@
-"""The configuration loader: reference App.toml files, environment overrides, embedded default."""
+"""The configuration loader: reference App.toml files, readable errors, the embedded default."""
 
 from __future__ import annotations
 
 import logging
 import stat
+import string
+import tomllib
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -11,51 +14,25 @@ import pytest
 from minigroups.config import (
     DEV_AUDIENCE,
     DEV_ISSUER,
-    ConfigError,
-    LoadedSettings,
-    default_data_dir,
-    embedded_settings,
-    load_settings,
-)
-from minigroups.settings import (
     AuthzHttpSettings,
     AuthzLocalWhitelistSettings,
     AuthzNoneSettings,
     AuthzRecordSettings,
+    ConfigError,
+    default_data_dir,
+    embedded_settings,
+    load_settings,
 )
-
-CONFIG_FILES = Path(__file__).parent / "config_files"
-SAMPLE_COPY = CONFIG_FILES / "app-sample.toml"
-# CI checks the shared specs out next to the clone: <repo>/../shared.
-SAMPLE_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "app-sample.toml"
-MINIMAL = (CONFIG_FILES / "minimal.toml").read_text(encoding="utf-8")
-DATABASE_URL = "postgresql://minigroups:secret@db.example.org/minigroups"
-SAMPLE_ENV = {"DATABASE_URL": DATABASE_URL}
-
-
-def write_config(directory: Path, text: str) -> Path:
-    path = directory / "App.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def with_section(section: str, lines: str, text: str = MINIMAL) -> str:
-    """`text` with `lines` added at the start of `[section]` (appended as a new table if absent)."""
-    header = f"[{section}]\n"
-    if header in text:
-        return text.replace(header, header + lines + "\n", 1)
-    return text + "\n" + header + lines + "\n"
-
-
-def load_text(directory: Path, text: str, environ: dict[str, str] | None = None) -> LoadedSettings:
-    return load_settings(write_config(directory, text), environ or {})
-
-
-def load_error(directory: Path, text: str, environ: dict[str, str] | None = None) -> str:
-    with pytest.raises(ConfigError) as caught:
-        load_text(directory, text, environ)
-    return str(caught.value)
-
+from tests.unit.config.helpers import (
+    DATABASE_URL,
+    MINIMAL,
+    SAMPLE_COPY,
+    SAMPLE_ENV,
+    SAMPLE_SHARED,
+    load_error,
+    load_text,
+    with_section,
+)
 
 # --- the reference sample ---------------------------------------------------------------------
 
@@ -292,103 +269,6 @@ def test_database_url_must_come_from_somewhere() -> None:
     )
 
 
-# --- environment overrides --------------------------------------------------------------------
-
-
-def test_env_overrides_a_top_level_key(tmp_path: Path) -> None:
-    settings = load_text(tmp_path, MINIMAL, {"APP_AGENT_LABEL": "beta"}).settings
-
-    assert settings.agent_label == "beta"
-
-
-def test_env_overrides_a_key_one_level_down(tmp_path: Path) -> None:
-    environ = {"APP_HTTP__LISTENER_ADDRESS": "127.0.0.1:9000", "APP_EVENT_CLIENT__TIMEOUT": "2"}
-
-    settings = load_text(tmp_path, MINIMAL, environ).settings
-
-    assert settings.http.listener_address == "127.0.0.1:9000"
-    assert settings.event_client.timeout == 2.0
-
-
-def test_env_overrides_a_nested_key_inside_a_table_entry() -> None:
-    environ = {
-        **SAMPLE_ENV,
-        "APP_TQ_CLIENT__AUDIENCE_SETTINGS__USR.EXAMPLE.ORG__PREROLL_OFFSET": "10",
-        "APP_AUTHZ__USR.EXAMPLE.ORG__MAX_RETRIES": "5",
-    }
-
-    settings = load_settings(SAMPLE_COPY, environ).settings
-
-    assert settings.tq_client.audience_settings["usr.example.org"].preroll_offset == 10
-    authz = settings.authz["usr.example.org"]
-    assert isinstance(authz, AuthzHttpSettings)
-    assert authz.max_retries == 5
-
-
-def test_env_creates_a_missing_table(tmp_path: Path) -> None:
-    environ = {"APP_AUTHZ__USR.EXAMPLE.ORG__TYPE": "none"}
-
-    settings = load_text(tmp_path, MINIMAL, environ).settings
-
-    assert settings.authz == {"usr.example.org": AuthzNoneSettings()}
-
-
-def test_env_values_are_read_as_toml(tmp_path: Path) -> None:
-    environ = {"APP_TENANTS": '["a.example.org", "b.example.org"]', "APP_MQTT__URI": '"mqtt://b"'}
-    environ["APP_MQTT__CLEAN_SESSION"] = "true"
-
-    settings = load_text(tmp_path, MINIMAL, environ).settings
-
-    assert settings.tenants == ["a.example.org", "b.example.org"]
-    assert settings.mqtt is not None
-    assert settings.mqtt.uri == "mqtt://b"
-    assert settings.mqtt.clean_session is True
-
-
-def test_env_values_that_are_not_toml_are_plain_strings(tmp_path: Path) -> None:
-    environ = {
-        "APP_ID": "dispatcher.other.example.org",
-        "APP_TQ_CLIENT__BASE_URL": "http://tq:3000/",
-    }
-
-    settings = load_text(tmp_path, MINIMAL, environ).settings
-
-    assert settings.id == "dispatcher.other.example.org"
-    assert settings.tq_client.base_url == "http://tq:3000/"
-
-
-def test_env_number_for_a_string_key_stays_text(tmp_path: Path) -> None:
-    environ = {"APP_AGENT_LABEL": "7", "APP_TQ_CLIENT__API_VERSION": "2"}
-
-    settings = load_text(tmp_path, MINIMAL, environ).settings
-
-    assert settings.agent_label == "7"
-    assert settings.tq_client.api_version == "2"
-
-
-def test_database_url_env_wins_over_the_file(tmp_path: Path) -> None:
-    settings = load_text(tmp_path, MINIMAL, {"DATABASE_URL": DATABASE_URL}).settings
-
-    assert settings.database_url == DATABASE_URL
-
-
-def test_env_errors_name_the_variable(tmp_path: Path) -> None:
-    wrong_type = load_error(tmp_path, MINIMAL, {"APP_EVENT_CLIENT__TIMEOUT": "true"})
-    unknown = load_error(tmp_path, MINIMAL, {"APP_HTTP__PORT": "80"})
-    not_a_table = load_error(tmp_path, MINIMAL, {"APP_TURN_HOSTS__FIRST": "x"})
-
-    assert '"event_client.timeout": expected a number, got a boolean' in wrong_type
-    assert "(from environment variable APP_EVENT_CLIENT__TIMEOUT)" in wrong_type
-    assert 'unknown key "http.port" (from environment variable APP_HTTP__PORT)' in unknown
-    assert 'APP_TURN_HOSTS__FIRST: "turn_hosts" is not a table' in not_a_table
-
-
-def test_env_name_with_an_empty_level_is_an_error(tmp_path: Path) -> None:
-    message = load_error(tmp_path, MINIMAL, {"APP_HTTP____LISTENER_ADDRESS": "x"})
-
-    assert "APP_HTTP____LISTENER_ADDRESS" in message
-
-
 # --- the embedded default ---------------------------------------------------------------------
 
 
@@ -455,11 +335,10 @@ def test_default_data_dir() -> None:
     )
 
 
-def test_env_variables_outside_our_keys_are_ignored_with_a_warning(tmp_path: Path) -> None:
-    """An orchestrator injects APP_PORT / APP_SERVICE_HOST for a service named "app"."""
-    environ = {"APP_PORT": "tcp://10.0.0.7:80", "APP_SERVICE_HOST": "10.0.0.7"}
-    loaded = load_text(tmp_path, MINIMAL, environ)
+def test_the_embedded_default_is_toml_package_data() -> None:
+    resource = files("minigroups.config").joinpath("default.toml")
 
-    assert loaded.settings.http.listener_address == "127.0.0.1:8080"
-    assert "environment variable APP_PORT is not ours: ignored" in loaded.warnings
-    assert "environment variable APP_SERVICE_HOST is not ours: ignored" in loaded.warnings
+    text = resource.read_text(encoding="utf-8")
+
+    escaped = {"database_url": "sqlite:///x", "secret_path": "x"}
+    assert tomllib.loads(string.Template(text).substitute(escaped))["upstream"] == "sandbox"

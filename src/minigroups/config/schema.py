@@ -1,6 +1,6 @@
 """What the loader knows about the `Settings` shape: key paths, msgspec errors made readable.
 
-`config.py` adds where the problem came from (file or environment variable).
+`loader.py` adds where the problem came from (file or environment variable).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import uvicorn
 from prometheus_client import start_http_server
 
 from minigroups.bootstrap import StartupError, build_container, create_app
-from minigroups.settings import Settings
+from minigroups.config import Settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 

@@ -7,38 +7,33 @@ with a warning, and numbers written as strings (`timeout = "5"`) are read as num
 from __future__ import annotations
 
 import logging
-import math
 import os
 import secrets
 import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import msgspec
 
-from minigroups.config_env import (
+from minigroups.config.checks import check_values
+from minigroups.config.environment import (
     DATABASE_URL_VARIABLE,
     apply_database_url,
     apply_overrides,
     find_overrides,
 )
-from minigroups.config_schema import (
+from minigroups.config.errors import ConfigError
+from minigroups.config.schema import (
     KeyPath,
     SettingsProblem,
     check_booleans,
-    key_problem,
     show_key,
     translate_validation_error,
 )
-from minigroups.domain.ids import AccountId
-from minigroups.settings import (
-    AuthzHttpSettings,
-    PeerClientSettings,
-    Settings,
-    TqClientSettings,
-)
+from minigroups.config.settings import Settings
 
 DEV_ISSUER = "minigroups.local"
 DEV_AUDIENCE = "usr.minigroups.local"
@@ -46,43 +41,8 @@ DATA_DIR_VARIABLE = "MINIGROUPS_DATA_DIR"
 DEV_SECRET_FILE = "dev-hs256.secret"  # noqa: S105 - a file name, not the secret
 DATABASE_FILE = "minigroups.sqlite3"
 
-# What `minigroups serve` runs without `--config`: everything local, upstream in-process.
-EMBEDDED_CONFIG = string.Template("""\
-id = "dispatcher.svc.minigroups.local"
-agent_label = "local"
-tenants = ["usr.minigroups.local"]
-turn_hosts = ["turn.minigroups.local"]
-database_url = $database_url
-upstream = "sandbox"
-
-[http]
-listener_address = "127.0.0.1:8080"
-
-[authn."minigroups.local"]
-audience = ["usr.minigroups.local"]
-algorithm = "HS256"
-key = $secret_path
-
-[authz."usr.minigroups.local"]
-type = "none"
-
-[storage]
-base_url = "https://storage.minigroups.local"
-
-[event_client]
-account_id = "event.svc.minigroups.local"
-
-[conference_client]
-account_id = "conference.svc.minigroups.local"
-
-[tq_client]
-base_url = "http://tq.minigroups.local/"
-account_id = "tq.svc.minigroups.local"
-
-[id_token]
-algorithm = "HS256"
-key = $secret_path
-""")
+# What `minigroups serve` runs without `--config`, a `string.Template` filled in from the data dir.
+EMBEDDED_CONFIG_FILE = "default.toml"
 
 # Reference keys minigroups reads and drops (upstream.md §9), with the reason given in the warning.
 IGNORED_KEYS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -92,13 +52,8 @@ IGNORED_KEYS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("frontend",), "minigroups serves no redirects"),
     (("mqtt", "keep_alive"), "written by the reference's helm chart; keep_alive_interval is read"),
 )
-_DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
-logger = logging.getLogger(__name__)
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the one-line message names the source and the key."""
+logger = logging.getLogger("minigroups.config")  # the name it has always logged under
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +85,17 @@ def embedded_settings(data_dir: Path, environ: Mapping[str, str]) -> LoadedSetti
         secret_path = _ensure_dev_secret(data_dir / DEV_SECRET_FILE)
     except OSError as exc:
         raise ConfigError(f"data directory {data_dir}: {exc.strerror or exc}") from None
-    text = EMBEDDED_CONFIG.substitute(
-        database_url=_toml_string(f"sqlite:///{data_dir / DATABASE_FILE}"),
-        secret_path=_toml_string(str(secret_path)),
+    text = embedded_config().substitute(
+        database_url=_toml_escape(f"sqlite:///{data_dir / DATABASE_FILE}"),
+        secret_path=_toml_escape(str(secret_path)),
     )
     return _load_text(text, "embedded default config", environ)
+
+
+def embedded_config() -> string.Template:
+    """The embedded default App.toml (package data), `$database_url` and `$secret_path` open."""
+    resource = files("minigroups.config").joinpath(EMBEDDED_CONFIG_FILE)
+    return string.Template(resource.read_text(encoding="utf-8"))
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -156,7 +117,7 @@ def _load_text(text: str, source: str, environ: Mapping[str, str]) -> LoadedSett
         warnings = _remove_ignored(data, source, origins) + env_warnings
         _require_database_url(data)
         settings = _convert(data)
-        _check_values(settings)
+        check_values(settings)
     except SettingsProblem as problem:
         raise ConfigError(f"{source}: {problem.message}{_origin(problem.path, origins)}") from None
     return LoadedSettings(settings, warnings)
@@ -201,59 +162,6 @@ def _convert(data: dict[str, object]) -> Settings:
     return settings
 
 
-def _check_values(settings: Settings) -> None:
-    """What the types cannot say (upstream.md §9: e.g. start-up fails on empty turn_hosts)."""
-    _check_account_id(("id",), settings.id)
-    if not settings.agent_label or "." in settings.agent_label:
-        raise key_problem(("agent_label",), "must be non-empty and contain no dot")
-    if not settings.turn_hosts:
-        raise key_problem(("turn_hosts",), "must not be empty")
-    _check_non_empty_strings(("turn_hosts",), settings.turn_hosts)
-    _check_non_empty_strings(("tenants",), settings.tenants)
-    if not settings.database_url.startswith(_DATABASE_SCHEMES):
-        # The URL may carry a password: name the key, never echo the value.
-        schemes = ", ".join(_DATABASE_SCHEMES)
-        raise key_problem(("database_url",), f"must start with one of {schemes}")
-    clients: dict[str, PeerClientSettings | TqClientSettings] = {
-        "event_client": settings.event_client,
-        "conference_client": settings.conference_client,
-        "tq_client": settings.tq_client,
-    }
-    for name, client in clients.items():
-        _check_account_id((name, "account_id"), client.account_id)
-        _check_timeout((name, "timeout"), client.timeout)
-    for audience, authz in settings.authz.items():
-        if isinstance(authz, AuthzHttpSettings):
-            _check_http_authz(("authz", audience), authz)
-
-
-def _check_http_authz(path: KeyPath, authz: AuthzHttpSettings) -> None:
-    if not authz.uri:
-        raise key_problem((*path, "uri"), "an http authz needs a uri")
-    _check_timeout((*path, "timeout"), authz.timeout)
-    if authz.max_retries < 1:
-        raise key_problem((*path, "max_retries"), "must be at least 1")
-
-
-def _check_account_id(path: KeyPath, value: str) -> None:
-    try:
-        AccountId.parse(value)
-    except ValueError:
-        detail = f"must be an account id <label>.<audience>, got {value!r}"
-        raise key_problem(path, detail) from None
-
-
-def _check_non_empty_strings(path: KeyPath, values: list[str]) -> None:
-    for index, value in enumerate(values):
-        if not value:
-            raise key_problem((*path, index), "must not be an empty string")
-
-
-def _check_timeout(path: KeyPath, seconds: float) -> None:
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise key_problem(path, "must be a number of seconds > 0")
-
-
 def _ensure_dev_secret(path: Path) -> Path:
     """Generate the development HS256 secret once; later starts keep it (tokens stay valid)."""
     if path.is_file() and path.stat().st_size > 0:
@@ -267,8 +175,8 @@ def _ensure_dev_secret(path: Path) -> Path:
     return path
 
 
-def _toml_string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
+def _toml_escape(text: str) -> str:
+    """The inside of a TOML basic string: quotes, backslashes and control characters escaped."""
     escaped = []
     for char in text:
         if char in '"\\':
@@ -277,4 +185,4 @@ def _toml_string(text: str) -> str:
             escaped.append(f"\\u{ord(char):04x}")
         else:
             escaped.append(char)
-    return '"' + "".join(escaped) + '"'
+    return "".join(escaped)

@@ -1,0 +1,64 @@
+"""Configuration: the `Settings` shape, App.toml loading, `APP_*` and `DATABASE_URL` overrides.
+
+Modules by concern: `settings` (the structs), `loader` (files and the embedded default,
+`default.toml`), `environment` (variables), `schema` (readable msgspec errors), `checks` (what
+the types cannot say), `errors`. Importing this package costs msgspec and tomllib, nothing more.
+"""
+
+from minigroups.config.errors import ConfigError
+from minigroups.config.loader import (
+    DATA_DIR_VARIABLE,
+    DEV_AUDIENCE,
+    DEV_ISSUER,
+    LoadedSettings,
+    default_data_dir,
+    embedded_settings,
+    load_settings,
+)
+from minigroups.config.settings import (
+    Algorithm,
+    AudienceSettings,
+    AuthnIssuerSettings,
+    AuthzHttpSettings,
+    AuthzLocalSettings,
+    AuthzLocalWhitelistSettings,
+    AuthzNoneSettings,
+    AuthzRecordSettings,
+    AuthzSettings,
+    HttpSettings,
+    IdTokenSettings,
+    MqttSettings,
+    PeerClientSettings,
+    PipelineSettings,
+    Settings,
+    StorageSettings,
+    TqClientSettings,
+)
+
+__all__ = [
+    "DATA_DIR_VARIABLE",
+    "DEV_AUDIENCE",
+    "DEV_ISSUER",
+    "Algorithm",
+    "AudienceSettings",
+    "AuthnIssuerSettings",
+    "AuthzHttpSettings",
+    "AuthzLocalSettings",
+    "AuthzLocalWhitelistSettings",
+    "AuthzNoneSettings",
+    "AuthzRecordSettings",
+    "AuthzSettings",
+    "ConfigError",
+    "HttpSettings",
+    "IdTokenSettings",
+    "LoadedSettings",
+    "MqttSettings",
+    "PeerClientSettings",
+    "PipelineSettings",
+    "Settings",
+    "StorageSettings",
+    "TqClientSettings",
+    "default_data_dir",
+    "embedded_settings",
+    "load_settings",
+]

@@ -1,0 +1,1 @@
+"""How the service is run: the `minigroups` command, `serve` under uvicorn, `sandbox finish`."""
