@@ -10,7 +10,7 @@ from joserfc.jwk import OctKey
 
 from minigroups.cli import main
 
-SAMPLE = Path(__file__).parents[1] / "unit" / "config_files" / "app-sample.toml"
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "reference-app.toml"
 
 
 @pytest.fixture(autouse=True)
