@@ -22,7 +22,7 @@ HEAVY_MODULES = (
     "aiomqtt",
     "httpx",
 )
-SAMPLE = Path(__file__).parents[1] / "unit" / "config" / "files" / "app-sample.toml"
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "reference-app.toml"
 
 
 @pytest.fixture(autouse=True)

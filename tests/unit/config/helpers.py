@@ -9,9 +9,8 @@ import pytest
 from minigroups.config import ConfigError, LoadedSettings, load_settings
 
 CONFIG_FILES = Path(__file__).parent / "files"
-SAMPLE_COPY = CONFIG_FILES / "app-sample.toml"
-# CI checks the shared specs out next to the clone: <repo>/../shared.
-SAMPLE_SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "spec" / "app-sample.toml"
+# Every key of the reference's App.toml format (docs/contract.md, upstream §9).
+REFERENCE_APP = Path(__file__).parents[2] / "fixtures" / "reference-app.toml"
 MINIMAL = (CONFIG_FILES / "minimal.toml").read_text(encoding="utf-8")
 DATABASE_URL = "postgresql://minigroups:secret@db.example.org/minigroups"
 SAMPLE_ENV = {"DATABASE_URL": DATABASE_URL}

@@ -8,7 +8,7 @@ from minigroups.config import AuthzHttpSettings, AuthzNoneSettings, load_setting
 from tests.unit.config.helpers import (
     DATABASE_URL,
     MINIMAL,
-    SAMPLE_COPY,
+    REFERENCE_APP,
     SAMPLE_ENV,
     load_error,
     load_text,
@@ -37,7 +37,7 @@ def test_env_overrides_a_nested_key_inside_a_table_entry() -> None:
         "APP_AUTHZ__USR.EXAMPLE.ORG__MAX_RETRIES": "5",
     }
 
-    settings = load_settings(SAMPLE_COPY, environ).settings
+    settings = load_settings(REFERENCE_APP, environ).settings
 
     assert settings.tq_client.audience_settings["usr.example.org"].preroll_offset == 10
     authz = settings.authz["usr.example.org"]
