@@ -14,7 +14,8 @@ from typing import Literal, Protocol, Self
 from uuid import UUID
 
 from minigroups.domain.ids import AccountId
-from minigroups.domain.minigroup import JsonObject, JsonValue, Minigroup, Recording, Segments
+from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.minigroup import Minigroup, Recording, Segments
 from minigroups.domain.timerange import TimeRange, WireTime
 
 

@@ -17,14 +17,8 @@ from minigroups.domain.errors import (
     UpstreamFailed,
 )
 from minigroups.domain.ids import AccountId
-from minigroups.domain.minigroup import (
-    JsonObject,
-    JsonValue,
-    Minigroup,
-    Playback,
-    describe_playback,
-    filter_properties,
-)
+from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.minigroup import Minigroup, Playback, describe_playback, filter_properties
 from minigroups.domain.timerange import TimeRange, to_unix
 from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, Viewer
 from minigroups.services.access import Guard, Locator, load_authorized

@@ -12,7 +12,8 @@ from minigroups.adapters.db import SqlStore
 from minigroups.adapters.db.engine import create_engines
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
 from minigroups.adapters.db.recordings import SqlRecordingRepository
-from minigroups.domain.minigroup import JsonObject, JsonValue, Minigroup
+from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports import Dummy, MinigroupRepository, NewMinigroup, RecordingRepository
 

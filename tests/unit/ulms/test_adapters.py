@@ -19,7 +19,7 @@ from minigroups.adapters.ulms import (
 )
 from minigroups.adapters.ulms import envelope as codec
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from minigroups.domain.minigroup import JsonValue
+from minigroups.domain.json_value import JsonValue
 
 EVENT = "event.svc.example.org"
 

@@ -14,7 +14,8 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from minigroups.adapters.db.errors import translated
 from minigroups.adapters.db.tables import UtcDateTime, class_
-from minigroups.domain.minigroup import JsonObject, Minigroup
+from minigroups.domain.json_value import JsonObject
+from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, RoomColumn
 

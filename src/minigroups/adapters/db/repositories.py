@@ -12,7 +12,7 @@ from minigroups.adapters.db.errors import translated
 from minigroups.adapters.db.tables import account, record_timestamp
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.ids import AccountId
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 from minigroups.ports import Viewer
 
 _ACCOUNT_PROPERTIES = select(account.c.properties).where(account.c.id == bindparam("p_id"))

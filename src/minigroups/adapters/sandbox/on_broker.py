@@ -23,7 +23,7 @@ from minigroups.adapters.ulms.inbound import Handler, InboundMessage
 from minigroups.adapters.ulms.metrics import CountingMetrics
 from minigroups.adapters.ulms.options import AgentOptions
 from minigroups.adapters.ulms.topics import requests_filter, sender_agent
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 
 log = logging.getLogger(__name__)
 

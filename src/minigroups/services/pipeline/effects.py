@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from uuid import UUID
 
-from minigroups.domain.minigroup import JsonObject, Minigroup
+from minigroups.domain.json_value import JsonObject
+from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.tasks import TqTask
 from minigroups.ports import InboxItem, OutgoingMessage, UnitOfWork
 from minigroups.services.context import Context
