@@ -80,12 +80,12 @@ async def execute(database_url: str, statement: Executable) -> list[Any]:
 
 
 def sql_recordings(repository: RecordingRepository) -> SqlRecordingRepository:
-    """The adapter's own view, with the writes that ports.py does not list yet (`add`)."""
+    """The adapter's own view, with the writes that the ports do not list yet (`add`)."""
     assert isinstance(repository, SqlRecordingRepository)
     return repository
 
 
 def sql_minigroups(repository: MinigroupRepository) -> SqlMinigroupRepository:
-    """The adapter's own view, with the pipeline writes that ports.py does not list yet."""
+    """The adapter's own view, with the pipeline writes that the ports do not list yet."""
     assert isinstance(repository, SqlMinigroupRepository)
     return repository
