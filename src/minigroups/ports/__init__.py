@@ -19,8 +19,10 @@ from minigroups.ports.peers import (
 from minigroups.ports.queues import (
     InboxItem,
     InboxRepository,
+    InboxStatus,
     IncomingEvent,
     OutboxItem,
+    OutboxKind,
     OutboxRepository,
     OutgoingMessage,
 )
@@ -49,6 +51,7 @@ __all__ = [
     "EventService",
     "InboxItem",
     "InboxRepository",
+    "InboxStatus",
     "IncomingEvent",
     "LessonSimulator",
     "Metrics",
@@ -57,6 +60,7 @@ __all__ = [
     "NewMinigroup",
     "Notifier",
     "OutboxItem",
+    "OutboxKind",
     "OutboxRepository",
     "OutgoingMessage",
     "PositionRepository",

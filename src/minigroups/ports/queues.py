@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
 from minigroups.domain.json_value import JsonObject
+
+InboxStatus = Literal["pending", "done", "dead"]
+OutboxKind = Literal["notify", "tq_task", "event_request"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +34,7 @@ class InboxItem:
     label: str
     payload: str
     received_at: datetime
-    status: str  # pending | done | dead
+    status: InboxStatus
     attempts: int
     lease: UUID | None = None
     last_error: str | None = None
@@ -61,7 +64,7 @@ class InboxRepository(Protocol):
         """A dead letter: kept with its error until an operator replays it."""
         ...
 
-    async def list(self, *, status: str | None, limit: int) -> list[InboxItem]: ...
+    async def list(self, *, status: InboxStatus | None, limit: int) -> list[InboxItem]: ...
 
     async def revive(self, item_id: UUID, now: datetime) -> bool:
         """Replay: a dead (or done) event becomes pending again with its attempts reset."""
@@ -73,7 +76,7 @@ class OutgoingMessage:
     """A side effect to perform after commit; `key` makes it happen once however often written."""
 
     key: str
-    kind: str  # notify | tq_task | event_request
+    kind: OutboxKind
     payload: JsonObject
 
 
@@ -81,7 +84,7 @@ class OutgoingMessage:
 class OutboxItem:
     id: UUID
     key: str
-    kind: str
+    kind: OutboxKind  # a row of a kind unknown to this version (a newer one's) comes as is
     payload: JsonObject
     attempts: int
     lease: UUID | None = None

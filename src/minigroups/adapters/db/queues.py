@@ -7,7 +7,7 @@ the same item; on SQLite the write transaction (`BEGIN IMMEDIATE`) already seria
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID, uuid4
 
 from sqlalchemy import Row, Table, and_, or_, select, update
@@ -17,9 +17,13 @@ from minigroups.adapters.db.errors import translated
 from minigroups.adapters.db.tables import inbox, outbox
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.errors import LeaseLost
-from minigroups.ports import InboxItem, IncomingEvent, OutboxItem, OutgoingMessage
+from minigroups.ports import InboxItem, InboxStatus, IncomingEvent, OutboxItem, OutgoingMessage
 
-PENDING, DONE, DEAD, SENT = "pending", "done", "dead", "sent"
+# Both queues start a row pending; the inbox ends it done or dead, the outbox sent.
+PENDING: Final = "pending"
+DONE: Final = "done"
+DEAD: Final = "dead"
+SENT: Final = "sent"
 
 
 class _Queue:
@@ -125,7 +129,7 @@ class SqlInboxRepository(_Queue):
         await self._release(item.id, item.lease, status=DEAD, last_error=error)
 
     @translated
-    async def list(self, *, status: str | None, limit: int) -> list[InboxItem]:
+    async def list(self, *, status: InboxStatus | None, limit: int) -> list[InboxItem]:
         statement = select(inbox).order_by(inbox.c.received_at.desc(), inbox.c.id).limit(limit)
         if status is not None:
             statement = statement.where(inbox.c.status == status)
