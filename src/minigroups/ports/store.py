@@ -70,12 +70,13 @@ class MinigroupRepository(Protocol):
         ...
 
     async def claim_dummy(
-        self, new: NewMinigroup, claim: UUID, stale_before: datetime
+        self, new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime
     ) -> Dummy | None:
-        """Insert a dummy, or take over a dummy created before `stale_before`.
+        """Insert a dummy claimed at `now`, or take over a dummy claimed before `stale_before`.
 
-        Returns None when the (audience, scope) is established or another create holds a fresh
-        dummy for it (D13).
+        Both times come from the caller's clock, so that the staleness rule compares like with
+        like. Returns None when the (audience, scope) is established or another create holds a
+        fresh dummy for it (D13).
         """
         ...
 

@@ -72,7 +72,7 @@ async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinig
     now = ctx.clock.now()
     async with ctx.store.unit_of_work() as uow:
         dummy = await uow.minigroups.claim_dummy(
-            new, uuid4(), stale_before=now - ctx.options.dummy_stale_after
+            new, uuid4(), now=now, stale_before=now - ctx.options.dummy_stale_after
         )
         await uow.commit()
     if dummy is None:

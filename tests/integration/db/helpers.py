@@ -52,7 +52,9 @@ def new_minigroup(
 
 async def claim(store: SqlStore, new: NewMinigroup, claim_id: UUID | None = None) -> Dummy | None:
     async with store.unit_of_work() as uow:
-        dummy = await uow.minigroups.claim_dummy(new, claim_id or uuid4(), fresh())
+        dummy = await uow.minigroups.claim_dummy(
+            new, claim_id or uuid4(), now=datetime.now(UTC), stale_before=fresh()
+        )
         await uow.commit()
     return dummy
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -147,9 +147,8 @@ class SqlMinigroupRepository:
 
     @translated
     async def claim_dummy(
-        self, new: NewMinigroup, claim: UUID, stale_before: datetime
+        self, new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime
     ) -> Dummy | None:
-        now = datetime.now(UTC)
         values = {
             "id": uuid4(),
             "kind": MINIGROUP,
