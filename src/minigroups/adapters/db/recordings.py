@@ -7,9 +7,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import Row, bindparam, delete, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from minigroups.adapters.db.errors import translated
+from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.tables import recording
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.minigroup import Recording, Segments
@@ -48,15 +47,13 @@ def _segments_json(segments: Segments | None) -> list[list[int]] | None:
 
 
 class SqlRecordingRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: TranslatingConnection) -> None:
         self._connection = connection
 
-    @translated
     async def list_live(self, class_id: UUID) -> list[Recording]:
-        result = await self._connection.execute(_LIVE_RECORDINGS, {"p_class_id": class_id})
-        return [_to_recording(row) for row in result]
+        rows = await self._connection.all(_LIVE_RECORDINGS, {"p_class_id": class_id})
+        return [_to_recording(row) for row in rows]
 
-    @translated
     async def soft_delete_all(self, class_id: UUID, now: datetime) -> None:
         await self._connection.execute(
             update(recording)
@@ -64,7 +61,6 @@ class SqlRecordingRepository:
             .values(deleted_at=now)
         )
 
-    @translated
     async def add(self, new: Recording) -> None:
         """Store a recording (the pipeline's write; also a test helper)."""
         await self._connection.execute(
@@ -83,11 +79,10 @@ class SqlRecordingRepository:
             )
         )
 
-    @translated
     async def upsert_uploaded(
         self, class_id: UUID, rtc_id: UUID, created_by: str, now: datetime
     ) -> None:
-        statement = insert_into(self._connection, recording).values(
+        statement = insert_into(self._connection.dialect_name, recording).values(
             id=uuid4(), class_id=class_id, rtc_id=rtc_id, created_by=created_by, created_at=now
         )
         reset: dict[str, Any] = {
@@ -108,7 +103,6 @@ class SqlRecordingRepository:
             )
         )
 
-    @translated
     async def set_converted(
         self,
         class_id: UUID,
@@ -117,20 +111,18 @@ class SqlRecordingRepository:
         segments: Segments,
         started_at: datetime,
     ) -> bool:
-        result = await self._connection.execute(
+        matched = await self._connection.execute(
             update(recording)
             .where(_r.class_id == class_id, _r.rtc_id == rtc_id, _LIVE)
             .values(stream_uri=stream_uri, segments=_segments_json(segments), started_at=started_at)
         )
-        return bool(result.rowcount)
+        return bool(matched)
 
-    @translated
     async def remove(self, class_id: UUID, rtc_id: UUID) -> None:
         await self._connection.execute(
             delete(recording).where(_r.class_id == class_id, _r.rtc_id == rtc_id, _LIVE)
         )
 
-    @translated
     async def set_modified_segments(
         self, recording_id: UUID, segments: Segments, adjusted_at: datetime
     ) -> None:
@@ -140,9 +132,7 @@ class SqlRecordingRepository:
             .values(modified_segments=_segments_json(segments), adjusted_at=adjusted_at)
         )
 
-    @translated
     async def mark_transcoded(self, class_id: UUID, now: datetime) -> int:
-        result = await self._connection.execute(
+        return await self._connection.execute(
             update(recording).where(_r.class_id == class_id, _LIVE).values(transcoded_at=now)
         )
-        return int(result.rowcount)
