@@ -57,7 +57,7 @@ _BY_ROOM = {
 _LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _BY_ROOM.items()}
 
 
-def to_minigroup(row: Row[Any]) -> Minigroup:
+def _minigroup_from_row(row: Row[Any]) -> Minigroup:
     return Minigroup(
         id=row.id,
         scope=row.scope,
@@ -81,7 +81,7 @@ def to_minigroup(row: Row[Any]) -> Minigroup:
     )
 
 
-def _to_dummy(row: Row[Any]) -> Dummy:
+def _dummy_from_row(row: Row[Any]) -> Dummy:
     return Dummy(
         id=row.id,
         claim=row.claim,
@@ -130,7 +130,7 @@ class SqlMinigroupRepository:
 
     async def _one(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:
         row = await self._connection.first(statement, params)
-        return None if row is None else to_minigroup(row)
+        return None if row is None else _minigroup_from_row(row)
 
     async def get(self, minigroup_id: UUID, *, any_kind: bool = False) -> Minigroup | None:
         return await self._one(_BY_ID_ANY_KIND if any_kind else _BY_ID, {"p_id": minigroup_id})
@@ -162,7 +162,7 @@ class SqlMinigroupRepository:
         }
         statement = _claim_statement(self._connection.dialect_name).values(values)
         row = await self._connection.first(statement, {"p_stale": stale_before})
-        return None if row is None else _to_dummy(row)
+        return None if row is None else _dummy_from_row(row)
 
     async def establish(
         self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID

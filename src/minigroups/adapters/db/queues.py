@@ -76,7 +76,7 @@ class _Queue:
         return await self._connection.execute(statement)
 
 
-def _inbox_item(row: Row[Any]) -> InboxItem:
+def _inbox_item_from_row(row: Row[Any]) -> InboxItem:
     return InboxItem(
         id=row.id,
         key=row.key,
@@ -109,7 +109,7 @@ class SqlInboxRepository(_Queue):
     async def claim_due(
         self, now: datetime, lease: UUID, until: datetime, limit: int
     ) -> list[InboxItem]:
-        return [_inbox_item(row) for row in await self._claim(now, lease, until, limit)]
+        return [_inbox_item_from_row(row) for row in await self._claim(now, lease, until, limit)]
 
     async def complete(self, item: InboxItem, now: datetime) -> None:
         if not await self._release(item.id, item.lease, status=DONE, handled_at=now):
@@ -125,7 +125,7 @@ class SqlInboxRepository(_Queue):
         statement = select(inbox).order_by(inbox.c.received_at.desc(), inbox.c.id).limit(limit)
         if status is not None:
             statement = statement.where(inbox.c.status == status)
-        return [_inbox_item(row) for row in await self._connection.all(statement)]
+        return [_inbox_item_from_row(row) for row in await self._connection.all(statement)]
 
     async def revive(self, item_id: UUID, now: datetime) -> bool:
         c = inbox.c
@@ -137,7 +137,7 @@ class SqlInboxRepository(_Queue):
         return bool(await self._connection.execute(statement))
 
 
-def _outbox_item(row: Row[Any]) -> OutboxItem:
+def _outbox_item_from_row(row: Row[Any]) -> OutboxItem:
     return OutboxItem(
         id=row.id,
         key=row.key,
@@ -165,7 +165,7 @@ class SqlOutboxRepository(_Queue):
     async def claim_due(
         self, now: datetime, lease: UUID, until: datetime, limit: int
     ) -> list[OutboxItem]:
-        return [_outbox_item(row) for row in await self._claim(now, lease, until, limit)]
+        return [_outbox_item_from_row(row) for row in await self._claim(now, lease, until, limit)]
 
     async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
         await self._release(item.id, item.lease, status=SENT, sent_at=now)
@@ -180,4 +180,4 @@ class SqlOutboxRepository(_Queue):
             .order_by(outbox.c.next_attempt_at)
             .limit(limit)
         )
-        return [_outbox_item(row) for row in await self._connection.all(statement)]
+        return [_outbox_item_from_row(row) for row in await self._connection.all(statement)]

@@ -22,11 +22,11 @@ _LIVE_RECORDINGS = (
 )
 
 
-def _segments(value: Any) -> Segments | None:
+def _segments_from_json(value: Any) -> Segments | None:
     return None if value is None else [(int(start), int(end)) for start, end in value]
 
 
-def _to_recording(row: Row[Any]) -> Recording:
+def _recording_from_row(row: Row[Any]) -> Recording:
     return Recording(
         id=row.id,
         class_id=row.class_id,
@@ -34,15 +34,15 @@ def _to_recording(row: Row[Any]) -> Recording:
         created_by=row.created_by,
         created_at=row.created_at,
         started_at=row.started_at,
-        segments=_segments(row.segments),
-        modified_segments=_segments(row.modified_segments),
+        segments=_segments_from_json(row.segments),
+        modified_segments=_segments_from_json(row.modified_segments),
         stream_uri=row.stream_uri,
         adjusted_at=row.adjusted_at,
         transcoded_at=row.transcoded_at,
     )
 
 
-def _segments_json(segments: Segments | None) -> list[list[int]] | None:
+def _segments_to_json(segments: Segments | None) -> list[list[int]] | None:
     return None if segments is None else [[start, end] for start, end in segments]
 
 
@@ -52,7 +52,7 @@ class SqlRecordingRepository:
 
     async def list_live(self, class_id: UUID) -> list[Recording]:
         rows = await self._connection.all(_LIVE_RECORDINGS, {"p_class_id": class_id})
-        return [_to_recording(row) for row in rows]
+        return [_recording_from_row(row) for row in rows]
 
     async def soft_delete_all(self, class_id: UUID, now: datetime) -> None:
         await self._connection.execute(
@@ -71,8 +71,8 @@ class SqlRecordingRepository:
                 created_by=new.created_by,
                 created_at=new.created_at,
                 started_at=new.started_at,
-                segments=_segments_json(new.segments),
-                modified_segments=_segments_json(new.modified_segments),
+                segments=_segments_to_json(new.segments),
+                modified_segments=_segments_to_json(new.modified_segments),
                 stream_uri=new.stream_uri,
                 adjusted_at=new.adjusted_at,
                 transcoded_at=new.transcoded_at,
@@ -114,7 +114,9 @@ class SqlRecordingRepository:
         matched = await self._connection.execute(
             update(recording)
             .where(_r.class_id == class_id, _r.rtc_id == rtc_id, _LIVE)
-            .values(stream_uri=stream_uri, segments=_segments_json(segments), started_at=started_at)
+            .values(
+                stream_uri=stream_uri, segments=_segments_to_json(segments), started_at=started_at
+            )
         )
         return bool(matched)
 
@@ -129,7 +131,7 @@ class SqlRecordingRepository:
         await self._connection.execute(
             update(recording)
             .where(_r.id == recording_id)
-            .values(modified_segments=_segments_json(segments), adjusted_at=adjusted_at)
+            .values(modified_segments=_segments_to_json(segments), adjusted_at=adjusted_at)
         )
 
     async def mark_transcoded(self, class_id: UUID, now: datetime) -> int:
