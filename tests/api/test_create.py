@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 
+from minigroups.domain.errors import ClassAlreadyEstablished
+from minigroups.domain.ids import AccountId
+from minigroups.services import minigroups as use_cases
+from minigroups.services.rooms import RoomPair, RoomSpec
 from tests.api.conftest import ADMIN, AUDIENCE, LOCKED, Api
 
 
@@ -299,3 +305,49 @@ async def test_create_needs_create_permission_in_the_body_audience(api: Api) -> 
         "no authorization configuration for the audience = nowhere.example.org"
         in (unknown.json()["detail"])
     )
+
+
+class SetClock:
+    """The service's clock, set by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+class ProcessDied(Exception):
+    """A create that stops between claiming its dummy and establishing it."""
+
+
+async def die(_ctx: Any, _spec: RoomSpec) -> RoomPair:
+    raise ProcessDied
+
+
+@pytest.mark.parametrize(
+    "start",
+    [datetime(2001, 1, 1, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)],
+    ids=["clock-in-the-past", "clock-in-the-future"],
+)
+async def test_a_stale_dummy_is_taken_over_by_the_services_clock(
+    api: Api, monkeypatch: pytest.MonkeyPatch, start: datetime
+) -> None:
+    """D13 on the service's clock alone: when a dummy was claimed and when it is stale."""
+    clock = SetClock(start)
+    ctx = dataclasses.replace(api.container.ctx, clock=clock)
+    caller = AccountId(ADMIN, AUDIENCE)
+    request = use_cases.CreateMinigroup(scope="lesson-clock", audience=AUDIENCE)
+    with monkeypatch.context() as patch:
+        patch.setattr(use_cases, "create_rooms", die)
+        with pytest.raises(ProcessDied):
+            await use_cases.create_minigroup(ctx, caller, request)
+
+    clock.current = start + ctx.options.dummy_stale_after - timedelta(seconds=1)
+    with pytest.raises(ClassAlreadyEstablished):
+        await use_cases.create_minigroup(ctx, caller, request)
+
+    clock.current = start + ctx.options.dummy_stale_after + timedelta(seconds=1)
+    minigroup = await use_cases.create_minigroup(ctx, caller, request)
+    assert minigroup.created_at == start  # the dead create's dummy, taken over
+    assert len(api.faults.calls_to("event", "room.create")) == 1

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from minigroups.domain.minigroup import JsonValue
+from minigroups.domain.json_value import JsonValue
 from minigroups.domain.timerange import to_unix
 from minigroups.ports import WriterConfigSnapshot
 from minigroups.services.pipeline.history import list_all_events

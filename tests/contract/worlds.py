@@ -21,7 +21,7 @@ from minigroups.adapters.peers.conference import ConferenceClient
 from minigroups.adapters.peers.event import EventClient
 from minigroups.adapters.sandbox import InProcessRequester, Sandbox
 from minigroups.adapters.ulms import AgentOptions, MqttAgent, MqttRequester
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 from minigroups.ports import ConferenceService, EventService, WriterConfigSnapshot
 from tests.support.mosquitto import Mosquitto
 from tests.support.simulators import BrokerPeers, CountingMetrics

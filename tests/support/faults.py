@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from minigroups.adapters.sandbox.sandbox import CONFERENCE, EVENT, TQ, Failure, SandboxCall
 from minigroups.adapters.sandbox.tq import TQ_METHOD
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 
 KNOWN_METHODS: dict[str, frozenset[str]] = {
     EVENT: frozenset(

@@ -6,13 +6,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
 from uuid import UUID
 
+from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.timerange import TimeRange
 
-JsonValue = Any
-JsonObject = dict[str, Any]
 Segments = list[tuple[int, int]]
 
 MAX_POSITION_SECS = 86_400

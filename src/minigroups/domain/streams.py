@@ -8,7 +8,8 @@ from typing import Protocol
 from uuid import UUID
 
 from minigroups.domain.errors import NoHostRecording, RecordingsNotReady
-from minigroups.domain.minigroup import JsonObject, Recording, Segments
+from minigroups.domain.json_value import JsonObject
+from minigroups.domain.minigroup import Recording, Segments
 from minigroups.domain.timerange import to_unix_ms
 
 _NS_PER_MS = 1_000_000

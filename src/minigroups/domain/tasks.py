@@ -10,7 +10,8 @@ from typing import NamedTuple
 from uuid import UUID
 
 from minigroups.domain.errors import InvalidPayload
-from minigroups.domain.minigroup import JsonObject, JsonValue, Minigroup
+from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.streams import Stream, stream_binding
 
 CONVERT_TEMPLATE = "convert-mjr-dumps-to-stream"

@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from minigroups.ports import InboxItem, Store
+from minigroups.ports import InboxItem, InboxStatus, Store
 
 
 async def list_events(store: Store, *, status: str | None, limit: int = 100) -> list[InboxItem]:
     """The newest recorded events, optionally of one status (pending, done, dead)."""
+    wanted = None if status is None else inbox_status(status)
     async with store.unit_of_work(read_only=True) as uow:
-        return await uow.inbox.list(status=status, limit=limit)
+        return await uow.inbox.list(status=wanted, limit=limit)
+
+
+def inbox_status(value: str) -> InboxStatus:
+    """An operator's status filter; raise ValueError for one that no event ever has."""
+    match value:
+        case "pending" | "done" | "dead":
+            return value
+    raise ValueError(f"no inbox status {value!r} (pending, done or dead)")
 
 
 async def replay(store: Store, event_id: UUID) -> bool:

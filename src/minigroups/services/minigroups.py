@@ -17,14 +17,8 @@ from minigroups.domain.errors import (
     UpstreamFailed,
 )
 from minigroups.domain.ids import AccountId
-from minigroups.domain.minigroup import (
-    JsonObject,
-    JsonValue,
-    Minigroup,
-    Playback,
-    describe_playback,
-    filter_properties,
-)
+from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.minigroup import Minigroup, Playback, describe_playback, filter_properties
 from minigroups.domain.timerange import TimeRange, to_unix
 from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, Viewer
 from minigroups.services.access import Guard, Locator, load_authorized
@@ -78,7 +72,7 @@ async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinig
     now = ctx.clock.now()
     async with ctx.store.unit_of_work() as uow:
         dummy = await uow.minigroups.claim_dummy(
-            new, uuid4(), stale_before=now - ctx.options.dummy_stale_after
+            new, uuid4(), now=now, stale_before=now - ctx.options.dummy_stale_after
         )
         await uow.commit()
     if dummy is None:

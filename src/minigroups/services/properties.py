@@ -11,7 +11,7 @@ from minigroups.domain.errors import (
     ClassPropertyNotFound,
 )
 from minigroups.domain.ids import AccountId
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.services.access import ById, Guard, load_authorized
 from minigroups.services.context import Context
 

@@ -11,7 +11,7 @@ from minigroups.domain.errors import (
     UpstreamFailed,
     UpstreamFailureKind,
 )
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 from minigroups.services.access import ById, Guard, load_authorized
 from minigroups.services.context import Context
 

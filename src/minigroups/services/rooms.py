@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from minigroups.domain.errors import ServicesRequestFailed, UpstreamFailed
-from minigroups.domain.minigroup import JsonValue
+from minigroups.domain.json_value import JsonValue
 from minigroups.domain.timerange import TimeRange, to_unix
 from minigroups.ports import Room
 from minigroups.services.context import Context

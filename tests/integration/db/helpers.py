@@ -12,7 +12,8 @@ from minigroups.adapters.db import SqlStore
 from minigroups.adapters.db.engine import create_engines
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
 from minigroups.adapters.db.recordings import SqlRecordingRepository
-from minigroups.domain.minigroup import JsonObject, JsonValue, Minigroup
+from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports import Dummy, MinigroupRepository, NewMinigroup, RecordingRepository
 
@@ -51,7 +52,9 @@ def new_minigroup(
 
 async def claim(store: SqlStore, new: NewMinigroup, claim_id: UUID | None = None) -> Dummy | None:
     async with store.unit_of_work() as uow:
-        dummy = await uow.minigroups.claim_dummy(new, claim_id or uuid4(), fresh())
+        dummy = await uow.minigroups.claim_dummy(
+            new, claim_id or uuid4(), now=datetime.now(UTC), stale_before=fresh()
+        )
         await uow.commit()
     return dummy
 
@@ -79,12 +82,12 @@ async def execute(database_url: str, statement: Executable) -> list[Any]:
 
 
 def sql_recordings(repository: RecordingRepository) -> SqlRecordingRepository:
-    """The adapter's own view, with the writes that ports.py does not list yet (`add`)."""
+    """The adapter's own view, with the writes that the ports do not list yet (`add`)."""
     assert isinstance(repository, SqlRecordingRepository)
     return repository
 
 
 def sql_minigroups(repository: MinigroupRepository) -> SqlMinigroupRepository:
-    """The adapter's own view, with the pipeline writes that ports.py does not list yet."""
+    """The adapter's own view, with the pipeline writes that the ports do not list yet."""
     assert isinstance(repository, SqlMinigroupRepository)
     return repository

@@ -22,7 +22,9 @@ async def test_exactly_one_of_ten_concurrent_creates_gets_the_dummy(store: SqlSt
 
     async def create() -> Dummy | None:
         async with store.unit_of_work() as uow:
-            dummy = await uow.minigroups.claim_dummy(new, uuid4(), fresh())
+            dummy = await uow.minigroups.claim_dummy(
+                new, uuid4(), now=datetime.now(UTC), stale_before=fresh()
+            )
             await uow.commit()
         return dummy
 
@@ -42,7 +44,9 @@ async def test_exactly_one_of_ten_concurrent_creates_takes_over_a_stale_dummy(
 
     async def create() -> Dummy | None:
         async with store.unit_of_work() as uow:
-            dummy = await uow.minigroups.claim_dummy(new_minigroup(), uuid4(), fresh())
+            dummy = await uow.minigroups.claim_dummy(
+                new_minigroup(), uuid4(), now=datetime.now(UTC), stale_before=fresh()
+            )
             await uow.commit()
         return dummy
 

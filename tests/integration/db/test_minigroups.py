@@ -77,7 +77,9 @@ async def test_claim_dummy_of_an_established_scope_returns_none(store: SqlStore)
     minigroup = await establish(store)
 
     async with store.unit_of_work() as uow:
-        again = await uow.minigroups.claim_dummy(new_minigroup(reserve=99), uuid4(), future())
+        again = await uow.minigroups.claim_dummy(
+            new_minigroup(reserve=99), uuid4(), now=datetime.now(UTC), stale_before=future()
+        )
         await uow.commit()
         assert again is None
         assert await uow.minigroups.get(minigroup.id) == minigroup
@@ -101,7 +103,9 @@ async def test_stale_dummy_is_taken_over_keeping_its_id(store: SqlStore, databas
     new = new_minigroup(time=TimeRange(START, None), properties={"new": 2}, reserve=None)
 
     async with store.unit_of_work() as uow:
-        taken = await uow.minigroups.claim_dummy(new, new_claim, future())
+        taken = await uow.minigroups.claim_dummy(
+            new, new_claim, now=datetime.now(UTC), stale_before=future()
+        )
         await uow.commit()
 
     assert taken is not None

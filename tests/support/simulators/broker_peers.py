@@ -23,7 +23,7 @@ from minigroups.adapters.ulms.errors import AgentError, MalformedEnvelope
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage
 from minigroups.adapters.ulms.options import AgentOptions
 from minigroups.adapters.ulms.topics import sender_agent
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 from tests.support.simulators.metrics import CountingMetrics
 from tests.support.simulators.wire import requests_filter, response
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from minigroups.adapters.ulms.envelope import Envelope, to_text
-from minigroups.domain.minigroup import JsonValue
+from minigroups.domain.json_value import JsonValue
 
 
 def requests_filter(account_id: str) -> str:

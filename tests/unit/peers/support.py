@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 from minigroups.adapters.peers.conference import ConferenceClient
 from minigroups.adapters.peers.event import EventClient
 from minigroups.adapters.peers.transport import Answer
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 from minigroups.domain.timerange import to_unix
 
 EVENT_ACCOUNT = "event.svc.example.org"

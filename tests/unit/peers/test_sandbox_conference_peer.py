@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from minigroups.adapters.sandbox import Sandbox, SandboxConferencePeer
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 from tests.unit.peers.support import AGENT, AUDIENCE, NOW_S
 
 HOUR = 3600

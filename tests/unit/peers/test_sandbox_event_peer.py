@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from minigroups.adapters.sandbox import Sandbox, SandboxEventPeer
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 from tests.unit.peers.support import AGENT, AUDIENCE, NOW, NOW_S, Clock
 
 HOUR = 3600

@@ -8,7 +8,8 @@ import pytest
 
 from minigroups.adapters.peers.tq import task_url
 from minigroups.domain.errors import InvalidPayload
-from minigroups.domain.minigroup import JsonObject, Segments
+from minigroups.domain.json_value import JsonObject
+from minigroups.domain.minigroup import Segments
 from minigroups.domain.streams import build_streams
 from minigroups.domain.tasks import (
     AudienceMedia,

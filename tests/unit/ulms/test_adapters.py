@@ -17,7 +17,7 @@ from minigroups.adapters.ulms import (
     RequestTimedOut,
 )
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from minigroups.domain.minigroup import JsonValue
+from minigroups.domain.json_value import JsonValue
 from tests.support.simulators import CountingMetrics
 from tests.support.simulators.wire import response
 

@@ -5,10 +5,9 @@ Nothing raised by SQLAlchemy, asyncpg, aiosqlite or sqlite3 leaves the adapter u
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import sqlite3
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Iterator
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
@@ -38,9 +37,6 @@ _UNAVAILABLE_SQLITE_MESSAGES = (
     "no active connection",
     "connection closed",
 )
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -98,16 +94,10 @@ def translate(error: BaseException) -> DatabaseUnavailable | DatabaseFailure:
     return DatabaseFailure(f"database failure: {detail}")
 
 
-def translated(
-    function: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Decorate an async adapter method so that driver exceptions leave it translated."""
-
-    @functools.wraps(function)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await function(*args, **kwargs)
-        except DRIVER_ERRORS as error:
-            raise translate(error) from error
-
-    return wrapper
+@contextlib.contextmanager
+def translating() -> Iterator[None]:
+    """Let driver and SQLAlchemy exceptions raised in the block leave it translated."""
+    try:
+        yield
+    except DRIVER_ERRORS as error:
+        raise translate(error) from error

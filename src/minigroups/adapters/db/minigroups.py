@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import Row, and_, bindparam, delete, false, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
-from minigroups.adapters.db.errors import translated
+from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.tables import UtcDateTime, class_
-from minigroups.domain.minigroup import JsonObject, Minigroup
+from minigroups.domain.json_value import JsonObject
+from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, RoomColumn
 
@@ -57,7 +57,7 @@ _BY_ROOM = {
 _LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _BY_ROOM.items()}
 
 
-def to_minigroup(row: Row[Any]) -> Minigroup:
+def _minigroup_from_row(row: Row[Any]) -> Minigroup:
     return Minigroup(
         id=row.id,
         scope=row.scope,
@@ -81,7 +81,7 @@ def to_minigroup(row: Row[Any]) -> Minigroup:
     )
 
 
-def _to_dummy(row: Row[Any]) -> Dummy:
+def _dummy_from_row(row: Row[Any]) -> Dummy:
     return Dummy(
         id=row.id,
         claim=row.claim,
@@ -125,30 +125,25 @@ def _claim_statement(dialect_name: str) -> ReturningInsert[Any]:
 class SqlMinigroupRepository:
     """Statements on `class` inside one unit of work's connection."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: TranslatingConnection) -> None:
         self._connection = connection
 
     async def _one(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:
-        row = (await self._connection.execute(statement, params)).first()
-        return None if row is None else to_minigroup(row)
+        row = await self._connection.first(statement, params)
+        return None if row is None else _minigroup_from_row(row)
 
-    @translated
     async def get(self, minigroup_id: UUID, *, any_kind: bool = False) -> Minigroup | None:
         return await self._one(_BY_ID_ANY_KIND if any_kind else _BY_ID, {"p_id": minigroup_id})
 
-    @translated
     async def get_by_scope(self, audience: str, scope: str) -> Minigroup | None:
         return await self._one(_BY_SCOPE, {"p_audience": audience, "p_scope": scope})
 
-    @translated
     async def lock(self, minigroup_id: UUID) -> Minigroup | None:
         return await self._one(_LOCK, {"p_id": minigroup_id})
 
-    @translated
     async def claim_dummy(
-        self, new: NewMinigroup, claim: UUID, stale_before: datetime
+        self, new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime
     ) -> Dummy | None:
-        now = datetime.now(UTC)
         values = {
             "id": uuid4(),
             "kind": MINIGROUP,
@@ -165,12 +160,10 @@ class SqlMinigroupRepository:
             "claim": claim,
             "claimed_at": now,
         }
-        statement = _claim_statement(self._connection.dialect.name).values(values)
-        result = await self._connection.execute(statement, {"p_stale": stale_before})
-        row = result.first()
-        return None if row is None else _to_dummy(row)
+        statement = _claim_statement(self._connection.dialect_name).values(values)
+        row = await self._connection.first(statement, {"p_stale": stale_before})
+        return None if row is None else _dummy_from_row(row)
 
-    @translated
     async def establish(
         self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
     ) -> Minigroup | None:
@@ -188,7 +181,6 @@ class SqlMinigroupRepository:
         )
         return await self._one(statement, {})
 
-    @translated
     async def delete_dummy(self, dummy: Dummy) -> None:
         await self._connection.execute(
             delete(class_).where(
@@ -196,7 +188,6 @@ class SqlMinigroupRepository:
             )
         )
 
-    @translated
     async def update(self, minigroup_id: UUID, changes: MinigroupChanges) -> Minigroup | None:
         values: dict[str, Any] = {}
         if changes.time is not None:
@@ -215,7 +206,6 @@ class SqlMinigroupRepository:
         )
         return await self._one(statement, {})
 
-    @translated
     async def replace_rooms(
         self, minigroup_id: UUID, time: TimeRange, event_room_id: UUID, conference_room_id: UUID
     ) -> Minigroup | None:
@@ -234,7 +224,6 @@ class SqlMinigroupRepository:
         )
         return await self._one(statement, {})
 
-    @translated
     async def set_properties(self, minigroup_id: UUID, properties: JsonObject) -> None:
         await self._connection.execute(
             update(class_).where(_c.id == minigroup_id, _ESTABLISHED).values(properties=properties)
@@ -242,7 +231,6 @@ class SqlMinigroupRepository:
 
     # --- the recording pipeline (upstream.md §6) ---------------------------------------------
 
-    @translated
     async def find_by_room(
         self, column: RoomColumn, room_id: UUID, *, lock: bool = False
     ) -> Minigroup | None:
@@ -250,7 +238,6 @@ class SqlMinigroupRepository:
         statements = _LOCK_BY_ROOM if lock else _BY_ROOM
         return await self._one(statements[column], {"p_room": room_id})
 
-    @translated
     async def close(self, minigroup_id: UUID, time: TimeRange, timed_out: bool) -> None:
         """`room.close`: the end lowered to the close time, and whether it timed out."""
         await self._connection.execute(
@@ -259,7 +246,6 @@ class SqlMinigroupRepository:
             .values(time_start=time.start, time_end=time.end, timed_out=timed_out)
         )
 
-    @translated
     async def record_adjustment(
         self, minigroup_id: UUID, original_event_room_id: UUID, modified_event_room_id: UUID
     ) -> None:
@@ -273,7 +259,6 @@ class SqlMinigroupRepository:
             )
         )
 
-    @translated
     async def set_room_events_uri(self, modified_event_room_id: UUID, uri: str) -> None:
         """Store the `room.dump_events` result on the class whose modified room it is."""
         await self._connection.execute(

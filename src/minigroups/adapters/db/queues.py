@@ -7,19 +7,22 @@ the same item; on SQLite the write transaction (`BEGIN IMMEDIATE`) already seria
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID, uuid4
 
 from sqlalchemy import Row, Table, and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from minigroups.adapters.db.errors import translated
+from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.tables import inbox, outbox
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.errors import LeaseLost
-from minigroups.ports import InboxItem, IncomingEvent, OutboxItem, OutgoingMessage
+from minigroups.ports import InboxItem, InboxStatus, IncomingEvent, OutboxItem, OutgoingMessage
 
-PENDING, DONE, DEAD, SENT = "pending", "done", "dead", "sent"
+# Both queues start a row pending; the inbox ends it done or dead, the outbox sent.
+PENDING: Final = "pending"
+DONE: Final = "done"
+DEAD: Final = "dead"
+SENT: Final = "sent"
 
 
 class _Queue:
@@ -27,17 +30,17 @@ class _Queue:
 
     table: Table
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: TranslatingConnection) -> None:
         self._connection = connection
 
     async def _insert_once(self, values: dict[str, Any]) -> bool:
         statement = (
-            insert_into(self._connection, self.table)
+            insert_into(self._connection.dialect_name, self.table)
             .values(id=uuid4(), **values)
             .on_conflict_do_nothing(index_elements=[self.table.c.key])
             .returning(self.table.c.id)
         )
-        return (await self._connection.execute(statement)).first() is not None
+        return await self._connection.first(statement) is not None
 
     async def _claim(
         self, now: datetime, lease: UUID, until: datetime, limit: int
@@ -60,7 +63,7 @@ class _Queue:
             .values(lease=lease, lease_until=until, attempts=c.attempts + 1)
             .returning(self.table)
         )
-        rows = list(await self._connection.execute(statement))
+        rows = await self._connection.all(statement)
         return sorted(rows, key=lambda row: row.next_attempt_at)
 
     async def _release(self, item_id: UUID, lease: UUID | None, **values: Any) -> int:
@@ -70,11 +73,10 @@ class _Queue:
             .where(and_(c.id == item_id, c.lease == lease, c.status == PENDING))
             .values(lease=None, lease_until=None, **values)
         )
-        result = await self._connection.execute(statement)
-        return result.rowcount
+        return await self._connection.execute(statement)
 
 
-def _inbox_item(row: Row[Any]) -> InboxItem:
+def _inbox_item_from_row(row: Row[Any]) -> InboxItem:
     return InboxItem(
         id=row.id,
         key=row.key,
@@ -92,7 +94,6 @@ def _inbox_item(row: Row[Any]) -> InboxItem:
 class SqlInboxRepository(_Queue):
     table = inbox
 
-    @translated
     async def add(self, event: IncomingEvent) -> bool:
         return await self._insert_once(
             {
@@ -105,33 +106,27 @@ class SqlInboxRepository(_Queue):
             }
         )
 
-    @translated
     async def claim_due(
         self, now: datetime, lease: UUID, until: datetime, limit: int
     ) -> list[InboxItem]:
-        return [_inbox_item(row) for row in await self._claim(now, lease, until, limit)]
+        return [_inbox_item_from_row(row) for row in await self._claim(now, lease, until, limit)]
 
-    @translated
     async def complete(self, item: InboxItem, now: datetime) -> None:
         if not await self._release(item.id, item.lease, status=DONE, handled_at=now):
             raise LeaseLost(f"inbox item {item.id} was taken over")
 
-    @translated
     async def retry_later(self, item: InboxItem, error: str, at: datetime) -> None:
         await self._release(item.id, item.lease, last_error=error, next_attempt_at=at)
 
-    @translated
     async def bury(self, item: InboxItem, error: str) -> None:
         await self._release(item.id, item.lease, status=DEAD, last_error=error)
 
-    @translated
-    async def list(self, *, status: str | None, limit: int) -> list[InboxItem]:
+    async def list(self, *, status: InboxStatus | None, limit: int) -> list[InboxItem]:
         statement = select(inbox).order_by(inbox.c.received_at.desc(), inbox.c.id).limit(limit)
         if status is not None:
             statement = statement.where(inbox.c.status == status)
-        return [_inbox_item(row) for row in await self._connection.execute(statement)]
+        return [_inbox_item_from_row(row) for row in await self._connection.all(statement)]
 
-    @translated
     async def revive(self, item_id: UUID, now: datetime) -> bool:
         c = inbox.c
         statement = (
@@ -139,11 +134,10 @@ class SqlInboxRepository(_Queue):
             .where(c.id == item_id, c.status.in_([DEAD, DONE]))
             .values(status=PENDING, attempts=0, next_attempt_at=now, lease=None, lease_until=None)
         )
-        result = await self._connection.execute(statement)
-        return bool(result.rowcount)
+        return bool(await self._connection.execute(statement))
 
 
-def _outbox_item(row: Row[Any]) -> OutboxItem:
+def _outbox_item_from_row(row: Row[Any]) -> OutboxItem:
     return OutboxItem(
         id=row.id,
         key=row.key,
@@ -157,7 +151,6 @@ def _outbox_item(row: Row[Any]) -> OutboxItem:
 class SqlOutboxRepository(_Queue):
     table = outbox
 
-    @translated
     async def add(self, message: OutgoingMessage, now: datetime) -> bool:
         return await self._insert_once(
             {
@@ -169,21 +162,17 @@ class SqlOutboxRepository(_Queue):
             }
         )
 
-    @translated
     async def claim_due(
         self, now: datetime, lease: UUID, until: datetime, limit: int
     ) -> list[OutboxItem]:
-        return [_outbox_item(row) for row in await self._claim(now, lease, until, limit)]
+        return [_outbox_item_from_row(row) for row in await self._claim(now, lease, until, limit)]
 
-    @translated
     async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
         await self._release(item.id, item.lease, status=SENT, sent_at=now)
 
-    @translated
     async def retry_later(self, item: OutboxItem, error: str, at: datetime) -> None:
         await self._release(item.id, item.lease, last_error=error, next_attempt_at=at)
 
-    @translated
     async def pending(self, limit: int) -> list[OutboxItem]:
         statement = (
             select(outbox)
@@ -191,4 +180,4 @@ class SqlOutboxRepository(_Queue):
             .order_by(outbox.c.next_attempt_at)
             .limit(limit)
         )
-        return [_outbox_item(row) for row in await self._connection.execute(statement)]
+        return [_outbox_item_from_row(row) for row in await self._connection.all(statement)]

@@ -7,9 +7,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import Row, bindparam, delete, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from minigroups.adapters.db.errors import translated
+from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.tables import recording
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.minigroup import Recording, Segments
@@ -23,11 +22,11 @@ _LIVE_RECORDINGS = (
 )
 
 
-def _segments(value: Any) -> Segments | None:
+def _segments_from_json(value: Any) -> Segments | None:
     return None if value is None else [(int(start), int(end)) for start, end in value]
 
 
-def _to_recording(row: Row[Any]) -> Recording:
+def _recording_from_row(row: Row[Any]) -> Recording:
     return Recording(
         id=row.id,
         class_id=row.class_id,
@@ -35,28 +34,26 @@ def _to_recording(row: Row[Any]) -> Recording:
         created_by=row.created_by,
         created_at=row.created_at,
         started_at=row.started_at,
-        segments=_segments(row.segments),
-        modified_segments=_segments(row.modified_segments),
+        segments=_segments_from_json(row.segments),
+        modified_segments=_segments_from_json(row.modified_segments),
         stream_uri=row.stream_uri,
         adjusted_at=row.adjusted_at,
         transcoded_at=row.transcoded_at,
     )
 
 
-def _segments_json(segments: Segments | None) -> list[list[int]] | None:
+def _segments_to_json(segments: Segments | None) -> list[list[int]] | None:
     return None if segments is None else [[start, end] for start, end in segments]
 
 
 class SqlRecordingRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: TranslatingConnection) -> None:
         self._connection = connection
 
-    @translated
     async def list_live(self, class_id: UUID) -> list[Recording]:
-        result = await self._connection.execute(_LIVE_RECORDINGS, {"p_class_id": class_id})
-        return [_to_recording(row) for row in result]
+        rows = await self._connection.all(_LIVE_RECORDINGS, {"p_class_id": class_id})
+        return [_recording_from_row(row) for row in rows]
 
-    @translated
     async def soft_delete_all(self, class_id: UUID, now: datetime) -> None:
         await self._connection.execute(
             update(recording)
@@ -64,7 +61,6 @@ class SqlRecordingRepository:
             .values(deleted_at=now)
         )
 
-    @translated
     async def add(self, new: Recording) -> None:
         """Store a recording (the pipeline's write; also a test helper)."""
         await self._connection.execute(
@@ -75,19 +71,18 @@ class SqlRecordingRepository:
                 created_by=new.created_by,
                 created_at=new.created_at,
                 started_at=new.started_at,
-                segments=_segments_json(new.segments),
-                modified_segments=_segments_json(new.modified_segments),
+                segments=_segments_to_json(new.segments),
+                modified_segments=_segments_to_json(new.modified_segments),
                 stream_uri=new.stream_uri,
                 adjusted_at=new.adjusted_at,
                 transcoded_at=new.transcoded_at,
             )
         )
 
-    @translated
     async def upsert_uploaded(
         self, class_id: UUID, rtc_id: UUID, created_by: str, now: datetime
     ) -> None:
-        statement = insert_into(self._connection, recording).values(
+        statement = insert_into(self._connection.dialect_name, recording).values(
             id=uuid4(), class_id=class_id, rtc_id=rtc_id, created_by=created_by, created_at=now
         )
         reset: dict[str, Any] = {
@@ -108,7 +103,6 @@ class SqlRecordingRepository:
             )
         )
 
-    @translated
     async def set_converted(
         self,
         class_id: UUID,
@@ -117,32 +111,30 @@ class SqlRecordingRepository:
         segments: Segments,
         started_at: datetime,
     ) -> bool:
-        result = await self._connection.execute(
+        matched = await self._connection.execute(
             update(recording)
             .where(_r.class_id == class_id, _r.rtc_id == rtc_id, _LIVE)
-            .values(stream_uri=stream_uri, segments=_segments_json(segments), started_at=started_at)
+            .values(
+                stream_uri=stream_uri, segments=_segments_to_json(segments), started_at=started_at
+            )
         )
-        return bool(result.rowcount)
+        return bool(matched)
 
-    @translated
     async def remove(self, class_id: UUID, rtc_id: UUID) -> None:
         await self._connection.execute(
             delete(recording).where(_r.class_id == class_id, _r.rtc_id == rtc_id, _LIVE)
         )
 
-    @translated
     async def set_modified_segments(
         self, recording_id: UUID, segments: Segments, adjusted_at: datetime
     ) -> None:
         await self._connection.execute(
             update(recording)
             .where(_r.id == recording_id)
-            .values(modified_segments=_segments_json(segments), adjusted_at=adjusted_at)
+            .values(modified_segments=_segments_to_json(segments), adjusted_at=adjusted_at)
         )
 
-    @translated
     async def mark_transcoded(self, class_id: UUID, now: datetime) -> int:
-        result = await self._connection.execute(
+        return await self._connection.execute(
             update(recording).where(_r.class_id == class_id, _LIVE).values(transcoded_at=now)
         )
-        return int(result.rowcount)

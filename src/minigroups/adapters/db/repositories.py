@@ -6,13 +6,12 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from minigroups.adapters.db.errors import translated
+from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.tables import account, record_timestamp
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.ids import AccountId
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 from minigroups.ports import Viewer
 
 _ACCOUNT_PROPERTIES = select(account.c.properties).where(account.c.id == bindparam("p_id"))
@@ -29,39 +28,36 @@ _VIEWER = select(
 
 
 class SqlAccountRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: TranslatingConnection) -> None:
         self._connection = connection
 
-    @translated
     async def get_properties(self, account_id: AccountId) -> JsonObject | None:
-        result = await self._connection.execute(_ACCOUNT_PROPERTIES, {"p_id": str(account_id)})
-        properties: JsonObject | None = result.scalar_one_or_none()
+        properties: JsonObject | None = await self._connection.scalar_one_or_none(
+            _ACCOUNT_PROPERTIES, {"p_id": str(account_id)}
+        )
         return properties
 
-    @translated
     async def get_viewer(self, account_id: AccountId, class_id: UUID) -> Viewer:
-        result = await self._connection.execute(
+        row = await self._connection.one(
             _VIEWER,
             {"p_id": str(account_id), "p_account_id": str(account_id), "p_class_id": class_id},
         )
-        row = result.one()
         return Viewer(properties=row.properties, position=row.position)
 
-    @translated
     async def lock_properties(self, account_id: AccountId) -> JsonObject:
-        insert = insert_into(self._connection, account)
+        insert = insert_into(self._connection.dialect_name, account)
         await self._connection.execute(
             insert.values(id=str(account_id), properties={}).on_conflict_do_nothing(
                 index_elements=[account.c.id]
             )
         )
-        result = await self._connection.execute(_LOCK_ACCOUNT, {"p_id": str(account_id)})
-        properties: JsonObject = result.scalar_one()
+        properties: JsonObject = await self._connection.scalar_one(
+            _LOCK_ACCOUNT, {"p_id": str(account_id)}
+        )
         return properties
 
-    @translated
     async def set_properties(self, account_id: AccountId, properties: JsonObject) -> None:
-        insert = insert_into(self._connection, account)
+        insert = insert_into(self._connection.dialect_name, account)
         statement = insert.values(id=str(account_id), properties=properties)
         await self._connection.execute(
             statement.on_conflict_do_update(
@@ -72,21 +68,18 @@ class SqlAccountRepository:
 
 
 class SqlPositionRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: TranslatingConnection) -> None:
         self._connection = connection
 
-    @translated
     async def get(self, class_id: UUID, account_id: AccountId) -> int | None:
-        result = await self._connection.execute(
+        position: int | None = await self._connection.scalar_one_or_none(
             _POSITION, {"p_class_id": class_id, "p_account_id": str(account_id)}
         )
-        position: int | None = result.scalar_one_or_none()
         return position
 
-    @translated
     async def save(self, class_id: UUID, account_id: AccountId, position_secs: int) -> None:
         now = datetime.now(UTC)
-        insert = insert_into(self._connection, record_timestamp)
+        insert = insert_into(self._connection.dialect_name, record_timestamp)
         statement = insert.values(
             class_id=class_id,
             account_id=str(account_id),

@@ -10,8 +10,9 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, create_engines
-from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translated
+from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
 from minigroups.adapters.db.queues import SqlInboxRepository, SqlOutboxRepository
 from minigroups.adapters.db.recordings import SqlRecordingRepository
@@ -81,27 +82,28 @@ class SqlUnitOfWork:
                 self._gate.release()
             raise
         self._connection = connection
-        self.minigroups = SqlMinigroupRepository(connection)
-        self.recordings = SqlRecordingRepository(connection)
-        self.accounts = SqlAccountRepository(connection)
-        self.positions = SqlPositionRepository(connection)
-        self.inbox = SqlInboxRepository(connection)
-        self.outbox = SqlOutboxRepository(connection)
+        translating_connection = TranslatingConnection(connection)
+        self.minigroups = SqlMinigroupRepository(translating_connection)
+        self.recordings = SqlRecordingRepository(translating_connection)
+        self.accounts = SqlAccountRepository(translating_connection)
+        self.positions = SqlPositionRepository(translating_connection)
+        self.inbox = SqlInboxRepository(translating_connection)
+        self.outbox = SqlOutboxRepository(translating_connection)
         return self
 
-    @translated
     async def _connect(self) -> AsyncConnection:
-        connection = self._engine.connect()
-        await connection.start()
-        if self._read_only:
+        with translating():
+            connection = self._engine.connect()
+            await connection.start()
+            if self._read_only:
+                return connection
+            try:
+                await connection.begin()  # SQLite: BEGIN IMMEDIATE, waiting up to the busy timeout
+            except BaseException:
+                with contextlib.suppress(*DRIVER_ERRORS):
+                    await connection.close()
+                raise
             return connection
-        try:
-            await connection.begin()  # SQLite: BEGIN IMMEDIATE, waiting up to the busy timeout
-        except BaseException:
-            with contextlib.suppress(*DRIVER_ERRORS):
-                await connection.close()
-            raise
-        return connection
 
     async def __aexit__(
         self,
@@ -121,11 +123,11 @@ class SqlUnitOfWork:
             if self._gate is not None and connection is not None:
                 self._gate.release()
 
-    @translated
     async def commit(self) -> None:
         if self._connection is None:
             raise RuntimeError("commit outside the unit of work")
-        await self._connection.commit()
+        with translating():
+            await self._connection.commit()
 
 
 class SqlStore:
@@ -144,14 +146,14 @@ class SqlStore:
             return SqlUnitOfWork(self._engines.reader, read_only=True, gate=None)
         return SqlUnitOfWork(self._engines.writer, read_only=False, gate=self._gate)
 
-    @translated
     async def ping(self) -> None:
-        async with self._engines.reader.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        with translating():
+            async with self._engines.reader.connect() as connection:
+                await connection.execute(text("SELECT 1"))
 
-    @translated
     async def close(self) -> None:
-        await self._engines.writer.dispose()
+        with translating():
+            await self._engines.writer.dispose()
 
 
 def create_store(database_url: str, *, pool_size: int = 10, pool_timeout: float = 5.0) -> SqlStore:

@@ -15,7 +15,7 @@ import msgspec
 from minigroups.adapters.peers.transport import Answer
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from minigroups.domain.ids import AgentId
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.ports import Room, RoomEvent, WriterConfigSnapshot
 
 T = TypeVar("T")

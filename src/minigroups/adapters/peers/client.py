@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from minigroups.adapters.peers.answers import check_status
 from minigroups.adapters.peers.transport import Requester
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 
 
 class PeerClient:

@@ -10,7 +10,7 @@ from minigroups.adapters.peers.answers import (
     decode_snapshots,
 )
 from minigroups.adapters.peers.client import PeerClient
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.timerange import WireTime
 from minigroups.ports import Room, WriterConfigSnapshot
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import httpx
 
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 
 SERVICE = "tq"
 METHOD = "create_task"

@@ -15,7 +15,7 @@ from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox import problems as p
 from minigroups.adapters.sandbox.peer import Handler, SandboxPeer
 from minigroups.domain.ids import AgentId
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.timerange import from_unix, to_unix, to_unix_ms
 
 SHARING_POLICIES = ("owned", "shared", "none")

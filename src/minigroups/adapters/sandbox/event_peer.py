@@ -17,7 +17,7 @@ from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox import problems as p
 from minigroups.adapters.sandbox.event_store import EventStore
 from minigroups.adapters.sandbox.peer import Handler, SandboxPeer
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.timerange import from_unix, to_unix
 
 ROOM_KINDS = ("Minigroup", "Webinar", "P2P")

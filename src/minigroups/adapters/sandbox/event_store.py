@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from minigroups.adapters.sandbox import problems as p
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.timerange import from_unix, to_unix_ms
 
 MAX_LIMIT = 100

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox import problems as p
-from minigroups.domain.minigroup import JsonObject
+from minigroups.domain.json_value import JsonObject
 
 Handler = Callable[[JsonObject], Answer]
 

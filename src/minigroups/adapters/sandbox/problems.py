@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from minigroups.adapters.peers.transport import Answer
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.timerange import from_unix
 
 WireBounds = tuple[int, int | None]

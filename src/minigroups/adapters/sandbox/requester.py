@@ -9,7 +9,7 @@ from collections.abc import Callable
 from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox.sandbox import CONFERENCE, EVENT, Sandbox, SandboxCall
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 
 PEER_API_VERSION = "v1"
 Handle = Callable[[str, JsonObject], Answer]

@@ -12,7 +12,7 @@ from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox.conference_peer import SandboxConferencePeer
 from minigroups.adapters.sandbox.event_peer import SandboxEventPeer
 from minigroups.adapters.sandbox.tq import SandboxTq
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 
 EVENT = "event"
 CONFERENCE = "conference"

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import httpx
 
-from minigroups.domain.minigroup import JsonValue
+from minigroups.domain.json_value import JsonValue
 
 TQ_METHOD = "create_task"
 

@@ -35,7 +35,7 @@ from minigroups.adapters.ulms.errors import (
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage, Routes, Subscription
 from minigroups.adapters.ulms.options import AgentOptions
 from minigroups.adapters.ulms.topics import request_topic, response_topic, responses_filter
-from minigroups.domain.minigroup import JsonValue
+from minigroups.domain.json_value import JsonValue
 from minigroups.ports import Metrics
 
 log = logging.getLogger(__name__)

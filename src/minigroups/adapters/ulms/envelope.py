@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from minigroups.adapters.ulms.errors import MalformedEnvelope
-from minigroups.domain.minigroup import JsonValue
+from minigroups.domain.json_value import JsonValue
 
 CORRELATION_ALPHABET = string.ascii_letters + string.digits
 CORRELATION_LENGTH = 16

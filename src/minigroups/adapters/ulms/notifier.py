@@ -7,7 +7,7 @@ from typing import Protocol
 from minigroups.adapters.ulms.errors import AgentError
 from minigroups.adapters.ulms.topics import audience_events_topic
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 
 SERVICE = "broker"
 

@@ -15,7 +15,7 @@ from minigroups.adapters.ulms.errors import (
     RequestTimedOut,
 )
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from minigroups.domain.minigroup import JsonObject, JsonValue
+from minigroups.domain.json_value import JsonObject, JsonValue
 
 
 class RequestingAgent(Protocol):

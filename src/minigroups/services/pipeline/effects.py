@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Final
 from uuid import UUID
 
-from minigroups.domain.minigroup import JsonObject, Minigroup
+from minigroups.domain.json_value import JsonObject
+from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.tasks import TqTask
 from minigroups.ports import InboxItem, OutgoingMessage, UnitOfWork
 from minigroups.services.context import Context
 
-NOTIFY, TQ_TASK, EVENT_REQUEST = "notify", "tq_task", "event_request"
+NOTIFY: Final = "notify"
+TQ_TASK: Final = "tq_task"
+EVENT_REQUEST: Final = "event_request"
 
 
 @asynccontextmanager

@@ -1,0 +1,74 @@
+"""The interfaces the use cases need from the outside world; adapters implement them.
+
+One module per concern: `store` (repositories, units of work, the storage dataclasses), `queues`
+(the inbox and the outbox), `peers` (the upstream services, upstream.md §3-§5), `auth` (the
+authorizer) and `runtime` (clock and metrics). Everything is importable from `minigroups.ports`.
+"""
+
+from minigroups.ports.auth import Action, Authorizer
+from minigroups.ports.peers import (
+    ConferenceService,
+    EventService,
+    Notifier,
+    Room,
+    RoomEvent,
+    TaskQueue,
+    WriterConfigSnapshot,
+)
+from minigroups.ports.queues import (
+    InboxItem,
+    InboxRepository,
+    InboxStatus,
+    IncomingEvent,
+    OutboxItem,
+    OutboxKind,
+    OutboxRepository,
+    OutgoingMessage,
+)
+from minigroups.ports.runtime import Clock, Metrics
+from minigroups.ports.store import (
+    AccountRepository,
+    Dummy,
+    MinigroupChanges,
+    MinigroupRepository,
+    NewMinigroup,
+    PositionRepository,
+    RecordingRepository,
+    RoomColumn,
+    Store,
+    UnitOfWork,
+    Viewer,
+)
+
+__all__ = [
+    "AccountRepository",
+    "Action",
+    "Authorizer",
+    "Clock",
+    "ConferenceService",
+    "Dummy",
+    "EventService",
+    "InboxItem",
+    "InboxRepository",
+    "InboxStatus",
+    "IncomingEvent",
+    "Metrics",
+    "MinigroupChanges",
+    "MinigroupRepository",
+    "NewMinigroup",
+    "Notifier",
+    "OutboxItem",
+    "OutboxKind",
+    "OutboxRepository",
+    "OutgoingMessage",
+    "PositionRepository",
+    "RecordingRepository",
+    "Room",
+    "RoomColumn",
+    "RoomEvent",
+    "Store",
+    "TaskQueue",
+    "UnitOfWork",
+    "Viewer",
+    "WriterConfigSnapshot",
+]

@@ -1,0 +1,106 @@
+"""Durable message paths: the inbox of lifecycle events, the outbox of side effects (D18)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+from uuid import UUID
+
+from minigroups.domain.json_value import JsonObject
+
+InboxStatus = Literal["pending", "done", "dead"]
+OutboxKind = Literal["notify", "tq_task", "event_request"]
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """A lifecycle event as received, before anything is parsed (a poison payload is kept as is)."""
+
+    key: str  # recognises redeliveries of the same event (D18)
+    source: str  # the topic it arrived on
+    label: str
+    payload: str  # the envelope's JSON text
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A recorded incoming event, claimed by one worker under `lease` while it is handled."""
+
+    id: UUID
+    key: str
+    source: str
+    label: str
+    payload: str
+    received_at: datetime
+    status: InboxStatus
+    attempts: int
+    lease: UUID | None = None
+    last_error: str | None = None
+
+
+class InboxRepository(Protocol):
+    async def add(self, event: IncomingEvent) -> bool:
+        """Record the event; False when its key is already known (a redelivery)."""
+        ...
+
+    async def claim_due(
+        self, now: datetime, lease: UUID, until: datetime, limit: int
+    ) -> list[InboxItem]:
+        """Pending events due now and not leased by a live worker; ours until `until`."""
+        ...
+
+    async def complete(self, item: InboxItem, now: datetime) -> None:
+        """Mark handled, in the unit of work that stores the handler's effects.
+
+        Raises LeaseLost when another worker has taken the event over meanwhile.
+        """
+        ...
+
+    async def retry_later(self, item: InboxItem, error: str, at: datetime) -> None: ...
+
+    async def bury(self, item: InboxItem, error: str) -> None:
+        """A dead letter: kept with its error until an operator replays it."""
+        ...
+
+    async def list(self, *, status: InboxStatus | None, limit: int) -> list[InboxItem]: ...
+
+    async def revive(self, item_id: UUID, now: datetime) -> bool:
+        """Replay: a dead (or done) event becomes pending again with its attempts reset."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A side effect to perform after commit; `key` makes it happen once however often written."""
+
+    key: str
+    kind: OutboxKind
+    payload: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: UUID
+    key: str
+    kind: OutboxKind  # a row of a kind unknown to this version (a newer one's) comes as is
+    payload: JsonObject
+    attempts: int
+    lease: UUID | None = None
+
+
+class OutboxRepository(Protocol):
+    async def add(self, message: OutgoingMessage, now: datetime) -> bool:
+        """Queue the message; False when a message with its key was queued before."""
+        ...
+
+    async def claim_due(
+        self, now: datetime, lease: UUID, until: datetime, limit: int
+    ) -> list[OutboxItem]: ...
+
+    async def mark_sent(self, item: OutboxItem, now: datetime) -> None: ...
+
+    async def retry_later(self, item: OutboxItem, error: str, at: datetime) -> None: ...
+
+    async def pending(self, limit: int) -> list[OutboxItem]: ...
