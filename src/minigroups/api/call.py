@@ -19,6 +19,11 @@ from minigroups.services.context import Context
 
 T = TypeVar("T")
 
+
+class RouteDeclarationError(RuntimeError):
+    """A handler uses what its route declaration does not provide (a bug: 500, logged)."""
+
+
 MAX_BODY_BYTES = 2 * 1024 * 1024  # the reference's JSON limit; over it is 413 (D23)
 
 
@@ -74,12 +79,14 @@ class Call:
 
     @property
     def account(self) -> AccountId:
-        assert self.caller is not None, "route is not authenticated"
+        if self.caller is None:
+            raise RouteDeclarationError("the route reads the caller but is not authenticated")
         return self.caller
 
     @property
     def guard(self) -> Guard:
-        assert self.action is not None, "route declares no authorization action"
+        if self.action is None:
+            raise RouteDeclarationError("the route authorizes but declares no action")
         return Guard(self.account, self.action)
 
     @property

@@ -110,10 +110,9 @@ def problem_response(error: Exception) -> Response:
     if isinstance(error, e.InvalidAuthentication):
         return _render(401, {"type": "invalid_authentication", "title": error.detail or ""})
     problem = _lookup(error) if isinstance(error, e.MinigroupsError) else None
-    if problem is None:
+    if problem is None or not isinstance(error, e.MinigroupsError):
         log.error("unhandled error", exc_info=error)
         return _render(500, {"type": _INTERNAL.type, "title": _INTERNAL.title})
-    assert isinstance(error, e.MinigroupsError)
     status = _upstream_status(error, problem.status)
     body = {"type": problem.type, "title": problem.title}
     if error.detail:

@@ -63,5 +63,6 @@ async def _store_adjustment(
                 await uow.recordings.set_modified_segments(recording.id, segments, now)
         adjusted = await uow.minigroups.lock(minigroup.id)
         await uow.commit()
-    assert adjusted is not None
+    if adjusted is None:
+        raise LifecycleFailed(f"minigroup {minigroup.id} was deleted while it was adjusted")
     return adjusted

@@ -102,7 +102,8 @@ async def _request_adjust(
     ctx: Context, uow: UnitOfWork, minigroup: Minigroup, host: Recording
 ) -> None:
     """Keyed by the host stream's data: concurrent last conversions ask for one adjust only."""
-    assert host.segments is not None and host.started_at is not None  # noqa: PT018 - is_ready
+    if host.segments is None or host.started_at is None:  # is_ready says they are set
+        raise EventOutOfOrder(f"the host recording {host.id} is not converted yet")
     started_at = to_unix_ms(host.started_at)
     fingerprint = repr((host.rtc_id, started_at, host.segments)).encode()
     digest = hashlib.sha256(fingerprint).hexdigest()[:32]
