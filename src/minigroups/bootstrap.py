@@ -282,7 +282,7 @@ def _require_ulms_sections(settings: Settings) -> None:
 
 
 def _id_token(settings: Settings) -> str:
-    """The service's own token (upstream.md §1.2): the MQTT password and tq's bearer token (the
+    """The service's own token (upstream §1.2): the MQTT password and tq's bearer token (the
     sandbox accepts any)."""
     if settings.id_token is None:
         return "sandbox"

@@ -1,4 +1,4 @@
-"""Authentication through HTTP (http-api.md §2.2, D22): every failure is the reference's 401."""
+"""Authentication through HTTP (HTTP §2.2, D22): every failure is the reference's 401."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from minigroups.api.routes import build_routes
 from tests.api.conftest import ADMIN, DOWN, LOCKED, REMOTE, Api
 from tests.api.helpers import add_recording, ago
 
-# (method, path under the minigroup, body, action) for every class-bound route of http-api.md §1.
+# (method, path under the minigroup, body, action) for every class-bound route of HTTP §1.
 CLASS_ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/minigroups/{id}", None, "read"),
     ("PUT", "/api/v1/minigroups/{id}", {"reserve": 99, "time": [1, 2]}, "update"),

@@ -1,4 +1,4 @@
-"""R9 create: payloads of upstream.md §3.1/§4.1/§3.2, D3, D7, D13, D14, errors of http-api.md R9."""
+"""R9 create: payloads of contract.md upstream §3.1/§4.1/§3.2, D3, D7, D13, D14, R9's errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reference's pipeline scenarios (upstream.md §10) with their exact numbers, as golden tests
+"""The reference's pipeline scenarios (upstream §10) with their exact numbers, as golden tests
 of the tq request bodies, the event-service requests and the database state."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def pipeline(api: Api) -> Pipeline:
 
 
 async def test_upload_makes_bare_recordings_and_conversion_tasks(pipeline: Pipeline) -> None:
-    """§10 item 2 (`handle_upload_mjr`)."""
+    """Upstream §10 item 2 (`handle_upload_mjr`)."""
     minigroup = await pipeline.api.create(scope="mg-upload")
     rtc1, rtc2 = uuid4(), uuid4()
     await uploaded(pipeline, minigroup, [rtc1, rtc2])
@@ -64,7 +64,7 @@ async def test_upload_makes_bare_recordings_and_conversion_tasks(pipeline: Pipel
 
 
 async def test_conversions_ask_for_adjust_with_the_host_stream(pipeline: Pipeline) -> None:
-    """§10 item 1 (`handle_upload_stream`): preroll offset 1234, a third stream unreadable."""
+    """Upstream §10 item 1 (`handle_upload_stream`): preroll offset 1234, rtc3 unreadable."""
     api = pipeline.api
     minigroup = await api.create(audience=MEDIA, scope="mg-convert")
     host(api, minigroup["event_room_id"], user(1))
@@ -110,7 +110,7 @@ async def test_conversions_ask_for_adjust_with_the_host_stream(pipeline: Pipelin
 
 
 async def test_adjust_result_submits_the_transcoding_task(pipeline: Pipeline) -> None:
-    """§10 item 3 (`handle_adjust`) and the §6.13 tq request, field by field."""
+    """Upstream §10 item 3 (`handle_adjust`) and the §6.13 tq request, field by field."""
     api = pipeline.api
     minigroup, rtc1, rtc2 = await recorded(pipeline, tags={"foo": "bar"})
     original = uuid4()
@@ -170,7 +170,7 @@ async def test_adjust_result_submits_the_transcoding_task(pipeline: Pipeline) ->
 
 
 async def test_pin_then_unpin_gives_one_pin_segment(pipeline: Pipeline) -> None:
-    """§10 item 4 (`handle_adjust_with_pin_and_unpin`)."""
+    """Upstream §10 item 4 (`handle_adjust_with_pin_and_unpin`)."""
     api = pipeline.api
     minigroup, _, _ = await recorded(pipeline)
     modified = modified_room(api, minigroup, [(1, 0), (None, 1000 * 10**9)])
@@ -182,7 +182,7 @@ async def test_pin_then_unpin_gives_one_pin_segment(pipeline: Pipeline) -> None:
 
 
 async def test_edition_commit_gives_the_host_empty_modified_segments(pipeline: Pipeline) -> None:
-    """§6.7 with D20 (the reference's behaviour, kept)."""
+    """Upstream §6.7 with D20 (the reference's behaviour, kept)."""
     api = pipeline.api
     minigroup, _, _ = await recorded(pipeline)
     original = uuid4()
@@ -205,7 +205,7 @@ async def test_edition_commit_gives_the_host_empty_modified_segments(pipeline: P
 
 
 async def test_transcoding_completion_publishes_ready(pipeline: Pipeline) -> None:
-    """§10 item 5 (`handle_transcoding_completion`), then what readers see (status, versions)."""
+    """Upstream §10 item 5 (`handle_transcoding_completion`), then the status and versions read."""
     api = pipeline.api
     minigroup, rtc1, _ = await recorded(pipeline, tags={"foo": "bar"})
     original = uuid4()
@@ -261,7 +261,7 @@ async def test_transcoding_completion_publishes_ready(pipeline: Pipeline) -> Non
 
 
 async def test_close_ends_the_minigroup_and_publishes_stop(pipeline: Pipeline) -> None:
-    """§6.1: time end lowered to now, `timed_out` kept, `minigroup.stop` broadcast."""
+    """Upstream §6.1: time end lowered to now, `timed_out` kept, `minigroup.stop` broadcast."""
     api = pipeline.api
     minigroup = await api.create(scope="closing", tags={"foo": "bar"}, time=[1700000000, None])
     close = {"id": minigroup["conference_room_id"], "audience": AUDIENCE,

@@ -1,4 +1,4 @@
-"""R1/R3 reads: the read representation (§2.11 C), status rules (§3, D4), filters, D5, D26."""
+"""R1/R3 reads: the read representation (HTTP §2.11 C), status rules (§3, D4), filters, D5, D26."""
 
 from __future__ import annotations
 

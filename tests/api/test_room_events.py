@@ -1,4 +1,4 @@
-"""R11 proxied events (D9, D8) and R12 whiteboards (upstream.md §3.9)."""
+"""R11 proxied events (D9, D8) and R12 whiteboards (contract.md upstream §3.9)."""
 
 from __future__ import annotations
 

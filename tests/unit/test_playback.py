@@ -1,4 +1,4 @@
-"""http-api.md §3 step 6 with D4: status and on-demand versions from the first recording."""
+"""contract.md HTTP §3 step 6 with D4: status and on-demand versions from the first recording."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""D7: time tuples; §2.7 wire form."""
+"""D7: time tuples; HTTP §2.7 wire form."""
 
 from __future__ import annotations
 

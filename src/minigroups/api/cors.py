@@ -32,7 +32,7 @@ class CorsPolicy:
         return None
 
     def decorate(self, response: Response, origin: str | None) -> None:
-        """Add the CORS headers of http-api.md §2.8 to an answer."""
+        """Add the CORS headers of contract.md HTTP §2.8 to an answer."""
         headers = [(name, value) for name, value in response.raw_headers if name != b"vary"]
         allowed = self._allow_origin(origin)
         if allowed is not None:

@@ -1,4 +1,4 @@
-"""The ONE table from errors to HTTP status and RFC 7807-style problem bodies (http-api.md §2.4)."""
+"""The ONE table from errors to HTTP status and RFC 7807-style problem bodies (HTTP §2.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Lenient query strings as front-ends write them by hand (D27, http-api.md R1).
+"""Lenient query strings as front-ends write them by hand (D27, contract.md R1).
 
 Only `class_keys`, `account_keys` and `access_token` are read; other parameters are ignored,
 empty pairs and trailing `&` are harmless, brackets may be literal or percent-encoded.

@@ -1,4 +1,4 @@
-"""The JSON shapes of a minigroup that clients read (http-api.md §2.11 A and C)."""
+"""The JSON shapes of a minigroup that clients read (contract.md HTTP §2.11 A and C)."""
 
 from __future__ import annotations
 

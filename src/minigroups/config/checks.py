@@ -1,4 +1,4 @@
-"""What the types cannot say (upstream.md §9: e.g. start-up fails on empty turn_hosts)."""
+"""What the types cannot say (contract.md upstream §9: e.g. start-up fails on empty turn_hosts)."""
 
 from __future__ import annotations
 

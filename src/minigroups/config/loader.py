@@ -44,7 +44,7 @@ DATABASE_FILE = "minigroups.sqlite3"
 # What `minigroups serve` runs without `--config`, a `string.Template` filled in from the data dir.
 EMBEDDED_CONFIG_FILE = "default.toml"
 
-# Reference keys minigroups reads and drops (upstream.md §9), with the reason given in the warning.
+# Reference keys minigroups reads and drops (upstream §9), with the reason given in the warning.
 IGNORED_KEYS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("broker_id",), "the reference reads it but does not use it"),
     (("retry_delay",), "it delays the reference's authz proxy, which minigroups does not have"),

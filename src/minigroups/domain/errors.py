@@ -154,7 +154,7 @@ class EditionCommitFailed(RouteUpstreamFailed):
     """The event service did not take the edition commit (`edition_flow_failed`)."""
 
 
-# --- the recording pipeline (upstream.md §6) ----------------------------------------------------
+# --- the recording pipeline (contract.md upstream §6) ---------------------------------------------
 
 
 class SegmentsMalformed(MinigroupsError):

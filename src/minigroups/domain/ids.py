@@ -1,4 +1,4 @@
-"""Account and agent identities as the platform writes them (upstream.md §1.1)."""
+"""Account and agent identities as the platform writes them (contract.md upstream §1.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A minigroup, its recordings, and the rules that derive what readers see (http-api.md §3, D4)."""
+"""A minigroup, its recordings, and the rules that derive what readers see (HTTP §3, D4)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def sort_recordings(recordings: Iterable[Recording]) -> list[Recording]:
 def describe_playback(
     minigroup: Minigroup, recordings: Sequence[Recording], now: datetime
 ) -> Playback:
-    """Status and on-demand versions (http-api.md §3 step 6), from the first recording by D4."""
+    """Status and on-demand versions (HTTP §3 step 6), from the first recording by D4."""
     if not recordings:
         status = Status.CLOSED if minigroup.time.has_ended(now) else Status.REAL_TIME
         return Playback(status, [], None)
@@ -137,7 +137,7 @@ def describe_playback(
 def filter_properties(
     properties: Mapping[str, JsonValue], keys: Sequence[str] | None
 ) -> JsonObject:
-    """Only the listed keys that exist; no key list means nothing (http-api.md §3 step 4)."""
+    """Only the listed keys that exist; no key list means nothing (contract.md HTTP §3 step 4)."""
     if keys is None:
         return {}
     return {key: properties[key] for key in keys if key in properties}

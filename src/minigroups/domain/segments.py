@@ -35,7 +35,7 @@ class ParsedSegments:
 
 
 def parse_segments(text: str) -> ParsedSegments:
-    """Read `<unix ms>,<duration s>` lines (upstream.md §6.3 step 2) with exact arithmetic (D17).
+    """Read `<unix ms>,<duration s>` lines (upstream §6.3 step 2) with exact arithmetic (D17).
 
     Blank lines are skipped; any other unreadable line, or no line at all, is `SegmentsMalformed`.
     """
@@ -56,7 +56,7 @@ def parse_segments(text: str) -> ParsedSegments:
 
 
 def stream_duration(recording_duration: str) -> int:
-    """Whole seconds of a transcoded stream (upstream.md §6.5 step 2), ties away from zero."""
+    """Whole seconds of a transcoded stream (upstream §6.5 step 2), ties away from zero."""
     value = _parse_decimal(recording_duration)
     if value is None or value < 0:
         raise RecordingDurationMalformed(

@@ -1,4 +1,4 @@
-"""The streams of a transcoding task: offsets, pins and mutes per recording (upstream.md §6.8)."""
+"""The streams of a transcoding task: offsets, pins and mutes per recording (upstream §6.8)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def build_streams(
     pins: Sequence[AgentEvent],
     snapshots: Sequence[ConfigSnapshot],
 ) -> list[Stream]:
-    """One stream per recording, in the given (D4) order (upstream.md §6.8, http-api.md §7.4)."""
+    """One stream per recording, in the given (D4) order (contract.md upstream §6.8, HTTP §7.4)."""
     ready = [_ready(recording) for recording in recordings]
     if not ready:
         return []
@@ -149,7 +149,7 @@ def mute_segments(
 
 
 def stream_binding(stream: Stream) -> JsonObject:
-    """The stream as one element of the task's `streams` binding (upstream.md §5.1)."""
+    """The stream as one element of the task's `streams` binding (contract.md upstream §5.1)."""
     return {
         "id": str(stream.id),
         "uri": stream.uri,
@@ -214,7 +214,7 @@ def _ready(recording: Recording) -> _Ready:
 def _keep_pin(segments: Segments, candidate: tuple[int, int], recording_end: int) -> None:
     """Keep a pin only if it is non-empty and inside the recording; never clip it.
 
-    §6.8 says `start <= end`, but the reference's own test (upstream.md §10 item 7) shows that a
+    Upstream §6.8 says `start <= end`, but the reference's test (upstream §10 item 7) shows that a
     pin and unpin within one millisecond give nothing, so the end must be strictly after the start.
     """
     start, end = candidate

@@ -1,4 +1,4 @@
-"""Bodies of the tq tasks for a minigroup's recordings (upstream.md §5.1, http-api.md §7.4)."""
+"""Bodies of the tq tasks for a minigroup's recordings (contract.md upstream §5.1, HTTP §7.4)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def convert_task(
     mjr_dumps_uris: Sequence[str],
     audience_settings: AudienceMedia | None,
 ) -> TqTask:
-    """Convert one rtc's dumps into a stream (upstream.md §6.2 step 5); always normal priority."""
+    """Convert one rtc's dumps into a stream (upstream §6.2 step 5); always normal priority."""
     bindings: JsonObject = {
         "mjr_dumps_uris": list(mjr_dumps_uris),
         "stream_uri": stream_uri,
@@ -93,7 +93,7 @@ def transcode_task(
     priority: Priority,
     audience_settings: AudienceMedia | None,
 ) -> TqTask:
-    """Transcode all streams into one HLS recording (http-api.md §7.4 step 10)."""
+    """Transcode all streams into one HLS recording (contract.md HTTP §7.4 step 10)."""
     bindings: JsonObject = {
         "streams": [stream_binding(stream) for stream in streams],
         "host_stream_id": str(host_stream_id),

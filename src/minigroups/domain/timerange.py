@@ -1,4 +1,4 @@
-"""The `[start, end)` time range of minigroups and rooms, and its wire form (http-api.md §2.7)."""
+"""The `[start, end)` time range of minigroups and rooms, and its wire form (HTTP §2.7)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The interfaces the use cases need from the outside world; adapters implement them.
 
 One module per concern: `store` (repositories, units of work, the storage dataclasses), `queues`
-(the inbox and the outbox), `peers` (the upstream services, upstream.md §3-§5), `auth` (the
+(the inbox and the outbox), `peers` (the upstream services, contract.md upstream §3-§5), `auth` (the
 authorizer) and `runtime` (clock and metrics). Everything is importable from `minigroups.ports`.
 """
 

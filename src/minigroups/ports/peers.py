@@ -1,4 +1,4 @@
-"""The peer services (upstream.md §3-§5): the event and conference services, tq, notifications.
+"""The peer services (upstream §3-§5): the event and conference services, tq, notifications.
 
 Arguments and answers are plain data in wire shape (times as `[start, end]` Unix-second pairs,
 ids as UUIDs, JSON as dicts).
@@ -48,7 +48,7 @@ class WriterConfigSnapshot:
 
 
 class EventService(Protocol):
-    """The event service's room and event methods (upstream.md §3)."""
+    """The event service's room and event methods (contract.md upstream §3)."""
 
     async def create_room(
         self,
@@ -90,7 +90,7 @@ class EventService(Protocol):
 
 
 class ConferenceService(Protocol):
-    """The conference service's methods (upstream.md §4)."""
+    """The conference service's methods (contract.md upstream §4)."""
 
     async def create_room(
         self,
@@ -113,7 +113,7 @@ class ConferenceService(Protocol):
 
 
 class TaskQueue(Protocol):
-    """tq's task creation over HTTP (upstream.md §5.1)."""
+    """tq's task creation over HTTP (contract.md upstream §5.1)."""
 
     async def create_task(
         self, *, audience: str, task_id: str, classroom_id: UUID, task: JsonObject
@@ -123,7 +123,7 @@ class TaskQueue(Protocol):
 
 
 class Notifier(Protocol):
-    """Broadcasts the service's own events to the platform (upstream.md §1.4, §1.5)."""
+    """Broadcasts the service's own events to the platform (contract.md upstream §1.4, §1.5)."""
 
     async def notify(self, *, audience: str, label: str, payload: JsonObject) -> None:
         """Publish a `type=event` message with `label` to the audience's events topic (QoS 1)."""

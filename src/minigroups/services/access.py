@@ -14,7 +14,7 @@ from minigroups.services.context import Context
 
 @dataclass(frozen=True, slots=True)
 class Guard:
-    """Who calls, and the action the route declares (http-api.md §1, the Authz action column)."""
+    """Who calls, and the action the route declares (HTTP §1, the Authz action column)."""
 
     caller: AccountId
     action: Action

@@ -33,7 +33,7 @@ async def restart_transcoding(
 async def commit_edition(
     ctx: Context, guard: Guard, audience: str, scope: str, edition_id: UUID
 ) -> None:
-    """Appendix A: ask the event service to commit; its result arrives as `edition.commit`."""
+    """HTTP appendix A: ask the event service to commit; its result arrives as `edition.commit`."""
     await load_authorized(ctx, guard, ByScope(audience, scope))
     try:
         await ctx.events.commit_edition(

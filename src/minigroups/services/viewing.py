@@ -10,7 +10,7 @@ from minigroups.domain.minigroup import clamp_position
 from minigroups.services.access import ById, Guard, load_authorized
 from minigroups.services.context import Context
 
-# Bytes percent-encoded inside the set segment of the download URL (http-api.md R10).
+# Bytes percent-encoded inside the set segment of the download URL (contract.md R10).
 _ENCODED = frozenset(' "#<>?`{}/%\\\x7f')
 
 

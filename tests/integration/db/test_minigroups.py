@@ -97,7 +97,7 @@ async def test_claim_dummy_held_by_another_fresh_create_returns_none(store: SqlS
 async def test_stale_dummy_is_taken_over_keeping_its_id(store: SqlStore, database_url: str) -> None:
     stale = await claim(store, new_minigroup(tags={"old": 1}, properties={"old": 1}, reserve=1))
     assert stale is not None
-    # A stuck dummy of another kind: the takeover makes it a minigroup (bug 9.1.8).
+    # A stuck dummy of another kind: the takeover makes it a minigroup (bug HTTP §9.1 item 8).
     await execute(database_url, update(class_).values(kind="webinar"))
     new_claim = uuid4()
     new = new_minigroup(time=TimeRange(START, None), properties={"new": 2}, reserve=None)

@@ -31,7 +31,7 @@ TAGS = {"foo": "bar"}
 
 
 def timing_out(emit: Emit) -> Emit:
-    """The conference closed an orphaned room by timeout: `timed_out: true` (upstream.md §6.1)."""
+    """The conference closed an orphaned room by timeout: `timed_out: true` (upstream §6.1)."""
 
     async def publish(topic: str, properties: dict[str, str], payload: str) -> None:
         if properties["label"] == "room.close":

@@ -1,4 +1,4 @@
-"""tq over real HTTP from a ULMS service (upstream.md §5.1): URL, headers, body, 200 only."""
+"""tq over real HTTP from a ULMS service (upstream §5.1): URL, headers, body, 200 only."""
 
 from __future__ import annotations
 

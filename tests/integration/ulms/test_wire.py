@@ -2,7 +2,7 @@
 
 Topic `agents/<agent>/api/v1/out/<peer>`, envelope properties exactly type, method,
 correlation_data (16 of [A-Za-z0-9]), response_topic and timestamp, and each payload of create,
-recreate, update (each `time` form), proxied events and whiteboards (upstream.md §1.5, §3, §4).
+recreate, update (each `time` form), proxied events and whiteboards (upstream §1.5, §3, §4).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bearer token checks of http-api.md §2.2 with D22, title by title."""
+"""The bearer token checks of contract.md HTTP §2.2 with D22, title by title."""
 
 from __future__ import annotations
 

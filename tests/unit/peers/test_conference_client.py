@@ -1,4 +1,4 @@
-"""ConferenceClient: payloads field by field (upstream.md §4), statuses (D8) and decoding."""
+"""ConferenceClient: payloads field by field (upstream §4), statuses (D8) and decoding."""
 
 from __future__ import annotations
 

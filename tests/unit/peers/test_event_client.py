@@ -1,4 +1,4 @@
-"""EventClient: payloads field by field (upstream.md §3) and statuses (D8)."""
+"""EventClient: payloads field by field (contract.md upstream §3) and statuses (D8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reference paging of event.list (upstream.md §3.8): 10 pages of 100, stop at an empty page."""
+"""The reference paging of event.list (upstream §3.8): 10 pages of 100, stop at an empty page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TqClient (upstream.md §5.1): URL join, headers, body, 200-only success, error kinds."""
+"""TqClient (contract.md upstream §5.1): URL join, headers, body, 200-only success, error kinds."""
 
 from __future__ import annotations
 

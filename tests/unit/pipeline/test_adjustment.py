@@ -1,4 +1,4 @@
-"""upstream.md §6.4 step 3 and §6.7 (D20): each recording's new `modified_segments`."""
+"""contract.md upstream §6.4 step 3 and §6.7 (D20): each recording's new `modified_segments`."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ REC2_SEGMENTS: Segments = [(0, 2_700_000)]
 
 
 def _recordings() -> tuple[Recording, Recording]:
-    """§10 item 3: rec1 by the host user1, rec2 by user2."""
+    """Upstream §10 item 3: rec1 by the host user1, rec2 by user2."""
     rec1 = recording(RTC1, USER1, started_at=NOW - timedelta(hours=1), segments=REC1_SEGMENTS)
     rec2 = recording(RTC2, USER2, started_at=NOW - timedelta(minutes=50), segments=REC2_SEGMENTS)
     return rec1, rec2
 
 
 def test_the_host_gets_the_cut_and_everyone_else_their_own_segments() -> None:
-    """§10 item 3's database assertions."""
+    """Upstream §10 item 3's database assertions."""
     rec1, rec2 = _recordings()
 
     result = adjusted_segments([rec1, rec2], USER1, CUT)

@@ -1,4 +1,4 @@
-"""upstream.md §6.3 step 2 with D17 (exact decimal segments) and §6.5 step 2 (stream duration)."""
+"""Upstream §6.3 step 2 with D17 (exact decimal segments) and §6.5 step 2 (stream duration)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_the_example_of_6_13() -> None:
 
 
 def test_the_streams_of_the_reference_upload_test() -> None:
-    """§10 item 1: rtc1 started now-1h with [0,1.5M),[1.8M,3M); rtc2 now-50min with [0,2.7M)."""
+    """Upstream §10 item 1: rtc1 from now-1h with [0,1.5M),[1.8M,3M); rtc2 now-50min, [0,2.7M)."""
     t1 = to_unix_ms(NOW) - 3_600_000
     t2 = to_unix_ms(NOW) - 3_000_000
 

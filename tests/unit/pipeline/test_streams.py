@@ -1,4 +1,4 @@
-"""upstream.md §6.8 / http-api.md §7.4 step 9: streams, pins and mutes, with the §10 numbers."""
+"""Upstream §6.8 / HTTP §7.4 step 9: streams, pins and mutes, with the upstream §10 numbers."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ REC2_SEGMENTS: Segments = [(0, 2_700_000)]
 
 
 def _adjusted() -> tuple[Recording, Recording]:
-    """§10 item 3 after the adjust bookkeeping: rec1 (host) has the cut, rec2 its own segments."""
+    """Upstream §10 item 3 after the adjust bookkeeping: rec1 (host) has the cut, rec2 its own."""
     rec1 = recording(
         RTC1,
         USER1,
@@ -66,7 +66,7 @@ def _streams(pins: Sequence[AgentEvent], *, preroll_offset: int = 0) -> list[Str
 
 
 def test_handle_adjust_streams() -> None:
-    """§10 item 3."""
+    """Upstream §10 item 3."""
     pins = [pin(USER1, 0), pin(USER2, 1_200_000_000_000), pin(USER1, 1_500_000_000_000)]
 
     assert _streams(pins) == [
@@ -94,7 +94,7 @@ def test_handle_adjust_streams() -> None:
 
 
 def test_handle_adjust_with_pin_and_unpin() -> None:
-    """§10 item 4: a null pin unpins."""
+    """Upstream §10 item 4: a null pin unpins."""
     rec1, rec2 = _streams([pin(USER1, 0), pin(None, 1_000_000_000_000)])
 
     assert rec1.pin_segments == [(0, 1_000_000)]
@@ -102,21 +102,21 @@ def test_handle_adjust_with_pin_and_unpin() -> None:
 
 
 def test_collect_pinned_events_cons_pin() -> None:
-    """§10 item 6: a repeated pin is ignored; positions are whole milliseconds."""
+    """Upstream §10 item 6: a repeated pin is ignored; positions are whole milliseconds."""
     pins = [pin("A", 2041237463815), pin("A", 2041238581600), pin(None, 2093817792770)]
 
     assert pin_segments(pins, "A", room_offset=0, recording_end=3_000_000) == [(2041237, 2093817)]
 
 
 def test_collect_pinned_events_fast_pin_unpin() -> None:
-    """§10 item 7: pin and unpin in the same millisecond give no segment (not even [t, t])."""
+    """Upstream §10 item 7: a pin and unpin in one millisecond give no segment (not even [t, t])."""
     pins = [pin("A", 1_000_000_000_000), pin(None, 1_000_000_000_002)]
 
     assert pin_segments(pins, "A", room_offset=0, recording_end=3_000_000) == []
 
 
 def test_invalid_pin_segment_after_video() -> None:
-    """§10 item 8: a pin beyond the recording's end is dropped, never clipped."""
+    """Upstream §10 item 8: a pin beyond the recording's end is dropped, never clipped."""
     pins = [pin("A", 2_500_000 * 1_000_000)]
 
     assert pin_segments(pins, "A", room_offset=-460622, recording_end=2943194) == []

@@ -1,4 +1,4 @@
-"""upstream.md §5.1, §6.13 and http-api.md §7.4 step 10: tq task ids, bodies, tags, priorities."""
+"""contract.md upstream §5.1, §6.13 and HTTP §7.4 step 10: tq task ids, bodies, tags, priorities."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ CUT: Segments = [(3000, 1_500_000), (1_800_000, 3_000_000)]
 
 
 def _handle_adjust_task(media: AudienceMedia | None) -> TqTask:
-    """§10 item 3 end to end in the pure part: streams, then the transcoding task."""
+    """Upstream §10 item 3 end to end in the pure part: streams, then the transcoding task."""
     rec1 = recording(
         RTC1,
         USER1,
@@ -99,7 +99,7 @@ def _expected_streams() -> list[JsonObject]:
 
 
 def test_handle_adjust_task_with_audience_settings() -> None:
-    """§10 item 3 and the §6.13 tq request after adjust."""
+    """Upstream §10 item 3 and the §6.13 tq request after adjust."""
     task_id, body = _handle_adjust_task(MEDIA)
 
     assert task_id == "transcode-minigroup-to-hls-minigroup-abc"

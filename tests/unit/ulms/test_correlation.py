@@ -1,4 +1,4 @@
-"""Request/response matching by correlation_data: no leaks, drops counted by reason (§1.6)."""
+"""Responses matched by correlation_data: no leaks, drops counted by reason (upstream §1.6)."""
 
 from __future__ import annotations
 

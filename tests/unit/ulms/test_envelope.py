@@ -1,4 +1,4 @@
-"""The envelope codec (upstream.md §1.5): exact outgoing properties, lenient reading."""
+"""The envelope codec (contract.md upstream §1.5): exact outgoing properties, lenient reading."""
 
 from __future__ import annotations
 

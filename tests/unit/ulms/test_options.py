@@ -1,4 +1,4 @@
-"""Connection options from `[mqtt]` (upstream.md §1.3)."""
+"""Connection options from `[mqtt]` (contract.md upstream §1.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Topics of upstream.md §1.4 and the filter matching used to route subscriptions."""
+"""Topics of contract.md upstream §1.4 and the filter matching used to route subscriptions."""
 
 from __future__ import annotations
 

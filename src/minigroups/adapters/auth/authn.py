@@ -1,6 +1,6 @@
 """Who is calling: the request's bearer token checked against the `[authn]` issuers.
 
-Implements http-api.md §2.2 with decision D22 (the `Authorization` scheme must be `Bearer`).
+Implements contract.md HTTP §2.2 with decision D22 (the `Authorization` scheme must be `Bearer`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ SUPPORTED_ALGORITHMS = frozenset({"ES256", "HS256"})
 
 _SCHEME = "bearer "  # compared case-insensitively, with exactly one space (D22)
 # The reference reads the header only when it is visible ASCII (tab allowed) and >= 7 bytes long;
-# otherwise it acts as if the header were absent (http-api.md §2.2).
+# otherwise it acts as if the header were absent (contract.md HTTP §2.2).
 _VISIBLE_ASCII = re.compile(r"[\t\x20-\x7e]*")
 
 Verifier = Callable[[bytes, bytes], bool]  # (signing input, signature) -> valid
@@ -68,7 +68,7 @@ class Authenticator:
         return account
 
     def _verify(self, token: str, now: float) -> tuple[AccountId, int | None]:
-        # The order of the checks decides which title wins (http-api.md §2.2 step 2).
+        # The order of the checks decides which title wins (contract.md HTTP §2.2 step 2).
         try:
             unverified = read_token(token)
         except MalformedToken:

@@ -1,4 +1,4 @@
-"""May the caller do this: the `[authz]` backends per audience (http-api.md §2.3, upstream §7.2)."""
+"""May the caller do this: the `[authz]` backends per audience (HTTP §2.3, upstream §7.2)."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def _build_backend(
 
 
 def _backend_token(audience: str, settings: AuthzHttpSettings, own: AccountId) -> str:
-    # upstream.md §7.2: iss = own audience, aud = "<own audience>:<tenant audience>", no exp.
+    # upstream §7.2: iss = own audience, aud = "<own audience>:<tenant audience>", no exp.
     if settings.key is None:
         raise AuthConfigError(f"authz.{audience}: an http backend needs `key` (a private key file)")
     return mint_token(

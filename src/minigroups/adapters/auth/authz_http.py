@@ -1,6 +1,6 @@
 """The `http` authz backend: a tenant's service answers which actions a subject may do.
 
-Behaves as the reference's svc-authz client (upstream.md §7.2), with an in-process decision cache
+Behaves as the reference's svc-authz client (upstream §7.2), with an in-process decision cache
 instead of Redis, and backend failures reported as unavailable (503, D6) rather than 422.
 """
 

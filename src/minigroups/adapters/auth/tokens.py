@@ -70,7 +70,7 @@ def mint_token(
 
 
 def mint_id_token(account: AccountId, *, algorithm: Algorithm, key: JoseKey) -> str:
-    """The service's own id token (upstream.md §1.2): iss = aud = audience, sub = label, no exp."""
+    """The service's own id token (upstream §1.2): iss = aud = audience, sub = label, no exp."""
     return mint_token(
         issuer=account.audience,
         audience=account.audience,

@@ -104,7 +104,7 @@ def _claim_statement(dialect_name: str) -> ReturningInsert[Any]:
     statement = insert(class_)
     new = statement.excluded
     taken_over = {
-        "kind": new.kind,  # not the old row's kind: the reference's bug 9.1.8
+        "kind": new.kind,  # not the old row's kind: the reference's bug HTTP §9.1 item 8
         "time_start": new.time_start,
         "time_end": new.time_end,
         "tags": new.tags,
@@ -229,12 +229,12 @@ class SqlMinigroupRepository:
             update(class_).where(_c.id == minigroup_id, _ESTABLISHED).values(properties=properties)
         )
 
-    # --- the recording pipeline (upstream.md §6) ---------------------------------------------
+    # --- the recording pipeline (contract.md upstream §6) -----------------------------------------
 
     async def find_by_room(
         self, column: RoomColumn, room_id: UUID, *, lock: bool = False
     ) -> Minigroup | None:
-        """The class (any kind) whose room in `column` is `room_id` (upstream.md §6.0)."""
+        """The class (any kind) whose room in `column` is `room_id` (contract.md upstream §6.0)."""
         statements = _LOCK_BY_ROOM if lock else _BY_ROOM
         return await self._one(statements[column], {"p_room": room_id})
 

@@ -1,4 +1,4 @@
-"""The `recording` table: one live recording per participant of a class (http-api.md §6.3)."""
+"""The `recording` table: one live recording per participant of a class (contract.md HTTP §6.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Account properties and viewing positions (http-api.md §6.4, §6.5)."""
+"""Account properties and viewing positions (contract.md HTTP §6.4, §6.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The storage schema (http-api.md §6, made portable between PostgreSQL and SQLite).
+"""The storage schema (contract.md HTTP §6, made portable between PostgreSQL and SQLite).
 
 The migrations in `migrations/versions` must build exactly this; a test compares them.
 """

@@ -1,4 +1,4 @@
-"""Status checks and decoding of peer answers into port objects (upstream.md §1.6, §3, §4).
+"""Status checks and decoding of peer answers into port objects (contract.md upstream §1.6, §3, §4).
 
 Wire structs live here and nowhere else: a peer answer becomes a `ports` object or an
 `UpstreamFailed` (REJECTED for an unexpected status, MALFORMED for an unreadable payload).
@@ -41,7 +41,7 @@ class _EventWire(msgspec.Struct):
     created_at: int
     label: str | None = None
     attribute: str | None = None
-    # Unused by us; validated when present, not required (upstream.md §3.8 lists it).
+    # Unused by us; validated when present, not required (contract.md upstream §3.8 lists it).
     original_occurred_at: _NonNegative | None = None
 
 
@@ -101,7 +101,7 @@ def decode_room(payload: JsonValue, service: str, method: str) -> Room:
 
 
 def decode_events(payload: JsonValue, service: str, method: str) -> list[RoomEvent]:
-    """An `event.list` page of host/pin events (upstream.md §3.8)."""
+    """An `event.list` page of host/pin events (contract.md upstream §3.8)."""
     wires = _convert(payload, list[_EventWire], service, method)
     return [_to_event(wire, index, service, method) for index, wire in enumerate(wires)]
 
@@ -136,7 +136,7 @@ def _to_event(wire: _EventWire, index: int, service: str, method: str) -> RoomEv
 
 
 def decode_snapshots(payload: JsonValue, service: str, method: str) -> list[WriterConfigSnapshot]:
-    """A `writer_config_snapshot.read` answer (upstream.md §4.4)."""
+    """A `writer_config_snapshot.read` answer (contract.md upstream §4.4)."""
     wires = _convert(payload, list[_SnapshotWire], service, method)
     return [
         WriterConfigSnapshot(

@@ -1,4 +1,4 @@
-"""The conference service client (upstream.md §4) over any `Requester`."""
+"""The conference service client (contract.md upstream §4) over any `Requester`."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class ConferenceClient(PeerClient):
     async def update_room(
         self, *, room_id: UUID, time: WireTime | None, reserve: int | None, host: str | None
     ) -> None:
-        # `time` and `reserve` are always sent, null included (upstream.md §4.3, D15).
+        # `time` and `reserve` are always sent, null included (contract.md upstream §4.3, D15).
         payload: JsonObject = {
             "id": str(room_id),
             "time": None if time is None else list(time),

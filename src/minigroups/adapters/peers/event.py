@@ -1,4 +1,4 @@
-"""The event service client (upstream.md §3) over any `Requester`, and the reference paging."""
+"""The event service client (upstream §3) over any `Requester`, and the reference paging."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The peers' lifecycle events on the wire (upstream.md §5.2, §6.1-§6.7), decoded into the
+"""The peers' lifecycle events on the wire (contract.md upstream §5.2, §6.1-§6.7), decoded into the
 pipeline's use-case inputs."""
 
 from __future__ import annotations

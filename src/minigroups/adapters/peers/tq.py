@@ -1,4 +1,4 @@
-"""The tq client: task creation over HTTP (upstream.md §5.1)."""
+"""The tq client: task creation over HTTP (contract.md upstream §5.1)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 `finish` makes the conference close a minigroup's room (and, a moment later, upload synthetic
 recordings); `step` answers what the service asks: tq completes its tasks, the event service
 answers adjust (with an original and a modified room) and dump requests, each by publishing the
-lifecycle event a real peer would (upstream.md §6.13) through `emit`, in process or over a broker.
+lifecycle event a real peer would (upstream §6.13) through `emit`, in process or over a broker.
 """
 
 from __future__ import annotations

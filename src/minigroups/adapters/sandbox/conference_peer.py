@@ -1,4 +1,4 @@
-"""An in-process conference service: rooms and writer config snapshots (upstream.md §4).
+"""An in-process conference service: rooms and writer config snapshots (contract.md upstream §4).
 
 Marked [peer] facts come from foxford/conference: room.create answers 200 (its code keeps a TODO
 to move to 201), room.update refuses time changes of closed rooms and unbounded ends of rooms

@@ -1,4 +1,4 @@
-"""An in-process event service: rooms and events answered as the real one does (upstream.md §3).
+"""An in-process event service: rooms and events answered as the real one does (upstream §3).
 
 Marked [peer] facts come from foxford/event: statuses, room and event objects, the time rules of
 room.update (a future room moves freely, an open room keeps its start, a closed room is refused),

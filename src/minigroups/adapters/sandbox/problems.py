@@ -1,7 +1,7 @@
 """Error answers and payload validation shared by the sandbox peers.
 
 Error objects follow the peers' svc-error form `{"type", "title", "detail"}` with the status and
-kind/title pairs of the event and conference services' error tables (upstream.md §1.6).
+kind/title pairs of the event and conference services' error tables (contract.md upstream §1.6).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""An in-process tq: records every created task and answers 200 `{}` (upstream.md §5.1)."""
+"""An in-process tq: records every created task and answers 200 `{}` (contract.md upstream §5.1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The svc-agent of this process: one MQTT 3.1.1 connection for requests, events and subscriptions.
 
-Requests (upstream.md §1.5, §1.6) are published at QoS 0 and matched to their responses by
+Requests (contract.md upstream §1.5, §1.6) are published at QoS 0 and matched to their responses by
 `correlation_data` only. While the agent is not connected every request and publish fails at once
 (`BrokerUnavailable`); a background task reconnects with backoff and subscribes again.
 
@@ -282,7 +282,7 @@ class MqttAgent:
         except MalformedEnvelope:
             self._metrics.increment(DROPPED, reason="malformed")
             return
-        if response.type != "response":  # requests to our own agent are ignored (§1.4)
+        if response.type != "response":  # requests to our own agent are ignored (upstream §1.4)
             self._metrics.increment(DROPPED, reason="not_a_response")
             return
         self._correlations.resolve(response)

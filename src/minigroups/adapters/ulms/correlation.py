@@ -1,4 +1,4 @@
-"""Requests in flight, matched to their responses by `correlation_data` only (upstream.md §1.6).
+"""Requests in flight, matched to their responses by `correlation_data` only (upstream §1.6).
 
 Unlike the reference, a waiter is removed when its request ends for any reason (no leak), and the
 correlation values of recently ended requests are remembered, so that a dropped response can be

@@ -1,4 +1,4 @@
-"""The svc-agent JSON envelope on MQTT 3.1.1 (upstream.md §1.5, D25): build and read messages.
+"""The svc-agent JSON envelope on MQTT 3.1.1 (upstream §1.5, D25): build and read messages.
 
 On the wire: `{"payload": "<JSON text>", "properties": {<string>: <string>}}`. What we publish has
 exactly the reference's properties; what we read is taken leniently (only `type`, `status`,

@@ -1,4 +1,4 @@
-"""How the agent connects (upstream.md §1.3), built from `[mqtt]` and the service's identity."""
+"""How the agent connects (upstream §1.3), built from `[mqtt]` and the service's identity."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The svc-agent topics (upstream.md §1.4) and topic-filter matching."""
+"""The svc-agent topics (contract.md upstream §1.4) and topic-filter matching."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def lifecycle_subscriptions(
     own_account_id: str, peers: list[tuple[str, str]], tenants: list[str]
 ) -> list[str]:
     """Each peer's (account id, api version) events for each tenant, shared by the instances of
-    the service (upstream.md §1.4)."""
+    the service (contract.md upstream §1.4)."""
     group = f"{SHARED_GROUP}.{own_account_id}"
     return [
         shared(group, audience_events_topic(account, tenant, version))

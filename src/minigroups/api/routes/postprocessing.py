@@ -1,4 +1,4 @@
-"""R13 restart transcoding and the edition commit route (http-api.md appendix A)."""
+"""R13 restart transcoding and the edition commit route (contract.md HTTP appendix A)."""
 
 from __future__ import annotations
 

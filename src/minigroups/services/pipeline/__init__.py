@@ -1,1 +1,1 @@
-"""The recording pipeline's use cases: one per lifecycle event (upstream.md §6), all idempotent."""
+"""The recording pipeline's use cases: one per lifecycle event (upstream §6), all idempotent."""

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjusted) -> None:
-    """§6.4 (adjust) and §6.7 (edition: the source is the original room, the host's cut is [])."""
+    """Upstream §6.4 (adjust) and §6.7 (edition: the source is the original room, host's cut [])."""
     column: RoomColumn = "original_event_room_id" if event.edition else "event_room_id"
     async with ctx.store.unit_of_work(read_only=True) as uow:
         minigroup = await uow.minigroups.find_by_room(column, event.room_id)

@@ -1,4 +1,4 @@
-"""`room.close`: the minigroup's time ends now, and the platform hears `minigroup.stop` (§6.1)."""
+"""`room.close`: the minigroup ends now; the platform hears `minigroup.stop` (upstream §6.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Transcoding done (`minigroup.ready`, §6.5), events dumped (§6.6), tq failures (§5.2)."""
+"""Transcoding done (`minigroup.ready`, upstream §6.5), events dumped (§6.6), tq failures (§5.2)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def effect_key(item: InboxItem, minigroup: Minigroup, effect: str) -> str:
 
 
 def notification_payload(minigroup: Minigroup, **extra: object) -> JsonObject:
-    """`{tags?, scope, id, ...}` as minigroup.stop / minigroup.ready carry it (§6.1, §6.5)."""
+    """`{tags?, scope, id, ...}` as minigroup.stop and .ready carry it (upstream §6.1, §6.5)."""
     payload: JsonObject = {}
     if minigroup.tags is not None:
         payload["tags"] = minigroup.tags

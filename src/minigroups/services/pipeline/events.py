@@ -11,7 +11,7 @@ from minigroups.domain.minigroup import Segments
 
 @dataclass(frozen=True, slots=True)
 class RoomClosed:
-    """`room.close` from the conference (or event) service (§6.1)."""
+    """`room.close` from the conference (or event) service (upstream §6.1)."""
 
     room_id: UUID
     publisher: Literal["event", "conference"]
@@ -28,7 +28,7 @@ class UploadedRtc:
 
 @dataclass(frozen=True, slots=True)
 class RoomUploaded:
-    """`room.upload`: the conference room's recorded rtcs (§6.2)."""
+    """`room.upload`: the conference room's recorded rtcs (upstream §6.2)."""
 
     room_id: UUID
     ready: list[UploadedRtc]
@@ -37,7 +37,7 @@ class RoomUploaded:
 
 @dataclass(frozen=True, slots=True)
 class StreamConverted:
-    """tq `task.complete` of `convert-mjr-dumps-to-stream` (§6.3)."""
+    """tq `task.complete` of `convert-mjr-dumps-to-stream` (upstream §6.3)."""
 
     conference_room_id: UUID
     stream_id: UUID
@@ -47,7 +47,7 @@ class StreamConverted:
 
 @dataclass(frozen=True, slots=True)
 class MinigroupTranscoded:
-    """tq `task.complete` of `transcode-minigroup-to-hls` (§6.5)."""
+    """tq `task.complete` of `transcode-minigroup-to-hls` (upstream §6.5)."""
 
     conference_room_id: UUID
     recording_duration: str
@@ -55,7 +55,7 @@ class MinigroupTranscoded:
 
 @dataclass(frozen=True, slots=True)
 class TaskFailed:
-    """tq `task.complete` with status failure: only logged (§5.2)."""
+    """tq `task.complete` with status failure: only logged (upstream §5.2)."""
 
     template: str | None
     error: object
@@ -63,7 +63,7 @@ class TaskFailed:
 
 @dataclass(frozen=True, slots=True)
 class RoomAdjusted:
-    """`room.adjust` success (§6.4), or `edition.commit` success (§6.7) when `edition` is set."""
+    """`room.adjust` success (upstream §6.4), or `edition.commit` (§6.7) when `edition` is set."""
 
     room_id: UUID  # the real-time room (adjust) or the original room (edition)
     original_room_id: UUID
@@ -74,7 +74,7 @@ class RoomAdjusted:
 
 @dataclass(frozen=True, slots=True)
 class EventsDumped:
-    """`room.dump_events` success (§6.6)."""
+    """`room.dump_events` success (upstream §6.6)."""
 
     room_id: UUID
     s3_uri: str

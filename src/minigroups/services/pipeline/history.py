@@ -1,4 +1,4 @@
-"""Reading an event room's host and pin history through the event service (upstream.md §3.8)."""
+"""Reading an event room's host and pin history through the event service (upstream §3.8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The transcoding submission (§6.4 step 4, http-api.md §7.4), after adjust and on restart (R13)."""
+"""The transcoding submission (contract.md HTTP §7.4), after adjust and on restart (R13)."""
 
 from __future__ import annotations
 

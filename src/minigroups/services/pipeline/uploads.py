@@ -1,4 +1,4 @@
-"""`room.upload` and conversions: recordings appear, then `room.adjust` is asked (§6.2, §6.3)."""
+"""`room.upload` and conversions: recordings appear, then `room.adjust` (upstream §6.2, §6.3)."""
 
 from __future__ import annotations
 

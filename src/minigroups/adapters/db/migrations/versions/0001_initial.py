@@ -1,4 +1,4 @@
-"""The initial schema: class, recording, record_timestamp, account (http-api.md §6).
+"""The initial schema: class, recording, record_timestamp, account (contract.md HTTP §6).
 
 Revision ID: 0001
 Revises:
