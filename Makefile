@@ -4,12 +4,12 @@
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: serve test lint sync
+.PHONY: serve test lint sync system
 
 serve: sync
 	$(UV) run --frozen minigroups serve
 
-test: sync lint
+test: sync system lint
 	$(UV) run --frozen pytest
 
 lint: sync
@@ -17,6 +17,12 @@ lint: sync
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
 	$(UV) run --frozen lint-imports
+
+# The programs the tests run; each is installed from Debian's packages when missing.
+SYSTEM_PROGRAMS := mosquitto=/usr/sbin/mosquitto
+
+system:
+	scripts/ensure-system-programs $(SYSTEM_PROGRAMS)
 
 sync: $(UV)
 	$(UV) sync --frozen --quiet
