@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from minigroups.entrypoints.cli import main
+from minigroups.adapters.auth.tokens import read_token
+from minigroups.config import embedded_settings
+from minigroups.entrypoints.cli import build_parser, dev_token, main
 
 HEAVY_MODULES = (
     "sqlalchemy",
@@ -43,6 +47,51 @@ def test_token_is_signed_with_the_development_secret(
     assert claims["aud"] == "usr.minigroups.local"
     assert claims["sub"] == "web"
     assert isinstance(claims["exp"], int)
+
+
+def _minted(data_dir: Path, capsys: pytest.CaptureFixture[str], *options: str) -> dict[str, Any]:
+    main(["token", "--label", "web", "--audience", "usr.minigroups.local", *options])
+    token = capsys.readouterr().out.strip()
+    secret = OctKey.import_key((data_dir / "dev-hs256.secret").read_bytes())
+    return dict(jwt.decode(token, secret).claims)
+
+
+@pytest.mark.parametrize(
+    ("options", "ttl"),
+    [((), 24 * 3600), (("--ttl", "600"), 600), (("--expires-in", "60"), 60)],
+)
+def test_token_expires_after_the_ttl(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], options: tuple[str, ...], ttl: int
+) -> None:
+    """Issue 8: a minted token always has `exp`, 24 h by default; `--expires-in` is an alias."""
+    before = int(time.time())
+    claims = _minted(data_dir, capsys, *options)
+    assert before + ttl <= claims["exp"] <= int(time.time()) + ttl
+
+
+@pytest.mark.parametrize("ttl", ["0", "-5", "soon", "1.5"])
+def test_token_refuses_a_ttl_that_is_not_positive_seconds(
+    ttl: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["token", "--label", "web", "--audience", "usr.minigroups.local", "--ttl", ttl])
+    assert exited.value.code == 2
+    assert "must be a whole number of seconds > 0" in capsys.readouterr().err
+
+
+def test_token_refuses_a_label_with_a_dot() -> None:
+    with pytest.raises(SystemExit, match="account labels never contain a dot"):
+        main(["token", "--label", "alice.usr", "--audience", "usr.minigroups.local"])
+
+
+def test_the_development_token_of_serve_has_the_ttl(data_dir: Path) -> None:
+    loaded = embedded_settings(data_dir, {})
+    before = int(time.time())
+    for ttl, args in ((24 * 3600, ["serve"]), (90, ["serve", "--token-ttl", "90"])):
+        assert build_parser().parse_args(args).ttl == ttl
+        claims = read_token(dev_token(loaded, ttl=ttl)).claims
+        assert claims.exp is not None
+        assert before + ttl <= claims.exp <= int(time.time()) + ttl
 
 
 def test_token_refuses_an_audience_the_issuer_does_not_accept() -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from minigroups.adapters.auth.tokens import read_token
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -96,6 +98,17 @@ def test_serve_without_arguments_answers_a_create_and_read_round_trip(
     assert read.json()["status"] == "real-time"
     assert (tmp_path / "data" / "minigroups.sqlite3").exists()
     assert (tmp_path / "data" / "dev-hs256.secret").exists()
+
+
+@pytest.mark.slow
+def test_the_development_token_of_serve_expires_in_24_hours(
+    served: tuple[str, str, subprocess.Popen[str]],
+) -> None:
+    """Issue 8: the printed token used to have no `exp` and stayed valid forever."""
+    _, token, _ = served
+    claims = read_token(token).claims
+    assert claims.exp is not None
+    assert abs(claims.exp - (time.time() + 24 * 3600)) < 120
 
 
 @pytest.mark.slow

@@ -10,9 +10,14 @@ from typing import Any
 
 @dataclass
 class AuthzBackend:
-    """Answers every POST with `allowed` (a JSON array) and remembers the request bodies."""
+    """Answers every POST with `allowed` (a JSON array) and remembers the request bodies.
+
+    `status` is the answer's HTTP status (200 unless a test sets another); the body stays
+    `allowed` whatever it is, as an error page that happens to be a JSON array would.
+    """
 
     allowed: list[str] = field(default_factory=lambda: ["read", "update", "create", "download"])
+    status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
     _server: asyncio.Server | None = None
@@ -43,7 +48,7 @@ class AuthzBackend:
                 self.requests.append(json.loads(body))
                 answer = json.dumps(self.allowed).encode()
                 writer.write(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    f"HTTP/1.1 {self.status} Status\r\ncontent-type: application/json\r\n".encode()
                     + f"content-length: {len(answer)}\r\n\r\n".encode()
                     + answer
                 )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 
 from minigroups.config.schema import KeyPath, key_problem
 from minigroups.config.settings import (
     AuthzHttpSettings,
+    AuthzLocalSettings,
+    AuthzLocalWhitelistSettings,
     PeerClientSettings,
     Settings,
     TqClientSettings,
@@ -14,6 +17,9 @@ from minigroups.config.settings import (
 from minigroups.domain.ids import AccountId
 
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+# The platform's audiences are DNS-like names (decisions.md, "Caller data in URLs and topics").
+_AUDIENCE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_AUDIENCE_MAX = 253
 
 
 def check_values(settings: Settings) -> None:
@@ -25,6 +31,8 @@ def check_values(settings: Settings) -> None:
         raise key_problem(("turn_hosts",), "must not be empty")
     _check_non_empty_strings(("turn_hosts",), settings.turn_hosts)
     _check_non_empty_strings(("tenants",), settings.tenants)
+    for index, tenant in enumerate(settings.tenants):
+        _check_audience(("tenants", index), tenant)
     if not settings.database_url.startswith(DATABASE_SCHEMES):
         # The URL may carry a password: name the key, never echo the value.
         schemes = ", ".join(DATABASE_SCHEMES)
@@ -38,8 +46,30 @@ def check_values(settings: Settings) -> None:
         _check_account_id((name, "account_id"), client.account_id)
         _check_timeout((name, "timeout"), client.timeout)
     for audience, authz in settings.authz.items():
+        _check_audience(("authz", audience), audience)
+        _check_authz_subjects(("authz", audience), authz)
         if isinstance(authz, AuthzHttpSettings):
             _check_http_authz(("authz", audience), authz)
+
+
+def _check_audience(path: KeyPath, value: str) -> None:
+    # Only these audiences can hold classes (creating one needs an [authz] section for it), so
+    # every audience that reaches a tq URL or an MQTT topic is a DNS-like name.
+    if len(value) > _AUDIENCE_MAX or _AUDIENCE.fullmatch(value) is None:
+        detail = "must be a DNS-like audience: dot-separated labels of letters, digits, `-`, `_`"
+        raise key_problem(path, f"{detail}, got {value!r}")
+
+
+def _check_authz_subjects(path: KeyPath, authz: object) -> None:
+    # Subjects are compared as (label, audience) pairs: each entry must be one.
+    if isinstance(authz, AuthzLocalSettings | AuthzHttpSettings):
+        for index, trusted in enumerate(authz.trusted):
+            _check_account_id((*path, "trusted", index), trusted)
+    elif isinstance(authz, AuthzLocalWhitelistSettings):
+        for index, record in enumerate(authz.records):
+            _check_account_id(
+                (*path, "records", index, "subject_account_id"), record.subject_account_id
+            )
 
 
 def _check_http_authz(path: KeyPath, authz: AuthzHttpSettings) -> None:

@@ -27,6 +27,9 @@ class AuthnIssuerSettings(_Section):
     audience: list[str]
     algorithm: Algorithm
     key: str  # path: DER/PEM public key (ES256) or the raw secret (HS256)
+    # Ours: refuse tokens without `exp`. Off by default, as in the reference: the platform's
+    # service tokens (ours included, upstream §1.2) carry no `exp`.
+    require_exp: bool = False
 
 
 class AuthzNoneSettings(_Section, tag_field="type", tag="none"):

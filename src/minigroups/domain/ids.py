@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class AccountId:
-    """`<label>.<audience>`: split at the first dot."""
+    """`<label>.<audience>`: split at the first dot.
+
+    Compare accounts as this (label, audience) pair, never as text: `alice.usr` of `a` and `alice`
+    of `usr.a` print the same. Authentication refuses a label with a dot (the platform's labels
+    never have one), so the text is unambiguous wherever it is stored (`key`).
+    """
 
     label: str
     audience: str
@@ -21,6 +26,16 @@ class AccountId:
 
     def __str__(self) -> str:
         return f"{self.label}.{self.audience}"
+
+    def key(self) -> str:
+        """The text under which the account's rows are stored; ValueError for a dotted label.
+
+        Only a dot-free label makes `<label>.<audience>` name one pair, so that is checked here,
+        at the storage boundary, as well as at authentication.
+        """
+        if "." in self.label:
+            raise ValueError(f"an account label contains a dot: {self.label!r}")
+        return str(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from minigroups.config import (
 
 DISTRIBUTION = "minigroups"
 CONFIG_HELP = "App.toml to load (default: the embedded sandbox configuration)"
+DEFAULT_TOKEN_TTL = 24 * 3600  # seconds until the `exp` of a minted development token
 
 
 def _settings(config: Path | None) -> tuple[LoadedSettings, bool]:
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve = commands.add_parser("serve", help="run the HTTP API")
     _add_config(serve)
+    _add_ttl(serve, "--token-ttl", "of the development token printed on the embedded default")
     migrate = commands.add_parser("migrate", help="apply database migrations")
     _add_config(migrate)
     token = commands.add_parser("token", help="mint a token with a configured issuer's key")
@@ -57,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--audience", required=True, help="the account audience (`aud`)")
     token.add_argument("--issuer", help="a configured [authn] issuer (default: the only one)")
     token.add_argument("--private-key", type=Path, help="signing key, for ES256 issuers")
-    token.add_argument("--expires-in", type=int, help="seconds until `exp` (default: none)")
+    _add_ttl(token, "--ttl", "of the token; `--expires-in` is the older spelling", "--expires-in")
     _add_config(token)
     events = commands.add_parser("events", help="recorded lifecycle events (the inbox)")
     actions = events.add_subparsers(
@@ -94,6 +96,28 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help=CONFIG_HELP)
 
 
+def _add_ttl(parser: argparse.ArgumentParser, flag: str, what: str, *aliases: str) -> None:
+    parser.add_argument(
+        flag,
+        *aliases,
+        dest="ttl",
+        type=_positive_seconds,
+        default=DEFAULT_TOKEN_TTL,
+        metavar="SECONDS",
+        help=f"seconds until the `exp` {what} (default: {DEFAULT_TOKEN_TTL}, 24 h)",
+    )
+
+
+def _positive_seconds(text: str) -> int:
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds > 0, got {text!r}")
+    return seconds
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from minigroups.bootstrap import StartupError
@@ -105,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.command == "serve":
             from minigroups.entrypoints.server import serve
 
-            serve(loaded.settings, dev_token=dev_token(loaded) if embedded else None)
+            token = dev_token(loaded, ttl=args.ttl) if embedded else None
+            serve(loaded.settings, dev_token=token)
         elif args.command == "migrate":
             from minigroups.adapters.db import migrate
 
@@ -135,7 +160,7 @@ def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:
         raise StartupError("no [authn] issuer to sign a token with")
     name, issuer_settings = issuer
     token = mint(
-        loaded, label="sandbox", audience=issuer_settings.audience[0], issuer=name, expires_in=300
+        loaded, label="sandbox", audience=issuer_settings.audience[0], issuer=name, ttl=300
     )
     base_url = local_base_url(settings.http.listener_address)
     try:
@@ -179,7 +204,7 @@ def _token(args: argparse.Namespace, loaded: LoadedSettings) -> str:
         audience=args.audience,
         issuer=args.issuer,
         private_key=args.private_key,
-        expires_in=args.expires_in,
+        ttl=args.ttl,
     )
 
 
@@ -190,9 +215,9 @@ def mint(
     audience: str,
     issuer: str | None = None,
     private_key: Path | None = None,
-    expires_in: int | None = None,
+    ttl: int = DEFAULT_TOKEN_TTL,
 ) -> str:
-    """A token of a configured issuer (the only one when `issuer` is None)."""
+    """A token of a configured issuer (the only one when `issuer` is None), valid `ttl` seconds."""
     from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
     from minigroups.adapters.auth.tokens import mint_token
     from minigroups.bootstrap import StartupError
@@ -203,6 +228,10 @@ def mint(
         known = ", ".join(issuers) or "none"
         raise StartupError(f"name a configured issuer with --issuer (configured: {known})")
     settings = issuers[name]
+    if "." in label:
+        raise StartupError(
+            f"label {label!r}: account labels never contain a dot, such a token is refused"
+        )
     if audience.split(":", 1)[0] not in settings.audience:
         raise StartupError(f"issuer {name} does not accept audience {audience}")
     if settings.algorithm == "ES256" and private_key is None:
@@ -211,17 +240,16 @@ def mint(
         key = load_signing_key(private_key or settings.key, settings.algorithm)
     except AuthConfigError as exc:
         raise StartupError(str(exc)) from exc
-    expires_at = None if expires_in is None else int(time.time()) + expires_in
     return mint_token(
         issuer=name,
         audience=audience,
         subject=label,
         algorithm=settings.algorithm,
         key=key,
-        expires_at=expires_at,
+        expires_at=int(time.time()) + ttl,
     )
 
 
-def dev_token(loaded: LoadedSettings) -> str:
-    """The ready-to-paste token printed by `serve` on the embedded default."""
-    return mint(loaded, label="dev", audience=DEV_AUDIENCE)
+def dev_token(loaded: LoadedSettings, *, ttl: int = DEFAULT_TOKEN_TTL) -> str:
+    """The ready-to-paste token printed by `serve` on the embedded default, valid `ttl` seconds."""
+    return mint(loaded, label="dev", audience=DEV_AUDIENCE, ttl=ttl)

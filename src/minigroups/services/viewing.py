@@ -10,7 +10,8 @@ from minigroups.domain.minigroup import clamp_position
 from minigroups.services.access import ById, Guard, load_authorized
 from minigroups.services.context import Context
 
-# Bytes percent-encoded inside the set segment of the download URL (contract.md R10).
+# Characters percent-encoded inside the set segment of the download URL (contract.md R10), besides
+# every C0 control and every non-ASCII character.
 _ENCODED = frozenset(' "#<>?`{}/%\\\x7f')
 
 
@@ -31,23 +32,14 @@ async def download_url(ctx: Context, guard: Guard, minigroup_id: UUID) -> str:
         raise RecordingNotFound("Minigroup has no recordings")
     if any(recording.transcoded_at is None for recording in recordings):
         raise RecordingNotFound("Minigroup recordings were not transcoded")
-    set_id = f"ms.webinar.{minigroup.audience}::{minigroup.scope}"  # prefix kept (D11)
-    return storage_url(ctx.options.storage_base_url, set_id)
+    return storage_url(ctx.options.storage_base_url, minigroup.audience, minigroup.scope)
 
 
-def storage_url(base_url: str, set_id: str) -> str:
+def storage_url(base_url: str, audience: str, scope: str) -> str:
     """Append `api/v2/backends/yandex/sets/<set>/objects/mp4` as the reference does (R10)."""
     parts = urlsplit(base_url)
-    segments = [
-        "api",
-        "v2",
-        "backends",
-        "yandex",
-        "sets",
-        _encode_segment(set_id),
-        "objects",
-        "mp4",
-    ]
+    segments = ["api", "v2", "backends", "yandex", "sets", set_segment(audience, scope)]
+    segments += ["objects", "mp4"]
     base_path = parts.path
     path = (
         "/" + "/".join(segments) if base_path in ("", "/") else f"{base_path}/" + "/".join(segments)
@@ -55,13 +47,21 @@ def storage_url(base_url: str, set_id: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
-def _encode_segment(segment: str) -> str:
+def set_segment(audience: str, scope: str) -> str:
+    """`ms.webinar.<audience>::<scope>` (prefix kept, D11) as one percent-encoded path segment.
+
+    Distinct (audience, scope) pairs never share a segment: every control character is encoded
+    (the reference dropped tab, CR and LF), and a `:` of the audience is encoded too, so the first
+    `::` always ends the audience.
+    """
+    return f"ms.webinar.{_encode(audience, _ENCODED | {':'})}::{_encode(scope, _ENCODED)}"
+
+
+def _encode(text: str, encoded: frozenset[str]) -> str:
     out: list[str] = []
-    for char in segment:
-        if char in "\t\r\n":
-            continue
-        if char in _ENCODED or ord(char) < 0x20 or ord(char) > 0x7E:
-            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
+    for char in text:
+        if char in encoded or ord(char) < 0x20 or ord(char) > 0x7E:
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
         else:
             out.append(char)
     return "".join(out)

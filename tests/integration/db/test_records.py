@@ -121,6 +121,36 @@ async def test_account_properties(store: SqlStore) -> None:
         assert await uow.accounts.get_properties(AccountId("alice", "other.example.com")) is None
 
 
+async def test_a_dotted_label_never_reaches_an_account_row(store: SqlStore) -> None:
+    """Issue 8: rows are keyed by `<label>.<audience>` text, unambiguous only for dot-free labels;
+    (`alice.usr`, `example.com`) would read and write alice's row, so the store refuses it."""
+    crafted = AccountId("alice.usr", "example.com")
+    assert str(crafted) == str(ALICE)
+    minigroup = await establish(store)
+    async with store.unit_of_work() as uow:
+        await uow.accounts.set_properties(ALICE, {"secret": 1})
+        await uow.positions.save(minigroup.id, ALICE, 10)
+        await uow.commit()
+
+    async with store.unit_of_work() as uow:
+        with pytest.raises(ValueError, match="contains a dot"):
+            await uow.accounts.get_properties(crafted)
+        with pytest.raises(ValueError, match="contains a dot"):
+            await uow.accounts.get_viewer(crafted, minigroup.id)
+        with pytest.raises(ValueError, match="contains a dot"):
+            await uow.accounts.lock_properties(crafted)
+        with pytest.raises(ValueError, match="contains a dot"):
+            await uow.accounts.set_properties(crafted, {"secret": 2})
+        with pytest.raises(ValueError, match="contains a dot"):
+            await uow.positions.get(minigroup.id, crafted)
+        with pytest.raises(ValueError, match="contains a dot"):
+            await uow.positions.save(minigroup.id, crafted, 20)
+
+    async with store.unit_of_work(read_only=True) as uow:
+        assert await uow.accounts.get_properties(ALICE) == {"secret": 1}
+        assert await uow.positions.get(minigroup.id, ALICE) == 10
+
+
 async def test_positions_are_upserted(store: SqlStore, database_url: str) -> None:
     minigroup = await establish(store)
 

@@ -27,6 +27,7 @@ class TqServer:
         self.host = host
         self.port = 0
         self.delay = 0.0
+        self.targets: list[str] = []  # each request's target, as it came off the wire
         self._transport = SandboxTqTransport(sandbox)
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -56,7 +57,7 @@ class TqServer:
         if task is not None:
             self._connections.add(task)
         try:
-            while (request := await _read_request(reader, self.port)) is not None:
+            while (request := await _read_request(reader, self.port, self.targets)) is not None:
                 if self.delay:
                     await asyncio.sleep(self.delay)
                 try:
@@ -75,7 +76,9 @@ class TqServer:
                 self._connections.discard(task)
 
 
-async def _read_request(reader: asyncio.StreamReader, port: int) -> httpx.Request | None:
+async def _read_request(
+    reader: asyncio.StreamReader, port: int, targets: list[str]
+) -> httpx.Request | None:
     """The next request of the connection, or None when the client closed it."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -87,6 +90,7 @@ async def _read_request(reader: asyncio.StreamReader, port: int) -> httpx.Reques
         raise ConnectionError("request head too large")
     request_line, *header_lines = head.decode("latin-1").split("\r\n")
     method, target, _ = request_line.split(" ", 2)
+    targets.append(target)
     headers: list[tuple[str, str]] = []
     for line in header_lines:
         name, sep, value = line.partition(":")

@@ -194,6 +194,10 @@ def test_empty_bearer_value_is_invalid_claims(authn: Authenticator) -> None:
         es_claims(exp="1900000000"),
         es_claims(exp=True),
         es_claims(exp=2**64),
+        es_claims(nbf=-1),
+        es_claims(nbf=1.5),
+        es_claims(nbf="0"),
+        es_claims(nbf=2**64),
         ["not", "an", "object"],
     ],
 )
@@ -265,6 +269,96 @@ def test_unsupported_configured_algorithm(tmp_path: Path) -> None:
     authn = Authenticator({HS_ISSUER: settings})
     token = hs256_token({"iss": HS_ISSUER, "aud": "svc.example.org", "sub": "x"}, SECRET)
     assert rejection(authn, token) == "unsupported algorithm RS256"
+
+
+# --- nbf, crit, require_exp and dotted subjects (issue 8) ------------------------------------
+
+
+@pytest.mark.parametrize("nbf", [int(NOW) + 1, int(NOW) + 3600])
+def test_token_before_its_nbf_is_refused(
+    authn: Authenticator, ec_keys: EcKeyFiles, nbf: int
+) -> None:
+    token = es256_token(es_claims(nbf=nbf), ec_keys.private_key)
+    assert rejection(authn, token) == failed("ImmatureSignature")
+
+
+@pytest.mark.parametrize("nbf", [int(NOW), int(NOW) - 1, 0, None])
+def test_token_at_or_after_its_nbf_is_accepted(
+    authn: Authenticator, ec_keys: EcKeyFiles, nbf: int | None
+) -> None:
+    token = es256_token(es_claims(nbf=nbf), ec_keys.private_key)
+    assert authn.authenticate(f"Bearer {token}", None).label == "alice"
+
+
+def test_an_immature_token_is_accepted_once_its_nbf_is_reached(
+    authn: Authenticator, ec_keys: EcKeyFiles, clock: FakeClock
+) -> None:
+    token = es256_token(es_claims(nbf=int(NOW) + 60), ec_keys.private_key)
+    assert rejection(authn, token) == failed("ImmatureSignature")
+    clock.now = NOW + 60  # no leeway either side, like exp
+    assert authn.authenticate(f"Bearer {token}", None).label == "alice"
+
+
+@pytest.mark.parametrize("crit", [["exp"], ["b64"], [], None, "x"])
+def test_a_crit_header_is_refused(authn: Authenticator, ec_keys: EcKeyFiles, crit: Any) -> None:
+    header = {"alg": "ES256", "typ": "JWT", "crit": crit, "b64": True}
+    token = es256_token(es_claims(), ec_keys.private_key, header=header)
+    assert rejection(authn, token) == failed("UnsupportedCriticalHeader")
+
+
+def test_other_unknown_header_members_are_ignored(
+    authn: Authenticator, ec_keys: EcKeyFiles
+) -> None:
+    header = {"alg": "ES256", "typ": "JWT", "kid": "k1", "x-extra": [1]}
+    token = es256_token(es_claims(), ec_keys.private_key, header=header)
+    assert authn.authenticate(f"Bearer {token}", None).label == "alice"
+
+
+def require_exp_authn(secret_file: Path, clock: FakeClock, *, require_exp: bool) -> Authenticator:
+    settings = AuthnIssuerSettings(
+        audience=["svc.example.org"],
+        algorithm="HS256",
+        key=str(secret_file),
+        require_exp=require_exp,
+    )
+    return Authenticator({HS_ISSUER: settings}, clock=clock)
+
+
+def test_require_exp_refuses_a_token_without_exp(secret_file: Path, clock: FakeClock) -> None:
+    authn = require_exp_authn(secret_file, clock, require_exp=True)
+    claims = {"iss": HS_ISSUER, "aud": "svc.example.org", "sub": "event"}
+    assert rejection(authn, hs256_token(claims, SECRET)) == failed("Missing required claim: exp")
+    assert rejection(authn, hs256_token({**claims, "exp": None}, SECRET)) == failed(
+        "Missing required claim: exp"
+    )
+    token = hs256_token({**claims, "exp": int(NOW) + 1}, SECRET)
+    assert authn.authenticate(f"Bearer {token}", None).label == "event"
+
+
+def test_require_exp_is_off_by_default(secret_file: Path, clock: FakeClock) -> None:
+    assert AuthnIssuerSettings(audience=["a"], algorithm="HS256", key="k").require_exp is False
+    authn = require_exp_authn(secret_file, clock, require_exp=False)
+    claims = {"iss": HS_ISSUER, "aud": "svc.example.org", "sub": "event"}
+    assert authn.authenticate(f"Bearer {hs256_token(claims, SECRET)}", None).label == "event"
+
+
+@pytest.mark.parametrize("sub", ["alice.usr", ".", "alice.", ".alice"])
+def test_a_subject_with_a_dot_is_refused(
+    authn: Authenticator, ec_keys: EcKeyFiles, sub: str
+) -> None:
+    """`alice.usr` of `a` would print as `alice` of `usr.a` (issue 8): 401, never an account."""
+    token = es256_token(es_claims(sub=sub, aud="school.example.org"), ec_keys.private_key)
+    assert rejection(authn, token) == (
+        f"subject = {sub} of the authentication token is not allowed"
+    )
+
+
+def test_a_dotted_subject_is_refused_only_after_the_signature(
+    authn: Authenticator, tmp_path: Path
+) -> None:
+    stranger = write_ec_key_files(tmp_path, "stranger")
+    token = es256_token(es_claims(sub="alice.usr"), stranger.private_key)
+    assert rejection(authn, token) == failed("InvalidSignature")
 
 
 # --- the cache --------------------------------------------------------------------------------

@@ -142,3 +142,64 @@ async def test_own_account_id_must_have_a_label_and_an_audience(
 ) -> None:
     with pytest.raises(AuthConfigError, match="own account id"):
         build_authorizer({}, own_account_id="dispatcher", http_client=http_client)
+
+
+# --- subjects are (label, audience) pairs, never text (issue 8) ------------------------------
+
+# Both print `alice.usr.a`; only the first is the account `alice.usr.a` names.
+ALICE_OF_USR_A = AccountId("alice", "usr.a")
+CRAFTED = AccountId("alice.usr", "a")
+
+
+async def test_local_trusted_entry_is_not_matched_by_a_crafted_pair(
+    http_client: httpx.AsyncClient,
+) -> None:
+    assert str(CRAFTED) == str(ALICE_OF_USR_A)
+    authz = build({"a": AuthzLocalSettings(trusted=["alice.usr.a"])}, http_client)
+    with pytest.raises(AccessDenied):
+        await authz.authorize("a", CRAFTED, CLASS, "update")
+    authz = build({"usr.a": AuthzLocalSettings(trusted=["alice.usr.a"])}, http_client)
+    await authz.authorize("usr.a", ALICE_OF_USR_A, CLASS, "update")
+
+
+async def test_whitelist_record_is_not_matched_by_a_crafted_pair(
+    http_client: httpx.AsyncClient,
+) -> None:
+    record = AuthzRecordSettings(subject_account_id="alice.usr.a", object=CLASS, action="read")
+    for audience in ("a", "usr.a"):
+        authz = build({audience: AuthzLocalWhitelistSettings(records=[record])}, http_client)
+        with pytest.raises(AccessDenied):
+            await authz.authorize(audience, CRAFTED, CLASS, "read")
+    await authz.authorize("usr.a", ALICE_OF_USR_A, CLASS, "read")
+
+
+async def test_whitelist_objects_are_compared_segment_by_segment(
+    http_client: httpx.AsyncClient,
+) -> None:
+    record = AuthzRecordSettings(
+        subject_account_id="alice.school.example.org", object=["classrooms", "a/b"], action="read"
+    )
+    authz = build({AUDIENCE: AuthzLocalWhitelistSettings(records=[record])}, http_client)
+    await authz.authorize(AUDIENCE, ALICE, ["classrooms", "a/b"], "read")
+    with pytest.raises(AccessDenied):
+        await authz.authorize(AUDIENCE, ALICE, ["classrooms", "a", "b"], "read")
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        (AuthzLocalSettings(trusted=["alice.usr.a", "nodot"]), r"trusted\[1\]"),
+        (AuthzHttpSettings(uri="http://authz.test/", trusted=[".usr.a"]), r"trusted\[0\]"),
+        (
+            AuthzLocalWhitelistSettings(
+                records=[AuthzRecordSettings(subject_account_id="x", object=[], action="read")]
+            ),
+            r"records\[0\]",
+        ),
+    ],
+)
+async def test_a_configured_subject_that_is_no_account_id_is_a_build_error(
+    http_client: httpx.AsyncClient, settings: AuthzSettings, key: str
+) -> None:
+    with pytest.raises(AuthConfigError, match=rf"authz\.school\.example\.org\.{key}: "):
+        build({AUDIENCE: settings}, http_client)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -138,14 +139,33 @@ async def test_hs256_token_for_the_backend(tmp_path: Path) -> None:
     assert authn.authenticate(request.headers["authorization"], None).label == "dispatcher"
 
 
-@pytest.mark.parametrize("status", [200, 403, 500])
-async def test_allowed_when_the_action_is_listed_whatever_the_status(
-    keys: EcKeyFiles, status: int
-) -> None:
+@pytest.mark.parametrize("status", [200, 201, 204])
+async def test_allowed_when_a_2xx_answer_lists_the_action(keys: EcKeyFiles, status: int) -> None:
     service = TenantService(answer(["read", "download"], status))
     async with authorizer_for(service, {AUDIENCE: settings(keys)}) as authz:
         await authz.authorize(AUDIENCE, ALICE, CLASS, "download")
     assert len(service.requests) == 1
+
+
+@pytest.mark.parametrize("status", [301, 403, 404, 500, 503])
+async def test_a_non_2xx_answer_is_a_failure_whatever_its_body(
+    keys: EcKeyFiles, clock: FakeClock, status: int
+) -> None:
+    """Issue 8: the reference read the body of any answer; an error page listing the action
+    allowed it. Now the status decides first, the failure is retried and never cached."""
+    service = TenantService(answer(["read", "download"], status))
+    config: dict[str, AuthzSettings] = {AUDIENCE: settings(keys, max_retries=2)}
+    async with authorizer_for(service, config, clock) as authz:
+        with pytest.raises(AuthorizationUnavailable) as caught:
+            await authz.authorize(AUDIENCE, ALICE, CLASS, "download")
+        assert len(service.requests) == 2
+        assert caught.value.detail == (
+            f"[Network] {INTENT}::download has been forbidden, "
+            f"the answer of {URI} has status {status}"
+        )
+        with pytest.raises(AuthorizationUnavailable):
+            await authz.authorize(AUDIENCE, ALICE, CLASS, "download")
+        assert len(service.requests) == 4
 
 
 @pytest.mark.parametrize("body", [["read"], []])
@@ -270,6 +290,48 @@ async def test_cache_is_keyed_by_the_whole_intent(keys: EcKeyFiles, clock: FakeC
             await authz.authorize(AUDIENCE, ALICE, CLASS, "update")
         await authz.authorize(AUDIENCE, ALICE, CLASS, "read")
     assert len(service.requests) == 4
+
+
+async def test_cache_tells_apart_accounts_whose_text_is_the_same(
+    keys: EcKeyFiles, clock: FakeClock
+) -> None:
+    """Issue 8: (`alice.usr`, `a`) and (`alice`, `usr.a`) both print `alice.usr.a`; the
+    decision cached for one must not answer for the other."""
+    alice = AccountId("alice", "usr.a")
+    crafted = AccountId("alice.usr", "a")
+    assert str(alice) == str(crafted)
+    service = TenantService(answer(["read"]), answer([]))
+    async with authorizer_for(service, {"usr.a": settings(keys)}, clock) as authz:
+        await authz.authorize("usr.a", alice, CLASS, "read")
+        with pytest.raises(AccessDenied):
+            await authz.authorize("usr.a", crafted, CLASS, "read")
+        await authz.authorize("usr.a", alice, CLASS, "read")  # still alice's cached decision
+    assert [json.loads(r.content)["subject"] for r in service.requests] == [
+        {"namespace": "usr.a", "value": "alice"},
+        {"namespace": "a", "value": "alice.usr"},
+    ]
+
+
+async def test_cache_tells_apart_objects_whose_text_is_the_same(
+    keys: EcKeyFiles, clock: FakeClock
+) -> None:
+    service = TenantService(answer(["read"]), answer([]))
+    async with authorizer_for(service, {AUDIENCE: settings(keys)}, clock) as authz:
+        await authz.authorize(AUDIENCE, ALICE, ["classrooms", "a/b"], "read")
+        with pytest.raises(AccessDenied):
+            await authz.authorize(AUDIENCE, ALICE, ["classrooms", "a", "b"], "read")
+    assert len(service.requests) == 2
+
+
+async def test_a_trusted_entry_is_not_matched_by_a_crafted_pair(keys: EcKeyFiles) -> None:
+    service = TenantService(answer([]))
+    config: dict[str, AuthzSettings] = {"usr.a": settings(keys, trusted=["alice.usr.a"])}
+    async with authorizer_for(service, config) as authz:
+        await authz.authorize("usr.a", AccountId("alice", "usr.a"), CLASS, "update")
+        assert service.requests == []
+        with pytest.raises(AccessDenied):
+            await authz.authorize("usr.a", AccountId("alice.usr", "a"), CLASS, "update")
+    assert len(service.requests) == 1  # not trusted: the tenant was asked, and said no
 
 
 async def test_cache_is_per_audience(keys: EcKeyFiles, clock: FakeClock) -> None:

@@ -214,6 +214,44 @@ REMOVED_STORAGE = MINIMAL.replace('[storage]\nbase_url = "https://storage.exampl
             id="http-authz-max-retries",
         ),
         pytest.param(
+            with_section('authz."usr.example.org/x"', 'type = "none"'),
+            'authz."usr.example.org/x": must be a DNS-like audience',
+            id="authz-audience-with-slash",
+        ),
+        pytest.param(
+            with_section('authz.".."', 'type = "none"'),
+            'authz."..": must be a DNS-like audience',
+            id="authz-audience-of-dots",
+        ),
+        pytest.param(
+            'tenants = ["usr.example.org", "a/+/#"]\n' + MINIMAL,
+            '"tenants[1]": must be a DNS-like audience',
+            id="tenant-with-wildcards",
+        ),
+        pytest.param(
+            with_section('authz."usr.example.org"', 'type = "local"\ntrusted = ["alice"]'),
+            'authz."usr.example.org".trusted[0]: must be an account id',
+            id="trusted-entry-without-audience",
+        ),
+        pytest.param(
+            with_section(
+                'authz."usr.example.org"',
+                'type = "http"\nuri = "https://a/"\ntrusted = ["a.b", ".usr.example.org"]',
+            ),
+            'authz."usr.example.org".trusted[1]: must be an account id',
+            id="http-trusted-entry-without-label",
+        ),
+        pytest.param(
+            with_section(
+                'authz."usr.example.org"',
+                'type = "localwhitelist"\n'
+                '[[authz."usr.example.org".records]]\n'
+                'subject_account_id = "nodot"\nobject = ["classrooms"]\naction = "create"',
+            ),
+            'authz."usr.example.org".records[0].subject_account_id: must be an account id',
+            id="whitelist-subject-without-audience",
+        ),
+        pytest.param(
             with_section('authz."usr.example.org"', 'type = "ldap"'),
             "authz.\"usr.example.org\".type: invalid value 'ldap'",
             id="unknown-authz-type",
@@ -347,3 +385,16 @@ def test_the_embedded_default_is_toml_package_data() -> None:
 
     escaped = {"database_url": "sqlite:///x", "secret_path": "x"}
     assert tomllib.loads(string.Template(text).substitute(escaped))["upstream"] == "sandbox"
+
+
+def test_authn_require_exp_defaults_to_false_and_can_be_set(tmp_path: Path) -> None:
+    section = 'authn."iam.example.org"'
+    lines = 'audience = ["usr.example.org"]\nalgorithm = "HS256"\nkey = "k"'
+    loose = load_text(tmp_path, with_section(section, lines)).settings.authn["iam.example.org"]
+    assert loose.require_exp is False
+    strict_text = with_section(section, lines + "\nrequire_exp = true")
+    strict = load_text(tmp_path, strict_text).settings.authn["iam.example.org"]
+    assert strict.require_exp is True
+    assert "require_exp" in load_error(
+        tmp_path, with_section(section, lines + '\nrequire_exp = "yes"')
+    )

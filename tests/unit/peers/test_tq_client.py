@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from urllib.parse import quote
 from uuid import UUID, uuid4
 
 import httpx
@@ -13,6 +14,7 @@ from minigroups.adapters.peers.tq import TqClient, task_url
 from minigroups.adapters.sandbox import Sandbox, SandboxTqTransport
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from tests.support.faults import Faults
+from tests.support.hostile import HOSTILE
 
 AUDIENCE = "dev.usr.example.com"
 TASK_ID = "transcode-minigroup-to-hls-minigroup-abc"
@@ -59,9 +61,48 @@ def test_task_url_is_a_relative_join(base_url: str, expected: str) -> None:
     assert task_url(base_url, AUDIENCE, TASK_ID, CLASS_ID) == expected
 
 
-def test_audience_and_task_id_are_not_escaped() -> None:
+def test_audience_and_task_id_are_percent_encoded() -> None:
     url = task_url("http://h/", "a b", "t?x", CLASS_ID)
-    assert url == f"http://h/api/v1/audiences/a b/tasks/t?x/classrooms/{CLASS_ID}"
+    assert url == f"http://h/api/v1/audiences/a%20b/tasks/t%3Fx/classrooms/{CLASS_ID}"
+
+
+def test_the_scope_of_issue_8_cannot_reach_another_audience() -> None:
+    scope = (
+        f"x/../../../usr.victim/tasks/transcode-minigroup-to-hls-lesson-1/classrooms/{CLASS_ID}?"
+    )
+    url = task_url(
+        "http://tq:3000/", "usr.attacker", f"transcode-minigroup-to-hls-{scope}", CLASS_ID
+    )
+    assert url == (
+        "http://tq:3000/api/v1/audiences/usr.attacker/tasks/transcode-minigroup-to-hls-x%2F..%2F"
+        "..%2F..%2Fusr.victim%2Ftasks%2Ftranscode-minigroup-to-hls-lesson-1%2Fclassrooms%2F"
+        f"{CLASS_ID}%3F/classrooms/{CLASS_ID}"
+    )
+
+
+def _hostile_cases() -> list[tuple[str, str]]:
+    return [(AUDIENCE, f"transcode-minigroup-to-hls-{scope}") for scope in HOSTILE] + [
+        (audience, TASK_ID) for audience in HOSTILE
+    ]
+
+
+@pytest.mark.parametrize(("audience", "task_id"), _hostile_cases())
+@pytest.mark.parametrize("base_url", ["http://tq-cluster:3000/", "http://h/tq/"])
+async def test_hostile_audience_or_scope_lands_on_exactly_the_intended_path(
+    sandbox: Sandbox, faults: Faults, base_url: str, audience: str, task_id: str
+) -> None:
+    """The request reaches tq's task route with the very audience and task id we meant (issue 8):
+    `/`, `..`, `?`, `#`, `%`, whitespace, controls and non-ASCII each stay inside one segment."""
+    client = tq_client(SandboxTqTransport(sandbox), base_url=base_url)
+    await client.create_task(audience=audience, task_id=task_id, classroom_id=CLASS_ID, task=TASK)
+    [call] = faults.calls_to("tq")
+    prefix = "/tq" if base_url.endswith("/tq/") else ""
+    assert call.path == (
+        f"{prefix}/api/v1/audiences/{quote(audience, safe='')}"
+        f"/tasks/{quote(task_id, safe='')}/classrooms/{CLASS_ID}"
+    ).replace("/audiences/./", "/audiences/%2E/").replace("/audiences/../", "/audiences/%2E%2E/")
+    [task] = sandbox.tq.tasks
+    assert (task.audience, task.task_id, task.classroom_id) == (audience, task_id, CLASS_ID)
 
 
 @pytest.mark.parametrize(

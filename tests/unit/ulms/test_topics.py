@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
 
 from minigroups.adapters.ulms import topics
+from tests.support.hostile import HOSTILE
 
 ME = "alpha.dispatcher.dev.svc.example.org"
 
@@ -43,3 +46,37 @@ def test_the_request_and_response_topics() -> None:
 )
 def test_filters_match_as_mqtt_does(topic_filter: str, topic: str, expected: bool) -> None:
     assert topics.matches(topic_filter, topic) is expected
+
+
+# --- data never changes a topic's structure (issue 8) -----------------------------------------
+
+
+@pytest.mark.parametrize("audience", HOSTILE)
+def test_an_audience_stays_one_level_of_its_events_topic(audience: str) -> None:
+    topic = topics.audience_events_topic("dispatcher.svc.example.org", audience)
+    levels = topic.split("/")
+    assert len(levels) == 7
+    assert levels[:5] == ["apps", "dispatcher.svc.example.org", "api", "v1", "audiences"]
+    assert levels[6] == "events"
+    assert unquote(levels[5], errors="strict") == audience
+    assert not set("+#\x00") & set(topic)  # never a wildcard, never a NUL
+    filter_ = "apps/dispatcher.svc.example.org/api/v1/audiences/+/events"
+    assert topics.matches(filter_, topic)
+
+
+@pytest.mark.parametrize("tenant", ["a/b", "+", "#", "x/#"])
+def test_a_tenant_never_widens_a_subscription(tenant: str) -> None:
+    [subscription] = topics.lifecycle_subscriptions(
+        "dispatcher.svc.example.org", [("event.svc.example.org", "v1")], [tenant]
+    )
+    assert subscription.count("/") == "$share/g/apps/e/api/v1/audiences/t/events".count("/")
+    assert not set("+#") & set(subscription)
+
+
+def test_platform_names_keep_their_topics() -> None:
+    assert topics.lifecycle_subscriptions(
+        "dispatcher.svc.example.org", [("event.svc.example.org", "v1")], ["usr.example.org"]
+    ) == [
+        "$share/loadbalancer.dispatcher.svc.example.org/"
+        "apps/event.svc.example.org/api/v1/audiences/usr.example.org/events"
+    ]

@@ -14,7 +14,7 @@ from joserfc import jws
 
 from minigroups.adapters.auth.cache import ExpiringLru
 from minigroups.adapters.auth.keys import load_verifying_key
-from minigroups.adapters.auth.tokens import MalformedToken, read_token
+from minigroups.adapters.auth.tokens import Claims, MalformedToken, read_token
 from minigroups.config import AuthnIssuerSettings
 from minigroups.domain.errors import InvalidAuthentication, MissingAuthenticationToken
 from minigroups.domain.ids import AccountId
@@ -35,6 +35,7 @@ class _Issuer:
     audiences: frozenset[str]
     algorithm: str
     verify: Verifier | None  # None: the configured algorithm is not supported
+    require_exp: bool
 
 
 class Authenticator:
@@ -87,11 +88,29 @@ class Authenticator:
             raise InvalidAuthentication(f"unsupported algorithm {issuer.algorithm}")
         if unverified.alg != issuer.algorithm:
             raise _verification_failed("InvalidAlgorithm")
+        if unverified.critical:  # RFC 7515 §4.1.11: we understand no extension
+            raise _verification_failed("UnsupportedCriticalHeader")
         if not issuer.verify(unverified.signing_input, unverified.signature):
             raise _verification_failed("InvalidSignature")
-        if claims.exp is not None and now >= claims.exp:
-            raise _verification_failed("ExpiredSignature")
+        _check_times(claims, now, require_exp=issuer.require_exp)
+        if "." in claims.sub:
+            # Account labels never contain a dot: `alice.usr` of `a` must not pass for `alice` of
+            # `usr.a`, whose account id text is the same (issue 8).
+            raise InvalidAuthentication(
+                f"subject = {claims.sub} of the authentication token is not allowed"
+            )
         return AccountId(label=claims.sub, audience=claims.aud), claims.exp
+
+
+def _check_times(claims: Claims, now: float, *, require_exp: bool) -> None:
+    """`exp` and `nbf`, both without leeway; `exp` may be absent unless the issuer requires it."""
+    if claims.exp is None:
+        if require_exp:
+            raise _verification_failed("Missing required claim: exp")
+    elif now >= claims.exp:
+        raise _verification_failed("ExpiredSignature")
+    if claims.nbf is not None and now < claims.nbf:
+        raise _verification_failed("ImmatureSignature")
 
 
 def _token_from(authorization: str | None, access_token: str | None) -> str:
@@ -116,7 +135,7 @@ def _verification_failed(reason: str) -> InvalidAuthentication:
 def _load_issuer(settings: AuthnIssuerSettings) -> _Issuer:
     audiences = frozenset(settings.audience)
     if settings.algorithm not in SUPPORTED_ALGORITHMS:
-        return _Issuer(audiences, settings.algorithm, None)
+        return _Issuer(audiences, settings.algorithm, None, settings.require_exp)
     key = load_verifying_key(settings.key, settings.algorithm)
     alg = jws.JWSRegistry(algorithms=[settings.algorithm]).get_alg(settings.algorithm)
     alg.check_key(key)
@@ -124,4 +143,4 @@ def _load_issuer(settings: AuthnIssuerSettings) -> _Issuer:
     def verify(signing_input: bytes, signature: bytes) -> bool:
         return alg.verify(signing_input, signature, key)
 
-    return _Issuer(audiences, settings.algorithm, verify)
+    return _Issuer(audiences, settings.algorithm, verify, settings.require_exp)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 import httpx
@@ -37,26 +37,24 @@ class AllowAll:
 
 
 class TrustedOnly:
-    """`type = "local"`: allowed iff the subject's account id is in `trusted`."""
+    """`type = "local"`: allowed iff the subject's (label, audience) pair is in `trusted`."""
 
-    def __init__(self, trusted: Sequence[str]) -> None:
+    def __init__(self, trusted: Iterable[AccountId]) -> None:
         self._trusted = frozenset(trusted)
 
     async def check(self, intent: Intent) -> None:
-        if str(intent.subject) not in self._trusted:
+        if intent.subject not in self._trusted:
             raise intent.denied("the subject isn't in a trusted list")
 
 
 class Whitelist:
     """`type = "localwhitelist"`: allowed iff an exact (subject, object, action) record exists."""
 
-    def __init__(self, records: Sequence[tuple[str, Sequence[str], str]]) -> None:
-        self._records = frozenset(
-            (subject, tuple(object_), action) for subject, object_, action in records
-        )
+    def __init__(self, records: Iterable[Intent]) -> None:
+        self._records = frozenset(records)
 
     async def check(self, intent: Intent) -> None:
-        if (str(intent.subject), intent.object_, intent.action) not in self._records:
+        if intent not in self._records:
             raise intent.denied("Not allowed")
 
 
@@ -108,17 +106,33 @@ def _build_backend(
         case AuthzNoneSettings():
             return AllowAll()
         case AuthzLocalSettings(trusted=trusted):
-            return TrustedOnly(trusted)
+            return TrustedOnly(_subjects(audience, "trusted", trusted))
         case AuthzLocalWhitelistSettings(records=records):
-            return Whitelist([(r.subject_account_id, r.object, r.action) for r in records])
+            subjects = _subjects(audience, "records", [r.subject_account_id for r in records])
+            return Whitelist(
+                Intent(subject, tuple(r.object), r.action)
+                for subject, r in zip(subjects, records, strict=True)
+            )
         case AuthzHttpSettings():
             return HttpBackend(
                 settings,
+                trusted=_subjects(audience, "trusted", settings.trusted),
                 token=_backend_token(audience, settings, own),
                 own_account_id=str(own),
                 http_client=http_client,
                 clock=clock,
             )
+
+
+def _subjects(audience: str, key: str, texts: Sequence[str]) -> list[AccountId]:
+    """Configured account ids as (label, audience) pairs; AuthConfigError for one that is not."""
+    subjects = []
+    for index, text in enumerate(texts):
+        try:
+            subjects.append(AccountId.parse(text))
+        except ValueError as exc:
+            raise AuthConfigError(f"authz.{audience}.{key}[{index}]: {exc}") from exc
+    return subjects
 
 
 def _backend_token(audience: str, settings: AuthzHttpSettings, own: AccountId) -> str:

@@ -1,13 +1,14 @@
 """The `http` authz backend: a tenant's service answers which actions a subject may do.
 
 Behaves as the reference's svc-authz client (upstream §7.2), with an in-process decision cache
-instead of Redis, and backend failures reported as unavailable (503, D6) rather than 422.
+instead of Redis, backend failures reported as unavailable (503, D6) rather than 422, and a
+non-2xx answer counted as a failure rather than read as a decision.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
@@ -17,6 +18,7 @@ import msgspec
 from minigroups.adapters.auth.cache import ExpiringLru
 from minigroups.adapters.auth.intent import Intent
 from minigroups.config import AuthzHttpSettings
+from minigroups.domain.ids import AccountId
 
 _actions_decoder = msgspec.json.Decoder(list[str])
 
@@ -38,13 +40,14 @@ class HttpBackend:
         self,
         settings: AuthzHttpSettings,
         *,
+        trusted: Iterable[AccountId],
         token: str,
         own_account_id: str,
         http_client: httpx.AsyncClient,
         clock: Callable[[], float],
     ) -> None:
         self._uri = settings.uri
-        self._trusted = frozenset(settings.trusted)
+        self._trusted = frozenset(trusted)
         self._timeout = settings.timeout
         self._attempts = max(1, settings.max_retries)
         self._ttl = settings.cache_ttl
@@ -55,37 +58,38 @@ class HttpBackend:
         if settings.user_agent is not None:
             self._headers["User-Agent"] = settings.user_agent
         cache_size = settings.cache_size if settings.cache_ttl > 0 else 0
-        self._decisions: ExpiringLru[str, bool] = ExpiringLru(cache_size)
-        self._in_flight: dict[str, asyncio.Task[bool | _Unanswered]] = {}
+        # Keyed by the intent as a value, never by its text (intent.py); there is one backend
+        # per audience, so the intent is the whole key.
+        self._decisions: ExpiringLru[Intent, bool] = ExpiringLru(cache_size)
+        self._in_flight: dict[Intent, asyncio.Task[bool | _Unanswered]] = {}
 
     async def check(self, intent: Intent) -> None:
-        if str(intent.subject) in self._trusted:
+        if intent.subject in self._trusted:
             return
-        key = str(intent)  # one backend per audience, so the intent text completes the key
-        decision: bool | _Unanswered | None = self._decisions.get(key, self._clock())
+        decision: bool | _Unanswered | None = self._decisions.get(intent, self._clock())
         if decision is None:
-            decision = await self._shared_ask(key, intent)
+            decision = await self._shared_ask(intent)
         if isinstance(decision, _Unanswered):
             raise intent.unavailable(decision.reason)
         if not decision:
             raise intent.denied("the action forbidden by tenant")
 
-    async def _shared_ask(self, key: str, intent: Intent) -> bool | _Unanswered:
-        task = self._in_flight.get(key)
+    async def _shared_ask(self, intent: Intent) -> bool | _Unanswered:
+        task = self._in_flight.get(intent)
         if task is None:
-            task = asyncio.create_task(self._ask(key, intent))
-            self._in_flight[key] = task
-            task.add_done_callback(partial(self._forget, key))
+            task = asyncio.create_task(self._ask(intent))
+            self._in_flight[intent] = task
+            task.add_done_callback(partial(self._forget, intent))
         # shield: a caller that gives up does not cancel the answer the others wait for.
         return await asyncio.shield(task)
 
-    def _forget(self, key: str, task: asyncio.Task[bool | _Unanswered]) -> None:
-        if self._in_flight.get(key) is task:
-            del self._in_flight[key]
+    def _forget(self, intent: Intent, task: asyncio.Task[bool | _Unanswered]) -> None:
+        if self._in_flight.get(intent) is task:
+            del self._in_flight[intent]
         if not task.cancelled():
             task.exception()  # retrieved here so that an abandoned failure is not logged twice
 
-    async def _ask(self, key: str, intent: Intent) -> bool | _Unanswered:
+    async def _ask(self, intent: Intent) -> bool | _Unanswered:
         body = self._body(intent)
         failure = _Unanswered("no attempt was made")
         for _ in range(self._attempts):
@@ -94,12 +98,14 @@ class HttpBackend:
                 failure = outcome
                 continue
             allowed = intent.action in outcome
-            self._decisions.put(key, allowed, self._clock() + self._ttl)
+            self._decisions.put(intent, allowed, self._clock() + self._ttl)
             return allowed
         return failure
 
     async def _attempt(self, body: bytes) -> list[str] | _Unanswered:
-        # The HTTP status is ignored, as in the reference: only the body decides.
+        # Only a 2xx answer is a decision, read from its body. The reference ignored the status,
+        # so a tenant's error page that happened to be a JSON array counted as a decision; here
+        # any other status is a failure (503 authorization_failed, D6), retried like one.
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._client.post(
@@ -109,6 +115,8 @@ class HttpBackend:
             return _Unanswered(f"no answer from {self._uri} within {self._timeout} s")
         except httpx.HTTPError as exc:
             return _Unanswered(f"request to {self._uri} failed: {_describe(exc)}")
+        if not response.is_success:
+            return _Unanswered(f"the answer of {self._uri} has status {response.status_code}")
         try:
             return _actions_decoder.decode(response.content)
         except msgspec.DecodeError:

@@ -10,7 +10,12 @@ from minigroups.domain.ids import AccountId
 
 @dataclass(frozen=True, slots=True)
 class Intent:
-    """`subject` wants to do `action` on `object_`; its text is also the decision-cache key."""
+    """`subject` wants to do `action` on `object_`.
+
+    Backends compare intents, and the decision cache keys on them, as values: the subject's
+    (label, audience) pair, the object's segments and the action. The text is only for messages:
+    different intents can print the same (`alice.usr` of `a`, an object segment with a `/`).
+    """
 
     subject: AccountId
     object_: tuple[str, ...]

@@ -1,6 +1,7 @@
 """JWTs as the platform writes them: minting (CLI, own id token, authz backend token) and reading.
 
-Only the claims the platform uses exist here: `iss`, `aud` (one string), `sub` and optional `exp`.
+Only the claims the platform uses exist here: `iss`, `aud` (one string), `sub`, and optional `exp`
+and `nbf`. Of the header only `alg` is used, and whether it names `crit` parameters.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class MalformedToken(ValueError):
 
 class _Header(msgspec.Struct):
     alg: str
+    # Any value: a `crit` header, whatever it lists, names extensions we do not implement.
+    crit: object = msgspec.UNSET
 
 
 class Claims(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -37,6 +40,7 @@ class Claims(msgspec.Struct, frozen=True, omit_defaults=True):
     aud: str
     sub: str
     exp: Annotated[int, msgspec.Meta(ge=0)] | None = None  # <= _U64_MAX: checked in read_token
+    nbf: Annotated[int, msgspec.Meta(ge=0)] | None = None  # likewise
 
 
 _header_decoder = msgspec.json.Decoder(_Header)
@@ -48,6 +52,7 @@ class UnverifiedToken:
     """A compact JWS split and decoded, its signature not yet checked."""
 
     alg: str
+    critical: bool  # the header has a `crit` member
     claims: Claims
     signing_input: bytes
     signature: bytes
@@ -92,10 +97,12 @@ def read_token(token: str) -> UnverifiedToken:
         signature = _b64url_decode(signature_part)
     except (msgspec.DecodeError, binascii.Error, ValueError) as exc:
         raise MalformedToken(str(exc)) from exc
-    if claims.exp is not None and claims.exp > _U64_MAX:  # the reference reads exp as u64
-        raise MalformedToken("exp does not fit an unsigned 64-bit integer")
+    for name, value in (("exp", claims.exp), ("nbf", claims.nbf)):
+        if value is not None and value > _U64_MAX:  # the reference reads them as u64
+            raise MalformedToken(f"{name} does not fit an unsigned 64-bit integer")
     signing_input = f"{header_part}.{claims_part}".encode("ascii")
-    return UnverifiedToken(header.alg, claims, signing_input, signature)
+    critical = header.crit is not msgspec.UNSET
+    return UnverifiedToken(header.alg, critical, claims, signing_input, signature)
 
 
 def _b64url_decode(segment: str) -> bytes:

@@ -33,32 +33,32 @@ class SqlAccountRepository:
 
     async def get_properties(self, account_id: AccountId) -> JsonObject | None:
         properties: JsonObject | None = await self._connection.scalar_one_or_none(
-            _ACCOUNT_PROPERTIES, {"p_id": str(account_id)}
+            _ACCOUNT_PROPERTIES, {"p_id": account_id.key()}
         )
         return properties
 
     async def get_viewer(self, account_id: AccountId, class_id: UUID) -> Viewer:
         row = await self._connection.one(
             _VIEWER,
-            {"p_id": str(account_id), "p_account_id": str(account_id), "p_class_id": class_id},
+            {"p_id": account_id.key(), "p_account_id": account_id.key(), "p_class_id": class_id},
         )
         return Viewer(properties=row.properties, position=row.position)
 
     async def lock_properties(self, account_id: AccountId) -> JsonObject:
         insert = insert_into(self._connection.dialect_name, account)
         await self._connection.execute(
-            insert.values(id=str(account_id), properties={}).on_conflict_do_nothing(
+            insert.values(id=account_id.key(), properties={}).on_conflict_do_nothing(
                 index_elements=[account.c.id]
             )
         )
         properties: JsonObject = await self._connection.scalar_one(
-            _LOCK_ACCOUNT, {"p_id": str(account_id)}
+            _LOCK_ACCOUNT, {"p_id": account_id.key()}
         )
         return properties
 
     async def set_properties(self, account_id: AccountId, properties: JsonObject) -> None:
         insert = insert_into(self._connection.dialect_name, account)
-        statement = insert.values(id=str(account_id), properties=properties)
+        statement = insert.values(id=account_id.key(), properties=properties)
         await self._connection.execute(
             statement.on_conflict_do_update(
                 index_elements=[account.c.id],
@@ -73,7 +73,7 @@ class SqlPositionRepository:
 
     async def get(self, class_id: UUID, account_id: AccountId) -> int | None:
         position: int | None = await self._connection.scalar_one_or_none(
-            _POSITION, {"p_class_id": class_id, "p_account_id": str(account_id)}
+            _POSITION, {"p_class_id": class_id, "p_account_id": account_id.key()}
         )
         return position
 
@@ -82,7 +82,7 @@ class SqlPositionRepository:
         insert = insert_into(self._connection.dialect_name, record_timestamp)
         statement = insert.values(
             class_id=class_id,
-            account_id=str(account_id),
+            account_id=account_id.key(),
             position_secs=position_secs,
             created_at=now,
             updated_at=now,

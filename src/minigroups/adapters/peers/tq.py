@@ -8,6 +8,7 @@ from uuid import UUID
 
 import httpx
 
+from minigroups.domain import escaping
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from minigroups.domain.json_value import JsonObject
 
@@ -18,9 +19,20 @@ METHOD = "create_task"
 def task_url(base_url: str, audience: str, task_id: str, classroom_id: UUID) -> str:
     """The reference's relative join: a base without a trailing `/` loses its last segment.
 
-    Audience and task id go into the path without escaping, as the reference does.
+    Audience and task id (which holds the caller's scope) are percent-encoded, each into exactly
+    one segment (`domain/escaping.py`); the reference put them in raw, so a scope with `/`, `..`,
+    `?` or `#` could move the request to another audience's path (issue 8).
     """
-    path = f"api/v1/audiences/{audience}/tasks/{task_id}/classrooms/{classroom_id}"
+    path = "/".join(
+        (
+            "api/v1/audiences",
+            escaping.segment(audience),
+            "tasks",
+            escaping.segment(task_id),
+            "classrooms",
+            str(classroom_id),
+        )
+    )
     return urljoin(base_url, path)
 
 

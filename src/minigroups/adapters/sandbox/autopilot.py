@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 from minigroups.adapters.sandbox.event_peer import PendingResult
 from minigroups.adapters.sandbox.sandbox import Sandbox
 from minigroups.adapters.sandbox.tq import TqTask
+from minigroups.domain.escaping import segment
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.tasks import CONVERT_TEMPLATE, TRANSCODE_TEMPLATE
 
@@ -169,7 +170,7 @@ class SandboxAutopilot:
         await self._publish(self.accounts.event, room["audience"], "room.adjust", adjust)
 
     async def _publish(self, account: str, audience: str, label: str, payload: Any) -> None:
-        topic = f"apps/{account}/api/v1/audiences/{audience}/events"
+        topic = f"apps/{segment(account)}/api/v1/audiences/{segment(audience)}/events"
         properties = {
             "type": "event",
             "label": label,
