@@ -13,6 +13,8 @@ from minigroups.adapters.sandbox.conference_peer import SandboxConferencePeer
 from minigroups.adapters.sandbox.event_peer import SandboxEventPeer
 from minigroups.adapters.sandbox.tq import SandboxTq
 from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.minigroup import Minigroup
+from minigroups.domain.timerange import to_unix
 
 EVENT = "event"
 CONFERENCE = "conference"
@@ -78,6 +80,33 @@ class Sandbox:
         self.conference = SandboxConferencePeer(self.clock, agent_id=agent_id)
         self.tq = SandboxTq()
         self._faults = faults
+
+    def restore_rooms(self, minigroup: Minigroup) -> None:
+        """Recreate the rooms of a stored minigroup this sandbox does not know.
+
+        The sandbox keeps its rooms in memory, so after a restart the minigroups in the database
+        name rooms it never saw; they come back under their ids, as the service created them:
+        the event room open since the creation, the conference room over the minigroup's time.
+        """
+        created = to_unix(minigroup.created_at)
+        if minigroup.event_room_id not in self.event.rooms:
+            self.event.add_room(
+                audience=minigroup.audience,
+                time=[created, None],
+                classroom_id=minigroup.id,
+                tags=minigroup.tags,
+                room_id=minigroup.event_room_id,
+            )
+        if minigroup.conference_room_id not in self.conference.rooms:
+            start = minigroup.time.start
+            self.conference.add_room(
+                audience=minigroup.audience,
+                time=[created if start is None else to_unix(start), None],
+                classroom_id=minigroup.id,
+                reserve=minigroup.reserve,
+                tags=minigroup.tags,
+                room_id=minigroup.conference_room_id,
+            )
 
     def is_down(self, service: str) -> bool:
         return self._faults is not None and self._faults.is_down(service)
