@@ -163,6 +163,7 @@ def build_container(
         clock=clock,
         metrics=metrics,
         options=_options(settings),
+        broker=upstream.agent,
     )
     runtime = PipelineRuntime(ctx, _loop_options(settings), LifecycleWire())
     if upstream.autopilot is not None:
