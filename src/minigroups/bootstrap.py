@@ -16,7 +16,7 @@ from minigroups.adapters.auth.authz import build_authorizer
 from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
 from minigroups.adapters.auth.tokens import mint_id_token
 from minigroups.adapters.clock import SystemClock
-from minigroups.adapters.db import create_store, migrate
+from minigroups.adapters.db import create_store
 from minigroups.adapters.metrics import PrometheusMetrics
 from minigroups.adapters.peers.build import build_peer_clients
 from minigroups.adapters.peers.lifecycle import LifecycleWire
@@ -72,10 +72,6 @@ class Container:
     autopilot: SandboxAutopilot | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def prepare_database(self) -> None:
-        """Migrate the database before serving (the embedded SQLite file is created here)."""
-        migrate(self.settings.database_url)
-
     async def start(self) -> None:
         """Lifespan start-up: the pipeline's loops, then the broker connection in the background.
 
@@ -129,12 +125,13 @@ def build_container(
     if settings.upstream == "ulms":
         _require_ulms_sections(settings)
     clock = clock or SystemClock()
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     try:
         authenticator = Authenticator(settings.authn)
+        authorizer = build_authorizer(settings.authz, own_account_id=settings.id, http_client=http)
         id_token = _id_token(settings)
     except AuthConfigError as exc:
         raise StartupError(str(exc)) from exc
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     registry = CollectorRegistry()
     metrics = PrometheusMetrics(registry)
     if settings.upstream == "ulms":
@@ -155,7 +152,7 @@ def build_container(
     )
     ctx = Context(
         store=create_store(settings.database_url),
-        authorizer=build_authorizer(settings.authz, own_account_id=settings.id, http_client=http),
+        authorizer=authorizer,
         events=peers.event,
         conferences=peers.conference,
         tasks=peers.tq,

@@ -107,9 +107,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
             serve(loaded.settings, dev_token=dev_token(loaded) if embedded else None)
         elif args.command == "migrate":
-            from minigroups.adapters.db import migrate
+            from minigroups.entrypoints.startup import migrate_database
 
-            migrate(loaded.settings.database_url)
+            migrate_database(loaded.settings.database_url)
             print("database migrated")
         elif args.command == "events":
             import asyncio
