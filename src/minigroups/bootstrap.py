@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from importlib.metadata import version
 
 import httpx
@@ -42,6 +43,7 @@ from minigroups.domain.ids import AccountId
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock, Notifier
 from minigroups.services.context import Context, Options
+from minigroups.services.sandbox import minigroup_of_room
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,7 @@ def build_container(
     runtime = PipelineRuntime(ctx, _loop_options(settings), LifecycleWire())
     if upstream.autopilot is not None:
         upstream.autopilot.emit = runtime.receive
+        upstream.autopilot.sandbox.stored_minigroup = partial(minigroup_of_room, ctx)
     return Container(
         settings=settings,
         ctx=ctx,

@@ -41,7 +41,9 @@ async def _status_within(
         await asyncio.sleep(0.05)
 
 
-async def test_finish_after_a_restart_reaches_transcoded(sqlite_url: str, tmp_path: Path) -> None:
+async def test_an_update_and_finish_after_a_restart_reach_transcoded(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     settings = build_settings(sqlite_url, tmp_path, "http://127.0.0.1:9/authz")
     auth = {"authorization": f"Bearer {bearer_token(tmp_path / 'hs256.secret', ADMIN)}"}
     async with serving(settings) as (_, client):
@@ -53,6 +55,10 @@ async def test_finish_after_a_restart_reaches_transcoded(sqlite_url: str, tmp_pa
     async with serving(settings) as (container, client):  # a new process: an empty sandbox
         assert container.autopilot is not None
         assert container.autopilot.sandbox.event.rooms == {}
+        now = int(time.time())
+        update = {"time": [now + 60, now + 3600]}  # reaches both rooms, restored on demand
+        updated = await client.put(url, json=update, headers=auth)
+        assert updated.status_code == 200, updated.text
         finish = await client.post(
             f"/sandbox{url.removeprefix('/api/v1')}/finish", json={"participants": 2}, headers=auth
         )
