@@ -27,8 +27,7 @@ async def test_a_stopped_broker_makes_the_instance_unready_until_it_reconnects(
 
     service.broker.stop()
     unready = await _readiness_within(service, 503)
-    assert unready == {"status": "unready", "database": "up", "broker": "down"}
-    assert service.broker.host not in str(unready)
+    assert unready == {"status": "unready", "database": "up", "broker": "down"}  # no host
 
     service.broker.start()
     ready = await _readiness_within(service, 200)
