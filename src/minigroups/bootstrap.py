@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from importlib.metadata import version
 
 import httpx
@@ -16,7 +17,7 @@ from minigroups.adapters.auth.authz import build_authorizer
 from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
 from minigroups.adapters.auth.tokens import mint_id_token
 from minigroups.adapters.clock import SystemClock
-from minigroups.adapters.db import create_store, migrate
+from minigroups.adapters.db import create_store
 from minigroups.adapters.metrics import PrometheusMetrics
 from minigroups.adapters.peers.build import build_peer_clients
 from minigroups.adapters.peers.lifecycle import LifecycleWire
@@ -42,6 +43,7 @@ from minigroups.domain.ids import AccountId
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock, Notifier
 from minigroups.services.context import Context, Options
+from minigroups.services.sandbox import minigroup_of_room
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +73,6 @@ class Container:
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
-
-    def prepare_database(self) -> None:
-        """Migrate the database before serving (the embedded SQLite file is created here)."""
-        migrate(self.settings.database_url)
 
     async def start(self) -> None:
         """Lifespan start-up: the pipeline's loops, then the broker connection in the background.
@@ -129,12 +127,13 @@ def build_container(
     if settings.upstream == "ulms":
         _require_ulms_sections(settings)
     clock = clock or SystemClock()
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     try:
         authenticator = Authenticator(settings.authn)
+        authorizer = build_authorizer(settings.authz, own_account_id=settings.id, http_client=http)
         id_token = _id_token(settings)
     except AuthConfigError as exc:
         raise StartupError(str(exc)) from exc
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     registry = CollectorRegistry()
     metrics = PrometheusMetrics(registry)
     if settings.upstream == "ulms":
@@ -155,7 +154,7 @@ def build_container(
     )
     ctx = Context(
         store=create_store(settings.database_url),
-        authorizer=build_authorizer(settings.authz, own_account_id=settings.id, http_client=http),
+        authorizer=authorizer,
         events=peers.event,
         conferences=peers.conference,
         tasks=peers.tq,
@@ -163,10 +162,12 @@ def build_container(
         clock=clock,
         metrics=metrics,
         options=_options(settings),
+        broker=upstream.agent,
     )
     runtime = PipelineRuntime(ctx, _loop_options(settings), LifecycleWire())
     if upstream.autopilot is not None:
         upstream.autopilot.emit = runtime.receive
+        upstream.autopilot.sandbox.stored_minigroup = partial(minigroup_of_room, ctx)
     return Container(
         settings=settings,
         ctx=ctx,

@@ -65,7 +65,7 @@ async def test_probes_and_unknown_paths_have_no_cors(api: Api) -> None:
     assert "access-control-allow-origin" not in health.headers
     ready = await api.client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready"}
+    assert ready.json() == {"status": "ready", "database": "up"}
     for path in ("/nowhere", "/api/v1/minigroups/", f"/api/v1/minigroups/{ID}/nope"):
         unknown = await api.client.options(path)
         assert unknown.status_code == 404

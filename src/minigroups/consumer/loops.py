@@ -7,6 +7,7 @@ item whose lease runs out is claimed again by whichever instance is alive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from abc import ABC, abstractmethod
@@ -21,6 +22,7 @@ from minigroups.domain.errors import LifecycleFailed
 from minigroups.ports import InboxItem, OutboxItem
 from minigroups.services import inbox, outbox
 from minigroups.services.context import Context
+from minigroups.services.outage import Backoff, Outage
 from minigroups.services.pipeline.events import LifecycleDecoder
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ class QueueLoop(ABC, Generic[Item]):
         self.ctx = ctx
         self.options = options
         self._wake = asyncio.Event()
+        # Claim failures (the database is down) back off from the poll interval up to a cap.
+        self._claims = Outage(f"{self.name}: claiming", Backoff(initial=options.poll), log)
 
     def wake(self) -> None:
         self._wake.set()
@@ -80,10 +84,18 @@ class QueueLoop(ABC, Generic[Item]):
 
     async def _claim_safely(self, limit: int) -> list[Item]:
         try:
-            return await self.claim(self._lease_end(), limit)
-        except Exception:  # the database may be down: keep the loop alive
-            log.exception("%s: claiming failed", self.name)
+            claimed = await self.claim(self._lease_end(), limit)
+        except Exception as exc:  # noqa: BLE001 - the database may be down: keep the loop alive
+            await self._pause(self._claims.failed(exc))
             return []
+        self._claims.recovered()
+        return claimed
+
+    async def _pause(self, delay: float) -> None:
+        """Back off for `delay`, unless woken first: new work was just stored, so the database
+        answers again."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def _idle(self, in_flight: set[asyncio.Task[None]]) -> None:
         """Until an item finishes, someone wakes us, or the poll interval elapses."""

@@ -132,9 +132,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             token = dev_token(loaded, ttl=args.ttl) if embedded else None
             serve(loaded.settings, dev_token=token)
         elif args.command == "migrate":
-            from minigroups.adapters.db import migrate
+            from minigroups.entrypoints.startup import migrate_database
 
-            migrate(loaded.settings.database_url)
+            migrate_database(loaded.settings.database_url)
             print("database migrated")
         elif args.command == "events":
             import asyncio

@@ -1,14 +1,24 @@
-"""`minigroups serve`: the HTTP API under uvicorn, metrics on their own listener."""
+"""`minigroups serve`: the HTTP API under uvicorn, metrics on their own listener.
+
+Whatever can stop the start-up is checked before the first line is printed: the key files, the
+database (migrated here), then both listeners are bound (`startup.py`). Each failure is a
+`StartupError`: one line on stderr and a non-zero exit (`cli.main`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 import uvicorn
-from prometheus_client import start_http_server
 
 from minigroups.bootstrap import StartupError, build_container, create_app
 from minigroups.config import Settings
+from minigroups.entrypoints.startup import (
+    bind_listener,
+    migrate_database,
+    require_key_files,
+    start_metrics,
+)
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
@@ -24,11 +34,19 @@ def parse_address(address: str) -> tuple[str, int]:
 def serve(settings: Settings, *, dev_token: str | None) -> None:
     """Build the service from the settings and run it until SIGINT/SIGTERM."""
     host, port = parse_address(settings.http.listener_address)
+    require_key_files(settings)
     container = build_container(settings)
-    container.prepare_database()
+    migrate_database(settings.database_url)
+    listener = bind_listener(host, port, "[http] listener_address")
     if settings.http.metrics_listener_address:
         metrics_host, metrics_port = parse_address(settings.http.metrics_listener_address)
-        start_http_server(metrics_port, addr=metrics_host, registry=container.registry)
+        try:
+            start_metrics(
+                metrics_host, metrics_port, container.registry, "[http] metrics_listener_address"
+            )
+        except StartupError:
+            listener.close()
+            raise
     config = uvicorn.Config(
         create_app(container),
         host=host,
@@ -44,4 +62,4 @@ def serve(settings: Settings, *, dev_token: str | None) -> None:
     if dev_token is not None:
         print(f"development token (audience usr.minigroups.local):\n{dev_token}", flush=True)
         print(f"try: curl -H 'Authorization: Bearer {dev_token}' {base}/healthz", flush=True)
-    asyncio.run(uvicorn.Server(config).serve())
+    asyncio.run(uvicorn.Server(config).serve(sockets=[listener]))

@@ -25,7 +25,7 @@ from minigroups.ports.queues import (
     OutboxRepository,
     OutgoingMessage,
 )
-from minigroups.ports.runtime import Clock, Metrics
+from minigroups.ports.runtime import BrokerLink, Clock, Metrics
 from minigroups.ports.store import (
     AccountRepository,
     Dummy,
@@ -44,6 +44,7 @@ __all__ = [
     "AccountRepository",
     "Action",
     "Authorizer",
+    "BrokerLink",
     "Clock",
     "ConferenceService",
     "Dummy",

@@ -9,6 +9,7 @@ from datetime import timedelta
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import (
     Authorizer,
+    BrokerLink,
     Clock,
     ConferenceService,
     EventService,
@@ -48,3 +49,4 @@ class Context:
     clock: Clock
     metrics: Metrics
     options: Options
+    broker: BrokerLink | None = None  # the MQTT agent with upstream = "ulms"; readiness reads it

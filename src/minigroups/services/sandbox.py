@@ -7,6 +7,7 @@ from uuid import UUID
 
 from minigroups.domain.errors import InvalidPayload
 from minigroups.domain.minigroup import Minigroup
+from minigroups.ports import RoomColumn
 from minigroups.services.access import ById, Guard, load_authorized
 from minigroups.services.context import Context
 
@@ -28,3 +29,15 @@ async def finish_lesson(
         raise InvalidPayload(f"`participants` must be between 1 and {MAX_PARTICIPANTS}")
     minigroup = await load_authorized(ctx, guard, ById(minigroup_id))
     await simulator.finish(minigroup, participants)
+
+
+async def minigroup_of_room(ctx: Context, room_id: UUID) -> Minigroup | None:
+    """The stored class whose event or conference room is `room_id` (the sandbox restores the
+    rooms of such a class after a restart)."""
+    columns: tuple[RoomColumn, ...] = ("event_room_id", "conference_room_id")
+    async with ctx.store.unit_of_work(read_only=True) as uow:
+        for column in columns:
+            found = await uow.minigroups.find_by_room(column, room_id)
+            if found is not None:
+                return found
+    return None

@@ -1,5 +1,6 @@
 """Storage on PostgreSQL or SQLite: the `Store` port over SQLAlchemy Core, and migrations."""
 
+from minigroups.adapters.db.engine import shown_url
 from minigroups.adapters.db.migrate import migrate, migrate_async, schema_differences
 from minigroups.adapters.db.store import SqlStore, SqlUnitOfWork, create_store
 
@@ -10,4 +11,5 @@ __all__ = [
     "migrate",
     "migrate_async",
     "schema_differences",
+    "shown_url",
 ]

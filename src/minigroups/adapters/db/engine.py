@@ -62,6 +62,14 @@ def async_url(database_url: str) -> URL:
     return url
 
 
+def shown_url(database_url: str) -> str:
+    """The URL as a message may show it: the password hidden."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
 def create_engines(
     database_url: str,
     *,

@@ -4,12 +4,17 @@
 recordings); `step` answers what the service asks: tq completes its tasks, the event service
 answers adjust (with an original and a modified room) and dump requests, each by publishing the
 lifecycle event a real peer would (upstream §6.13) through `emit`, in process or over a broker.
+
+The sandbox keeps its rooms in memory: `finish` first restores the rooms of a minigroup created
+before a restart (`Sandbox.restore_rooms`). A publish that fails (the database is down, the
+broker is away) stays due and is tried again on the next step; `run` backs off meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +27,9 @@ from minigroups.adapters.sandbox.tq import TqTask
 from minigroups.domain.escaping import segment
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.tasks import CONVERT_TEMPLATE, TRANSCODE_TEMPLATE
+from minigroups.services.outage import Backoff, Outage
+
+log = logging.getLogger(__name__)
 
 # (topic, envelope properties, payload JSON text) of one published event.
 Emit = Callable[[str, dict[str, str], str], Awaitable[None]]
@@ -60,6 +68,7 @@ class SandboxAutopilot:
         """The lesson ends: host event, conference room closed, `participants` recordings."""
         if participants < 1:
             raise ValueError("a finished minigroup has at least one participant")
+        self.sandbox.restore_rooms(minigroup)
         audience = minigroup.audience
         authors = [f"web.participant{n}.{audience}" for n in range(1, participants + 1)]
         self.sandbox.event.add_event(
@@ -84,26 +93,40 @@ class SandboxAutopilot:
         self._uploads.append((due, audience, {"id": room, "rtcs": rtcs}))
 
     async def step(self) -> int:
-        """Answer every task and request that arrived since the last step; how many."""
-        tasks = self.sandbox.tq.tasks[self._tasks_seen :]
-        self._tasks_seen += len(tasks)
-        results = self.sandbox.event.pending_results[self._results_seen :]
-        self._results_seen += len(results)
+        """Answer every task and request that arrived before this step; how many.
+
+        Each is marked done only once its event is published, so a failed publish (raised to
+        the caller) leaves it, and whatever follows it, due for the next step.
+        """
+        tasks, results = len(self.sandbox.tq.tasks), len(self.sandbox.event.pending_results)
         now = time.monotonic()
-        uploads = [entry for entry in self._uploads if entry[0] <= now]
-        self._uploads = [entry for entry in self._uploads if entry[0] > now]
-        for _, audience, upload in uploads:
-            await self._publish(self.accounts.conference, audience, "room.upload", upload)
-        for task in tasks:
-            await self._complete_task(task)
-        for result in results:
-            await self._answer(result)
-        return len(tasks) + len(results) + len(uploads)
+        done = 0
+        for upload in [entry for entry in self._uploads if entry[0] <= now]:
+            _, audience, payload = upload
+            await self._publish(self.accounts.conference, audience, "room.upload", payload)
+            self._uploads.remove(upload)
+            done += 1
+        while self._tasks_seen < tasks:
+            await self._complete_task(self.sandbox.tq.tasks[self._tasks_seen])
+            self._tasks_seen += 1
+            done += 1
+        while self._results_seen < results:
+            await self._answer(self.sandbox.event.pending_results[self._results_seen])
+            self._results_seen += 1
+            done += 1
+        return done
 
     async def run(self, pace: float = 0.2) -> None:
-        """Step forever, at most once per `pace` seconds, so that a watcher sees each status."""
+        """Step forever, at most once per `pace` seconds, so that a watcher sees each status;
+        a failing step backs off from `pace` up to a cap, logging one line per step."""
+        outage = Outage("sandbox autopilot: publishing", Backoff(initial=pace), log)
         while True:
-            await self.step()
+            try:
+                await self.step()
+            except Exception as exc:  # noqa: BLE001 - the service's intake may be down: go on
+                await asyncio.sleep(outage.failed(exc))
+                continue
+            outage.recovered()
             await asyncio.sleep(pace)
 
     async def _complete_task(self, task: TqTask) -> None:

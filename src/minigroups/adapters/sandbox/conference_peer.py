@@ -60,6 +60,38 @@ class SandboxConferencePeer(SandboxPeer):
         self.snapshots.setdefault(room_id, []).append(snapshot)
         return snapshot
 
+    def add_room(
+        self,
+        *,
+        audience: str,
+        time: list[int | None],
+        classroom_id: UUID,
+        policy: str = "owned",
+        reserve: int | None = None,
+        tags: JsonValue = None,
+        room_id: UUID | None = None,
+    ) -> JsonObject:
+        """Store a room as room.create does (a restarted sandbox restores one under `room_id`)."""
+        room: JsonObject = {
+            "id": str(room_id or uuid4()),
+            "time": list(time),
+            "audience": audience,
+            "created_at": to_unix(self.clock()),
+            "backend": "janus" if policy == "shared" else "none",
+        }
+        if reserve is not None:
+            room["reserve"] = reserve
+        room.update(
+            tags={} if tags is None else tags,
+            rtc_sharing_policy=policy,
+            classroom_id=str(classroom_id),
+            host=None,
+            timed_out=False,
+            closed_by=None,
+        )
+        self.rooms[UUID(room["id"])] = room
+        return room
+
     # --- handlers -----------------------------------------------------------------------------
 
     def _create_room(self, payload: JsonObject) -> Answer:
@@ -74,25 +106,14 @@ class SandboxConferencePeer(SandboxPeer):
         reserve = p.optional_int(payload, "reserve")
         classroom_id = p.require_uuid(payload, "classroom_id")
         start, end = p.room_time(list(wire_time))
-        room: JsonObject = {
-            "id": str(uuid4()),
-            "time": [start, end],
-            "audience": audience,
-            "created_at": to_unix(self.clock()),
-            "backend": "janus" if policy == "shared" else "none",
-        }
-        if reserve is not None:
-            room["reserve"] = reserve
-        tags = payload.get("tags")
-        room.update(
-            tags={} if tags is None else tags,
-            rtc_sharing_policy=policy,
-            classroom_id=str(classroom_id),
-            host=None,
-            timed_out=False,
-            closed_by=None,
+        room = self.add_room(
+            audience=audience,
+            time=[start, end],
+            classroom_id=classroom_id,
+            policy=policy,
+            reserve=reserve,
+            tags=payload.get("tags"),
         )
-        self.rooms[UUID(room["id"])] = room
         return Answer(200, room)
 
     def _read_room(self, payload: JsonObject) -> Answer:

@@ -70,9 +70,11 @@ class SandboxEventPeer(SandboxPeer):
         kind: str = "Minigroup",
         tags: JsonValue = None,
         source_room_id: UUID | None = None,
+        room_id: UUID | None = None,
     ) -> JsonObject:
-        """Store a room without a request (e.g. the rooms that adjust/commit create)."""
-        room: JsonObject = {"id": str(uuid4()), "audience": audience}
+        """Store a room without a request (e.g. the rooms that adjust/commit create, or one a
+        restarted sandbox restores under its old `room_id`)."""
+        room: JsonObject = {"id": str(room_id or uuid4()), "audience": audience}
         if source_room_id is not None:
             room["source_room_id"] = str(source_room_id)
         room["time"] = list(time)

@@ -71,6 +71,8 @@ class InProcessRequester:
             raise AssertionError("unreachable")
         else:
             answer = handle(method, sent)
+            if await self._sandbox.restore_room_of(answer, sent):  # a restarted sandbox
+                answer = handle(method, sent)
         return Answer(answer.status, _over_the_wire(answer.payload))
 
 

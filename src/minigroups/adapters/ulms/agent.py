@@ -2,7 +2,8 @@
 
 Requests (contract.md upstream §1.5, §1.6) are published at QoS 0 and matched to their responses by
 `correlation_data` only. While the agent is not connected every request and publish fails at once
-(`BrokerUnavailable`); a background task reconnects with backoff and subscribes again.
+(`BrokerUnavailable`); a background task reconnects with backoff (exponential, capped, jittered)
+and subscribes again. An outage logs one line per attempt and one line when the connection is back.
 
 Subscriptions at QoS 1 are acknowledged only after their handler returns (manual acknowledgement,
 on before CONNECT: see `connection.py`), so a message whose handler failed or never ran comes back
@@ -37,6 +38,7 @@ from minigroups.adapters.ulms.options import AgentOptions
 from minigroups.adapters.ulms.topics import request_topic, response_topic, responses_filter
 from minigroups.domain.json_value import JsonValue
 from minigroups.ports import Metrics
+from minigroups.services.outage import Backoff, Outage
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,13 @@ class MqttAgent:
         self._handling: set[asyncio.Task[None]] = set()
         self._connecting = False
         self._closing = False
+        initial = options.reconnect_interval
+        self._outage = Outage(
+            f"mqtt {options.agent_id}: the broker connection",
+            Backoff(initial=initial, cap=max(options.max_reconnect_interval, initial)),
+            log,
+            expected=(aiomqtt.MqttError, OSError, BrokerUnavailable),
+        )
 
     @property
     def agent_id(self) -> str:
@@ -193,20 +202,15 @@ class MqttAgent:
     # --- the connection -----------------------------------------------------------------------
 
     async def _supervise(self) -> None:
-        initial = self.options.reconnect_interval
-        cap = max(self.options.max_reconnect_interval, initial)
-        wait = initial
         while not self._closing:
-            if await self._session():
-                wait = initial
+            ended = await self._session()
             self._attempted()
             if self._closing:
                 return
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, cap)
+            await asyncio.sleep(self._outage.failed(ended))
 
-    async def _session(self) -> bool:
-        """Connect, subscribe, read until the connection drops; True if it was connected."""
+    async def _session(self) -> BaseException:
+        """Connect, subscribe, read until the connection drops; what ended it (or failed it)."""
         connected = False
         client = new_client(self.options)
         try:
@@ -214,7 +218,7 @@ class MqttAgent:
             async with client:
                 self._connecting, connected = False, True
                 if self._closing:
-                    return True
+                    return BrokerUnavailable("the agent is closed")
                 await self._subscribe_all(client)
                 self._up(client)
                 try:
@@ -222,17 +226,17 @@ class MqttAgent:
                         self._dispatch(client, message)
                 finally:
                     self._down()
+            return BrokerUnavailable("the broker ended the connection")
         except aiomqtt.MqttError as exc:
             self._metrics.increment(CONNECTION_EVENTS, event="lost" if connected else "failed")
-            log.warning("mqtt %s: %s", "connection lost" if connected else "connect failed", exc)
             if not connected:
                 discard(client)
-        except Exception:
-            log.exception("mqtt session of %s failed", self.agent_id)
+            return exc
+        except Exception as exc:  # noqa: BLE001 - logged (with its traceback once) by the outage
             self._metrics.increment(CONNECTION_EVENTS, event="lost" if connected else "failed")
+            return exc
         finally:
             self._connecting = False
-        return connected
 
     async def _subscribe_all(self, client: aiomqtt.Client) -> None:
         wanted = [(responses_filter(self.agent_id), 0)]
@@ -245,6 +249,7 @@ class MqttAgent:
         self._client = client
         self._metrics.increment(CONNECTION_EVENTS, event="connected")
         log.info("mqtt %s connected to %s:%s", self.agent_id, self.options.host, self.options.port)
+        self._outage.recovered()
         self._attempted()
 
     def _down(self) -> None:
