@@ -50,6 +50,7 @@ _TABLE: dict[type[e.MinigroupsError], Problem] = {
         404, "account_property_not_found", "Account property not found"
     ),
     e.RecordingNotFound: Problem(404, "recording_not_found", "Recording not found"),
+    e.EditionNotFound: Problem(404, "edition_not_found", "Edition not found"),
     RouteNotFound: Problem(404, "not_found", "Not found"),
     MethodNotAllowed: Problem(405, "method_not_allowed", "Method not allowed"),
     PayloadTooLarge: Problem(413, "payload_too_large", "Payload too large"),

@@ -59,6 +59,10 @@ class AccountPropertyNotFound(MinigroupsError):
     """The caller's account has no property with this id."""
 
 
+class EditionNotFound(MinigroupsError):
+    """The edition is not one of the class's original event room (so not the caller's to commit)."""
+
+
 class RecordingNotFound(MinigroupsError):
     """No (transcoded) recording that the route needs."""
 
