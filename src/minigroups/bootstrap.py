@@ -34,11 +34,13 @@ from minigroups.adapters.ulms.inbound import Handler, InboundMessage
 from minigroups.adapters.ulms.topics import lifecycle_subscriptions
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
+from minigroups.api.guards import RequestLimits
 from minigroups.api.routes import build_routes
 from minigroups.config import Settings
 from minigroups.consumer.loops import LoopOptions
 from minigroups.consumer.runtime import PipelineRuntime
 from minigroups.domain.ids import AccountId
+from minigroups.domain.limits import Limits
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock, Notifier
 from minigroups.services.context import Context, Options
@@ -236,6 +238,21 @@ def _options(settings: Settings) -> Options:
             )
             for audience, media in settings.tq_client.audience_settings.items()
         },
+        limits=_limits(settings),
+    )
+
+
+def _limits(settings: Settings) -> Limits:
+    limits = settings.limits
+    return Limits(
+        property_value_bytes=limits.property_value_bytes,
+        property_keys=limits.property_keys,
+        property_map_bytes=limits.property_map_bytes,
+        property_key_length=limits.property_key_length,
+        property_key_pattern=limits.property_key_pattern,
+        tags_bytes=limits.tags_bytes,
+        event_bytes=limits.event_bytes,
+        scope_bytes=limits.scope_bytes,
     )
 
 
@@ -302,4 +319,10 @@ def create_app(container: Container) -> ApiApp:
         on_startup=container.start,
         on_shutdown=container.close,
         observer=container.metrics,
+        limits=RequestLimits(
+            header_bytes=settings.limits.header_bytes,
+            header_field_bytes=settings.limits.header_field_bytes,
+            json_depth=settings.limits.json_depth,
+            body_read_seconds=settings.limits.body_read_seconds,
+        ),
     )

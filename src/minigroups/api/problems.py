@@ -19,6 +19,14 @@ class PayloadTooLarge(e.MinigroupsError):
     """The request body is over the 2 MiB limit (D23)."""
 
 
+class HeadersTooLarge(e.MinigroupsError):
+    """A request header, or all of them, over `[limits] header_field_bytes` / `header_bytes`."""
+
+
+class RequestTimeout(e.MinigroupsError):
+    """The body did not arrive within `[limits] body_read_seconds`."""
+
+
 class MethodNotAllowed(e.MinigroupsError):
     """The path exists but not with this method."""
 
@@ -54,6 +62,19 @@ _TABLE: dict[type[e.MinigroupsError], Problem] = {
     RouteNotFound: Problem(404, "not_found", "Not found"),
     MethodNotAllowed: Problem(405, "method_not_allowed", "Method not allowed"),
     PayloadTooLarge: Problem(413, "payload_too_large", "Payload too large"),
+    RequestTimeout: Problem(408, "request_timeout", "Request timeout"),
+    HeadersTooLarge: Problem(
+        431, "request_header_fields_too_large", "Request header fields too large"
+    ),
+    # [limits] (docs/decisions.md): sizes are 413, counts and key rules 422.
+    e.PropertyValueTooLarge: Problem(413, "property_value_too_large", "Property value too large"),
+    e.PropertiesTooLarge: Problem(413, "properties_too_large", "Properties too large"),
+    e.TagsTooLarge: Problem(413, "tags_too_large", "Tags too large"),
+    e.EventTooLarge: Problem(413, "event_too_large", "Event too large"),
+    e.TooManyProperties: Problem(422, "too_many_properties", "Too many properties"),
+    e.PropertyKeyTooLong: Problem(422, "property_key_too_long", "Property key too long"),
+    e.InvalidPropertyKey: Problem(422, "invalid_property_key", "Invalid property key"),
+    e.ScopeTooLong: Problem(422, "scope_too_long", "Scope too long"),
     e.ClassAlreadyEstablished: Problem(
         422, "class_already_established", "Class already established"
     ),

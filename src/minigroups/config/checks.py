@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from minigroups.config.schema import KeyPath, key_problem
 from minigroups.config.settings import (
@@ -40,6 +41,14 @@ def check_values(settings: Settings) -> None:
     for audience, authz in settings.authz.items():
         if isinstance(authz, AuthzHttpSettings):
             _check_http_authz(("authz", audience), authz)
+    _check_pattern(("limits", "property_key_pattern"), settings.limits.property_key_pattern)
+
+
+def _check_pattern(path: KeyPath, pattern: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise key_problem(path, f"must be a regular expression: {exc}") from None
 
 
 def _check_http_authz(path: KeyPath, authz: AuthzHttpSettings) -> None:

@@ -61,6 +61,10 @@ class MinigroupView:
 async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinigroup) -> Minigroup:
     """R9: claim a dummy row, create both rooms, establish; exactly one concurrent create wins."""
     await ctx.authorizer.authorize(request.audience, caller, ["classrooms"], "create")
+    limits = ctx.options.limits
+    limits.check_scope(request.scope)
+    limits.check_tags(request.tags)
+    limits.check_properties(request.properties)
     new = NewMinigroup(
         scope=request.scope,
         audience=request.audience,

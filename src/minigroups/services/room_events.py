@@ -22,6 +22,7 @@ _PAYLOAD_REJECTIONS = frozenset({400, 422})
 async def create_event(ctx: Context, guard: Guard, minigroup_id: UUID, event: JsonObject) -> None:
     """R11: forward the caller's event with `room_id` set to the minigroup's event room."""
     minigroup = await load_authorized(ctx, guard, ById(minigroup_id, any_kind=True))
+    ctx.options.limits.check_event(event)
     try:
         await ctx.events.create_event(event={**event, "room_id": str(minigroup.event_room_id)})
     except UpstreamFailed as exc:
