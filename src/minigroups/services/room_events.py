@@ -61,4 +61,7 @@ async def create_whiteboard(ctx: Context, guard: Guard, minigroup_id: UUID) -> N
             }
         )
     except UpstreamFailed as exc:
-        raise CreationWhiteboardFailed(exc, exc.detail or "Failed to create whiteboard") from exc
+        # The peer's own problem text when it refused; a transport failure's text stays in logs.
+        rejected = exc.kind is UpstreamFailureKind.REJECTED and exc.detail
+        detail = exc.detail if rejected else "Failed to create whiteboard"
+        raise CreationWhiteboardFailed(exc, detail or "Failed to create whiteboard") from exc
