@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="`minigroups <command> --help` shows its options",
     )
     serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument(
+        "--insecure-public",
+        action="store_true",
+        help="listen on a non-loopback address although the sandbox or authorization "
+        '"none" is configured',
+    )
     _add_config(serve)
     migrate = commands.add_parser("migrate", help="apply database migrations")
     _add_config(migrate)
@@ -112,7 +118,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.command == "serve":
             from minigroups.entrypoints.server import serve
 
-            serve(loaded.settings, dev_token=dev_token(loaded) if embedded else None)
+            serve(
+                loaded.settings,
+                dev_token=dev_token(loaded) if embedded else None,
+                insecure_public=args.insecure_public,
+            )
         elif args.command == "migrate":
             from minigroups.adapters.db import migrate
 

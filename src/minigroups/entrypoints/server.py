@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 import uvicorn
 from prometheus_client import start_http_server
 
 from minigroups.bootstrap import StartupError, build_container, create_app
-from minigroups.config import Settings
+from minigroups.config import AuthzNoneSettings, Settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
@@ -21,9 +22,43 @@ def parse_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - an empty host means all
 
 
-def serve(settings: Settings, *, dev_token: str | None) -> None:
+def is_loopback(host: str) -> bool:
+    """Only this machine can connect (a name other than `localhost` is not resolved: no)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecurity(settings: Settings) -> str | None:
+    """What makes a configuration unfit for a public listener, or None."""
+    reasons = []
+    if settings.upstream == "sandbox":
+        reasons.append('upstream = "sandbox" (fake peers, the sandbox control route)')
+    unchecked = [
+        aud for aud, authz in settings.authz.items() if isinstance(authz, AuthzNoneSettings)
+    ]
+    if unchecked:
+        reasons.append(f'authorization "none" for {", ".join(sorted(unchecked))}')
+    return " and ".join(reasons) or None
+
+
+def check_listener(settings: Settings, host: str, *, insecure_public: bool) -> None:
+    """The embedded kind of configuration listens on loopback only, unless told otherwise."""
+    reason = insecurity(settings)
+    if reason is not None and not is_loopback(host) and not insecure_public:
+        raise StartupError(
+            f"refusing to listen on {settings.http.listener_address} with {reason}: use a "
+            "loopback address, or pass --insecure-public to expose it anyway"
+        )
+
+
+def serve(settings: Settings, *, dev_token: str | None, insecure_public: bool = False) -> None:
     """Build the service from the settings and run it until SIGINT/SIGTERM."""
     host, port = parse_address(settings.http.listener_address)
+    check_listener(settings, host, insecure_public=insecure_public)
     container = build_container(settings)
     container.prepare_database()
     if settings.http.metrics_listener_address:
