@@ -138,7 +138,7 @@ class LimitsSettings(_Section):
     header_field_bytes: Positive = 8 * 1024  # one request header (name and value)
     header_read_seconds: Seconds = 10.0  # to receive a request's headers
     body_read_seconds: Seconds = 30.0  # to receive a request's body
-    keep_alive_seconds: Seconds = 5.0  # an idle kept-alive connection is closed after this
+    keep_alive_seconds: Positive = 5  # an idle kept-alive connection is closed after this
     max_connections: Positive = 1000  # open connections and requests; over it: 503
 
 

@@ -10,8 +10,10 @@ from prometheus_client import start_http_server
 
 from minigroups.bootstrap import StartupError, build_container, create_app
 from minigroups.config import AuthzNoneSettings, Settings
+from minigroups.entrypoints.protocol import bounded_protocol
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
+HEAD_FRAMING_BYTES = 4 * 1024  # CRLFs and colons around the headers
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -64,15 +66,21 @@ def serve(settings: Settings, *, dev_token: str | None, insecure_public: bool = 
     if settings.http.metrics_listener_address:
         metrics_host, metrics_port = parse_address(settings.http.metrics_listener_address)
         start_http_server(metrics_port, addr=metrics_host, registry=container.registry)
+    limits = settings.limits
+    # The request line may be as long as one header; the rest of the head is the headers.
+    head_bytes = limits.header_bytes + limits.header_field_bytes + HEAD_FRAMING_BYTES
     config = uvicorn.Config(
         create_app(container),
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=bounded_protocol(head_seconds=limits.header_read_seconds, head_bytes=head_bytes),
         lifespan="on",
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        limit_concurrency=limits.max_connections,
+        timeout_keep_alive=limits.keep_alive_seconds,
+        h11_max_incomplete_event_size=head_bytes,  # the same bound, were h11 chosen
     )
     base = f"http://{host}:{port}"
     print(f"minigroups {settings.agent_label}.{settings.id} serving on {base}", flush=True)
