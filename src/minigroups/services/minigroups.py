@@ -13,8 +13,10 @@ from uuid import uuid4
 from minigroups.domain.errors import (
     ClassAlreadyEstablished,
     ClassNotFound,
+    InvalidPayload,
     ServicesRequestFailed,
     UpstreamFailed,
+    UpstreamFailureKind,
 )
 from minigroups.domain.ids import AccountId
 from minigroups.domain.json_value import JsonObject, JsonValue
@@ -171,6 +173,9 @@ async def update_minigroup(
         )
     results = await asyncio.gather(*calls, return_exceptions=True)
     for result in results:
+        if isinstance(result, UpstreamFailed) and _refuses_the_values(result):
+            # The caller's time or reserve (D15's `[null, null]` included): its fault, not ours.
+            raise InvalidPayload(f"The rooms refused the change: {result.detail}") from result
         if isinstance(result, UpstreamFailed):
             raise ServicesRequestFailed(result, "Services requests") from result
         if isinstance(result, BaseException):
@@ -181,6 +186,11 @@ async def update_minigroup(
     if updated is None:
         raise ClassNotFound(locator.not_found_detail)
     return updated
+
+
+def _refuses_the_values(failure: UpstreamFailed) -> bool:
+    """A peer's 400 or 422: it read the request and found the values wrong (as R11 decides)."""
+    return failure.kind is UpstreamFailureKind.REJECTED and failure.peer_status in (400, 422)
 
 
 def _conference_time(time: TimeRange | None) -> list[int | None] | None:
