@@ -9,6 +9,7 @@ from datetime import timedelta
 from importlib.metadata import version
 
 import httpx
+import msgspec
 from prometheus_client import CollectorRegistry
 
 from minigroups.adapters.auth.authn import Authenticator
@@ -238,21 +239,7 @@ def _options(settings: Settings) -> Options:
             )
             for audience, media in settings.tq_client.audience_settings.items()
         },
-        limits=_limits(settings),
-    )
-
-
-def _limits(settings: Settings) -> Limits:
-    limits = settings.limits
-    return Limits(
-        property_value_bytes=limits.property_value_bytes,
-        property_keys=limits.property_keys,
-        property_map_bytes=limits.property_map_bytes,
-        property_key_length=limits.property_key_length,
-        property_key_pattern=limits.property_key_pattern,
-        tags_bytes=limits.tags_bytes,
-        event_bytes=limits.event_bytes,
-        scope_bytes=limits.scope_bytes,
+        limits=Limits.picked(msgspec.structs.asdict(settings.limits)),
     )
 
 
@@ -319,10 +306,5 @@ def create_app(container: Container) -> ApiApp:
         on_startup=container.start,
         on_shutdown=container.close,
         observer=container.metrics,
-        limits=RequestLimits(
-            header_bytes=settings.limits.header_bytes,
-            header_field_bytes=settings.limits.header_field_bytes,
-            json_depth=settings.limits.json_depth,
-            body_read_seconds=settings.limits.body_read_seconds,
-        ),
+        limits=RequestLimits.picked(msgspec.structs.asdict(settings.limits)),
     )

@@ -6,8 +6,9 @@ The values come from `[limits]` (docs/decisions.md); the defaults here are the s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 from minigroups.api.problems import HeadersTooLarge
 
@@ -26,6 +27,11 @@ class RequestLimits:
     header_field_bytes: int = 8 * KIB  # one header: name and value
     json_depth: int = 64  # nesting of arrays and objects
     body_read_seconds: float = 30.0  # to receive the whole body
+
+    @classmethod
+    def picked(cls, values: Mapping[str, Any]) -> RequestLimits:
+        """The limits named in `values` (other keys ignored), the defaults for the rest."""
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
 def check_headers(headers: Iterable[tuple[bytes, bytes]], limits: RequestLimits) -> None:

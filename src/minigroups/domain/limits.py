@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
+from typing import Any
 
 from minigroups.domain.errors import (
     EventTooLarge,
@@ -45,6 +46,11 @@ class Limits:
     tags_bytes: int = 64 * KIB
     event_bytes: int = 64 * KIB
     scope_bytes: int = 1024
+
+    @classmethod
+    def picked(cls, values: Mapping[str, Any]) -> Limits:
+        """The limits named in `values` (other keys ignored), the defaults for the rest."""
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
     @cached_property
     def _key_pattern(self) -> re.Pattern[str]:

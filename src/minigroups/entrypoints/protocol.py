@@ -28,70 +28,75 @@ TOO_LARGE = (
 LINGER_SECONDS = 2.0
 
 
-def bounded_protocol(*, head_seconds: float, head_bytes: int) -> type[asyncio.Protocol]:
-    """An HttpToolsProtocol class bound to these limits (uvicorn's `http=` takes a class)."""
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """`head_seconds` and `head_bytes` are set on the subclass `bounded_protocol` makes."""
 
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):
-        _head_timer: asyncio.TimerHandle | None = None
-        _head_received = 0
-        _in_head = True
-        _discarding = False
+    head_seconds: float = 10.0
+    head_bytes: int = 28 * 1024
+    _head_timer: asyncio.TimerHandle | None = None
+    _head_received = 0
+    _in_head = True
+    _discarding = False
 
-        def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._head_begins()
+
+    def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
+        if self._in_head:
+            self._head_received += len(data)
+            if self._head_received > self.head_bytes:
+                self._refuse_head()
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._head_timer is None:  # a kept-alive connection's next request
             self._head_begins()
 
-        def data_received(self, data: bytes) -> None:
-            if self._discarding:
-                return
-            if self._in_head:
-                self._head_received += len(data)
-                if self._head_received > head_bytes:
-                    self._refuse_head()
-                    return
-            super().data_received(data)
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._cancel_head_timer()
+        super().on_headers_complete()
 
-        def _refuse_head(self) -> None:
-            """Answer 431, then read and drop the rest for a moment before closing: closing
-            with unread input would reset the connection and lose the answer."""
-            self._cancel_head_timer()
-            self._discarding = True
-            self.transport.write(TOO_LARGE)
-            if self.transport.can_write_eof():
-                self.transport.write_eof()
-            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._in_head, self._head_received = True, 0  # counted again for the next request
 
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            if self._head_timer is None:  # a kept-alive connection's next request
-                self._head_begins()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
 
-        def on_headers_complete(self) -> None:
-            self._in_head = False
-            self._cancel_head_timer()
-            super().on_headers_complete()
+    def _refuse_head(self) -> None:
+        """Answer 431, then read and drop the rest for a moment before closing: closing with
+        unread input would reset the connection and lose the answer."""
+        self._cancel_head_timer()
+        self._discarding = True
+        self.transport.write(TOO_LARGE)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._in_head, self._head_received = True, 0  # counted again for the next request
+    def _head_begins(self) -> None:
+        self._in_head = True
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.head_seconds, self._head_too_slow)
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_head_timer()
-            super().connection_lost(exc)
-
-        def _head_begins(self) -> None:
-            self._in_head = True
-            self._cancel_head_timer()
-            self._head_timer = self.loop.call_later(head_seconds, self._head_too_slow)
-
-        def _cancel_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_too_slow(self) -> None:
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
             self._head_timer = None
-            if self._in_head and not self.transport.is_closing():
-                self.transport.close()
 
-    return BoundedHttpToolsProtocol
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self._in_head and not self.transport.is_closing():
+            self.transport.close()
+
+
+def bounded_protocol(*, head_seconds: float, head_bytes: int) -> type[asyncio.Protocol]:
+    """The protocol class bound to these limits (uvicorn's `http=` takes a class)."""
+    bounds = {"head_seconds": head_seconds, "head_bytes": head_bytes}
+    return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), bounds)

@@ -20,6 +20,7 @@ from minigroups.domain.errors import (
 )
 from minigroups.domain.ids import AccountId
 from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.limits import Limits
 from minigroups.domain.minigroup import Minigroup, Playback, describe_playback, filter_properties
 from minigroups.domain.timerange import TimeRange, to_unix
 from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, Viewer
@@ -47,6 +48,12 @@ class CreateMinigroup:
     reserve: int | None = None
     locks: Locks = field(default_factory=Locks)
 
+    def check(self, limits: Limits) -> None:
+        """What is stored or sent to the rooms is within the limits (before anything is made)."""
+        limits.check_scope(self.scope)
+        limits.check_tags(self.tags)
+        limits.check_properties(self.properties)
+
 
 @dataclass(frozen=True, slots=True)
 class MinigroupView:
@@ -63,10 +70,7 @@ class MinigroupView:
 async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinigroup) -> Minigroup:
     """R9: claim a dummy row, create both rooms, establish; exactly one concurrent create wins."""
     await ctx.authorizer.authorize(request.audience, caller, ["classrooms"], "create")
-    limits = ctx.options.limits
-    limits.check_scope(request.scope)
-    limits.check_tags(request.tags)
-    limits.check_properties(request.properties)
+    request.check(ctx.options.limits)
     new = NewMinigroup(
         scope=request.scope,
         audience=request.audience,
