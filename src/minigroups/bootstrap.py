@@ -10,6 +10,7 @@ from functools import partial
 from importlib.metadata import version
 
 import httpx
+import msgspec
 from prometheus_client import CollectorRegistry
 
 from minigroups.adapters.auth.authn import Authenticator
@@ -35,11 +36,13 @@ from minigroups.adapters.ulms.inbound import Handler, InboundMessage
 from minigroups.adapters.ulms.topics import lifecycle_subscriptions
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
+from minigroups.api.guards import RequestLimits
 from minigroups.api.routes import build_routes
 from minigroups.config import Settings
 from minigroups.consumer.loops import LoopOptions
 from minigroups.consumer.runtime import PipelineRuntime
 from minigroups.domain.ids import AccountId
+from minigroups.domain.limits import Limits
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock, Notifier
 from minigroups.services.context import Context, Options
@@ -237,6 +240,7 @@ def _options(settings: Settings) -> Options:
             )
             for audience, media in settings.tq_client.audience_settings.items()
         },
+        limits=Limits.picked(msgspec.structs.asdict(settings.limits)),
     )
 
 
@@ -303,4 +307,5 @@ def create_app(container: Container) -> ApiApp:
         on_startup=container.start,
         on_shutdown=container.close,
         observer=container.metrics,
+        limits=RequestLimits.picked(msgspec.structs.asdict(settings.limits)),
     )

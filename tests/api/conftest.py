@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,16 +129,28 @@ def sandbox_for(settings: Settings, faults: Faults) -> Sandbox:
     return Sandbox(agent_id=f"{settings.agent_label}.{settings.id}", faults=faults)
 
 
-@pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def running_api(database_url: str, tmp_path: Path, **limits: Any) -> AsyncIterator[Api]:
+    """The API of `build_settings`, with some `[limits]` changed."""
     backend = AuthzBackend()
     await backend.start()
     settings = build_settings(database_url, tmp_path, backend.uri)
+    if limits:
+        changed = msgspec.structs.replace(settings.limits, **limits)
+        settings = msgspec.structs.replace(settings, limits=changed)
     faults = Faults()
     sandbox = sandbox_for(settings, faults)
     container = build_container(settings, sandbox=sandbox)
     transport = httpx.ASGITransport(app=create_app(container))
-    async with httpx.AsyncClient(transport=transport, base_url="http://minigroups.test") as client:
-        yield Api(client, container, sandbox, faults, backend, tmp_path / "hs256.secret")
-    await container.close()
-    await backend.stop()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://minigroups.test") as c:
+            yield Api(c, container, sandbox, faults, backend, tmp_path / "hs256.secret")
+    finally:
+        await container.close()
+        await backend.stop()
+
+
+@pytest.fixture
+async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    async with running_api(database_url, tmp_path) as running:
+        yield running

@@ -73,7 +73,8 @@ async def test_every_event_twice_and_every_replay_give_each_effect_once(api: Api
     assert _effects(api, pipeline) == ONCE
     # An operator replays every handled event, in one go (they run concurrently).
     for item in await inbox_admin.list_events(api.container.ctx.store, status="done"):
-        assert await inbox_admin.replay(api.container.ctx.store, item.id)
+        outcome = await inbox_admin.replay(api.container.ctx.store, item.id, force=True)
+        assert outcome is inbox_admin.Replay.REPLAYED_HANDLED
     await pipeline.settle()
     # The peers publish the whole sequence again (new publications of the same payloads).
     await deliver_all(pipeline, lifecycle(minigroup, [])[:1])
@@ -117,7 +118,7 @@ async def test_a_dead_letter_is_handled_once_replayed_after_the_fix(api: Api) ->
     assert "UpstreamFailed" in (dead.last_error or "")
     assert api.faults.calls_to("event", "room.adjust") == []
     api.faults.restore("event")
-    assert await inbox_admin.replay(api.container.ctx.store, dead.id)
+    assert await inbox_admin.replay(api.container.ctx.store, dead.id) is inbox_admin.Replay.REPLAYED
     await pipeline.settle()
     assert len(api.faults.calls_to("event", "room.adjust")) == 1
     assert await inbox_admin.list_events(api.container.ctx.store, status="dead") == []

@@ -107,21 +107,95 @@ async def test_restart_upstream_failure_follows_d6(pipeline: Pipeline) -> None:
     assert response.status_code == 504
 
 
+async def _edited_class(api: Api, scope: str, audience: str = MEDIA) -> tuple[str, UUID]:
+    """A class whose lesson was adjusted: its original event room exists in the event service."""
+    minigroup = await api.create(audience=audience, scope=scope)
+    rooms = [
+        api.sandbox.event.add_room(
+            audience=audience,
+            time=[1_700_000_000, 1_700_003_600],
+            classroom_id=UUID(minigroup["id"]),
+            source_room_id=UUID(minigroup["event_room_id"]),
+        )
+        for _ in range(2)
+    ]
+    async with api.container.ctx.store.unit_of_work() as uow:
+        await uow.minigroups.record_adjustment(
+            UUID(minigroup["id"]), UUID(rooms[0]["id"]), UUID(rooms[1]["id"])
+        )
+        await uow.commit()
+    return minigroup["id"], UUID(rooms[0]["id"])
+
+
+def _edition_of(api: Api, room_id: UUID | str, created_at: int | None = None) -> str:
+    edition = api.sandbox.event.add_edition(
+        UUID(str(room_id)), created_by="web.editor.usr.example.org", created_at=created_at
+    )
+    return str(edition["id"])
+
+
+def _edition_url(scope: str, edition: str | UUID, audience: str = MEDIA) -> str:
+    return f"/api/v1/audiences/{audience}/classes/{scope}/editions/{edition}"
+
+
 async def test_edition_commit_asks_the_event_service(api: Api) -> None:
-    minigroup = await api.create(audience=MEDIA, scope="edited")
-    edition = uuid4()
-    url = f"/api/v1/audiences/{MEDIA}/classes/edited/editions/{edition}"
-    response = await api.client.post(url, headers=api.auth())
+    _, original = await _edited_class(api, "edited")
+    edition = _edition_of(api, original)
+    response = await api.client.post(_edition_url("edited", edition), headers=api.auth())
     assert response.status_code == 202
     assert [call.payload for call in api.faults.calls_to("event", "edition.commit")] == [
-        {"id": str(edition), "offset": 1234}
+        {"id": edition, "offset": 1234}
     ]
     api.faults.fail("event", "edition.commit", status=404)
-    failed = await api.client.post(url, headers=api.auth())
+    failed = await api.client.post(_edition_url("edited", edition), headers=api.auth())
     assert failed.status_code == 502
     assert failed.json()["type"] == "edition_flow_failed"
     unknown = await api.client.post(
-        f"/api/v1/audiences/{AUDIENCE}/classes/nope/editions/{edition}", headers=api.auth()
+        _edition_url("nope", edition, audience=AUDIENCE), headers=api.auth()
     )
     assert unknown.status_code == 404
-    assert minigroup["scope"] == "edited"
+    assert unknown.json()["type"] == "class_not_found"
+
+
+async def test_an_edition_of_another_class_is_refused_and_nothing_is_committed(api: Api) -> None:
+    mine, _ = await _edited_class(api, "mine")
+    _, theirs = await _edited_class(api, "theirs")
+    fresh = await api.create(audience=MEDIA, scope="fresh")
+    foreign = [
+        _edition_of(api, theirs),  # the other class's original room
+        _edition_of(api, fresh["event_room_id"]),  # another class's real-time room
+        str(uuid4()),  # no edition at all
+    ]
+    for scope in ("mine", "fresh"):  # adjusted, and not adjusted yet (no original room)
+        for edition in foreign:
+            response = await api.client.post(_edition_url(scope, edition), headers=api.auth())
+            assert response.status_code == 404, (scope, edition)
+            assert response.json()["type"] == "edition_not_found"
+    assert api.faults.calls_to("event", "edition.commit") == []
+    assert api.sandbox.event.pending_results == []
+    assert mine
+
+
+async def test_the_edition_is_looked_for_page_by_page(api: Api) -> None:
+    _, original = await _edited_class(api, "paged")
+    oldest = _edition_of(api, original, created_at=1_700_000_000)
+    for n in range(1, 60):
+        _edition_of(api, original, created_at=1_700_000_000 + n)
+    response = await api.client.post(_edition_url("paged", oldest), headers=api.auth())
+    assert response.status_code == 202
+    listed = api.faults.calls_to("event", "edition.list")
+    assert [call.payload.get("last_created_at") for call in listed] == [
+        None,
+        1_700_000_035,
+        1_700_000_010,
+    ]
+
+
+async def test_a_failing_edition_list_is_an_edition_flow_failure(api: Api) -> None:
+    _, original = await _edited_class(api, "listless")
+    edition = _edition_of(api, original)
+    api.faults.silence("event", "edition.list")
+    response = await api.client.post(_edition_url("listless", edition), headers=api.auth())
+    assert response.status_code == 504
+    assert response.json()["type"] == "edition_flow_failed"
+    assert api.faults.calls_to("event", "edition.commit") == []

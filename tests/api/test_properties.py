@@ -21,11 +21,14 @@ async def test_class_property_round_trip(api: Api) -> None:
     assert written.status_code == 200
     assert written.json() == {"test1": "test3", "nothing": None}
     nested = await api.client.put(
-        f"{url}/a%2Fb c", json={"deep": [1, {"x": None}]}, headers=api.auth()
+        f"{url}/a%2Eb%3Ac-d_e", json={"deep": [1, {"x": None}]}, headers=api.auth()
     )
-    assert nested.json()["a/b c"] == {"deep": [1, {"x": None}]}
-    again = await api.client.get(f"{url}/a%2Fb%20c", headers=api.auth())
+    assert nested.json()["a.b:c-d_e"] == {"deep": [1, {"x": None}]}
+    again = await api.client.get(f"{url}/a.b:c-d_e", headers=api.auth())
     assert again.json() == {"deep": [1, {"x": None}]}
+    outside = await api.client.put(f"{url}/a%2Fb c", json=1, headers=api.auth())
+    assert outside.status_code == 422  # `[limits] property_key_pattern`
+    assert outside.json()["type"] == "invalid_property_key"
 
 
 async def test_missing_class_property_and_class(api: Api) -> None:

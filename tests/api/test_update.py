@@ -89,7 +89,8 @@ async def test_time_update_payloads_follow_d15(
 async def test_unbounded_start_sends_null_null_which_the_conference_refuses(
     api: Api, time_body: list[int | None]
 ) -> None:
-    """D15 keeps the upstream contract: `[null, null]`; the conference answers 400 to it."""
+    """D15 keeps the upstream contract: `[null, null]`; the conference answers 400 to it, which
+    is the caller's time at fault: 400 (issue 8: no 5xx for a caller's input)."""
     created = await api.create(time=[1900000000, 1900003600])
     response = await api.client.put(
         f"/api/v1/minigroups/{created['id']}", json={"time": time_body}, headers=api.auth()
@@ -97,8 +98,9 @@ async def test_unbounded_start_sends_null_null_which_the_conference_refuses(
     assert [call.payload for call in api.faults.calls_to("conference", "room.update")] == [
         {"id": created["conference_room_id"], "time": [None, None], "reserve": None}
     ]
-    assert response.status_code == 502
-    assert response.json()["type"] == "mqtt_request_failed"
+    assert response.status_code == 400
+    assert response.json()["type"] == "invalid_payload"
+    assert "invalid room time" in response.json()["detail"].lower()
     unchanged = await api.client.put(
         f"/api/v1/minigroups/{created['id']}", json={}, headers=api.auth()
     )

@@ -131,6 +131,7 @@ async def test_unknown_rooms_are_rejected_with_404(world: PeerWorld) -> None:
         lambda: world.events.lock_types(room_id=unknown, locked_types={"message": True}),
         lambda: world.events.dump_events(room_id=unknown),
         lambda: world.events.list_events(room_id=unknown, kind="host"),
+        lambda: world.events.list_editions(room_id=unknown),
         lambda: world.events.create_event(event={"room_id": str(unknown), "type": "t", "data": {}}),
         lambda: world.conference.update_room(room_id=unknown, time=None, reserve=None, host=None),
         lambda: world.conference.read_writer_config_snapshots(room_id=unknown),
@@ -217,6 +218,31 @@ async def test_accepted_requests_return_nothing(world: PeerWorld) -> None:
         room_id=room_id, started_at=1_690_000_000_000, segments=[[0, 1000]], offset=0
     )
     await world.events.dump_events(room_id=room_id)
+
+
+# --- editions -------------------------------------------------------------------------------------
+
+
+async def test_editions_of_a_room_are_listed_newest_first_page_by_page(world: PeerWorld) -> None:
+    room_id, other_id = await event_room(world), await event_room(world)
+    made = [world.add_edition(room_id, 1_690_000_000 + n) for n in range(3)]
+    world.add_edition(other_id, 1_690_000_000)
+    first = await world.events.list_editions(room_id=room_id, limit=2)
+    rest = await world.events.list_editions(
+        room_id=room_id, last_created_at=first[-1].created_at, limit=2
+    )
+    assert [edition.id for edition in first + rest] == list(reversed(made))
+    assert all(edition.source_room_id == room_id for edition in first + rest)
+    assert [edition.created_at for edition in rest] == [1_690_000_000]
+
+
+async def test_only_a_known_edition_is_committed(world: PeerWorld) -> None:
+    room_id = await event_room(world)
+    edition_id = world.add_edition(room_id, now_s(world))
+    await world.events.commit_edition(edition_id=edition_id, offset=0)
+    with pytest.raises(UpstreamFailed) as failure:
+        await world.events.commit_edition(edition_id=uuid4(), offset=0)
+    expect_rejected(failure, 404)
 
 
 # --- snapshots ------------------------------------------------------------------------------------

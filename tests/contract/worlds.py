@@ -51,6 +51,10 @@ class PeerWorld(Protocol):
         """Make the conference service hold a writer config snapshot for a room."""
         ...
 
+    def add_edition(self, source_room_id: UUID, created_at: int) -> UUID:
+        """Make the event service hold an edition of a room (an editor made it)."""
+        ...
+
 
 class SandboxPeersWorld:
     """The observation and set-up hooks, on the sandbox whose peers answer (real clock)."""
@@ -78,6 +82,12 @@ class SandboxPeersWorld:
             send_audio=snapshot.send_audio,
             created_at=snapshot.created_at,
         )
+
+    def add_edition(self, source_room_id: UUID, created_at: int) -> UUID:
+        edition = self.sandbox.event.add_edition(
+            source_room_id, created_by="web.editor.dev.usr.example.com", created_at=created_at
+        )
+        return UUID(edition["id"])
 
 
 class SandboxWorld(SandboxPeersWorld):

@@ -115,6 +115,8 @@ def test_serve_refuses_the_ulms_upstream_clearly(
 
 def test_serve_refuses_a_missing_key_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "sqlite:///unused.sqlite3")
+    # loopback: the sample's 0.0.0.0 with the default sandbox upstream is refused before that
+    monkeypatch.setenv("APP_HTTP__LISTENER_ADDRESS", "127.0.0.1:3000")
     with pytest.raises(SystemExit, match=r"data/keys/iam\.public_key\.p8\.der"):
         main(["serve", "--config", str(SAMPLE)])
 

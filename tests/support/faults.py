@@ -15,6 +15,8 @@ KNOWN_METHODS: dict[str, frozenset[str]] = {
             "room.locked_types",
             "room.adjust",
             "room.dump_events",
+            "edition.create",
+            "edition.list",
             "edition.commit",
             "event.create",
             "event.list",

@@ -12,7 +12,13 @@ from starlette.types import Receive, Scope, Send
 
 from minigroups.api.call import Call, decode_path_param, header, parse_uuid
 from minigroups.api.cors import CorsPolicy
-from minigroups.api.problems import MethodNotAllowed, RouteNotFound, problem_response
+from minigroups.api.guards import RequestLimits, check_headers
+from minigroups.api.problems import (
+    HeadersTooLarge,
+    MethodNotAllowed,
+    RouteNotFound,
+    problem_response,
+)
 from minigroups.api.query import QueryString
 from minigroups.api.routing import UUID_PARAMS, Endpoint, RouteTable
 from minigroups.domain.ids import AccountId
@@ -44,6 +50,7 @@ class ApiApp:
         on_startup: Hook | None = None,
         on_shutdown: Hook | None = None,
         observer: RequestObserver | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self.table = table
         self.ctx = ctx
@@ -52,6 +59,7 @@ class ApiApp:
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
         self.observer = observer
+        self.limits = limits or RequestLimits()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -67,6 +75,10 @@ class ApiApp:
             self.observer.observe_request(route, scope["method"], response.status_code, elapsed)
 
     async def _dispatch(self, scope: Scope, receive: Receive) -> tuple[str, Response]:
+        try:
+            check_headers(scope["headers"], self.limits)  # before any other work
+        except HeadersTooLarge as exc:
+            return UNMATCHED, problem_response(exc)
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         path = raw_path.split(b"?", 1)[0].decode("latin-1")
         found = self.table.find(path.split("/"))
@@ -109,6 +121,7 @@ class ApiApp:
             query=query,
             caller=caller,
             action=endpoint.action,
+            limits=self.limits,
         )
         return await endpoint.handler(call)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 from uuid import UUID
@@ -9,10 +10,12 @@ from uuid import UUID
 import msgspec
 from starlette.types import Receive, Scope
 
-from minigroups.api.problems import PayloadTooLarge
+from minigroups.api.guards import RequestLimits, json_too_deep
+from minigroups.api.problems import PayloadTooLarge, RequestTimeout
 from minigroups.api.query import QueryString
 from minigroups.domain.errors import InvalidParameter, InvalidPayload
 from minigroups.domain.ids import AccountId
+from minigroups.domain.limits import contains_nul
 from minigroups.ports import Action
 from minigroups.services.access import Guard
 from minigroups.services.context import Context
@@ -28,11 +31,14 @@ MAX_BODY_BYTES = 2 * 1024 * 1024  # the reference's JSON limit; over it is 413 (
 
 
 def decode_path_param(name: str, raw: str) -> str:
-    """Percent-decode one path segment; `%2F` is a legal `/` inside a parameter."""
+    """Percent-decode one path segment; `%2F` is a legal `/` inside a parameter, U+0000 is not."""
     try:
-        return unquote_to_bytes(raw).decode("utf-8")
+        value = unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidParameter(f"Invalid URL: Invalid UTF-8 in `{name}`") from exc
+    if "\x00" in value:
+        raise InvalidParameter(f"Invalid URL: U+0000 in `{name}`")
+    return value
 
 
 def parse_uuid(name: str, value: str) -> UUID:
@@ -55,7 +61,17 @@ def is_json_media_type(content_type: str | None) -> bool:
 class Call:
     """One request as a handler sees it."""
 
-    __slots__ = ("_body", "_receive", "_scope", "action", "caller", "ctx", "params", "query")
+    __slots__ = (
+        "_body",
+        "_limits",
+        "_receive",
+        "_scope",
+        "action",
+        "caller",
+        "ctx",
+        "params",
+        "query",
+    )
 
     def __init__(
         self,
@@ -67,9 +83,11 @@ class Call:
         query: QueryString,
         caller: AccountId | None,
         action: Action | None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self._scope = scope
         self._receive = receive
+        self._limits = limits or RequestLimits()
         self._body: bytes | None = None
         self.ctx = ctx
         self.params = params
@@ -95,18 +113,30 @@ class Call:
 
     async def body(self) -> bytes:
         if self._body is None:
-            self._body = await read_body(self._scope, self._receive)
+            self._body = await read_body(
+                self._scope, self._receive, within=self._limits.body_read_seconds
+            )
         return self._body
 
     async def json(self, schema: type[T]) -> T:
-        """The body decoded into a request schema; unknown members are ignored."""
+        """The body decoded into a request schema; unknown members are ignored.
+
+        Nesting over `json_depth` is refused before decoding, U+0000 in any string after.
+        """
         raw = await self._json_bytes()
+        depth = self._limits.json_depth
+        if json_too_deep(raw, depth):
+            raise InvalidPayload(f"The JSON body nests arrays and objects over {depth} deep")
         try:
-            return msgspec.json.decode(raw, type=schema)
+            decoded = msgspec.json.decode(raw, type=schema)
         except msgspec.ValidationError as exc:
             raise InvalidPayload(f"Failed to deserialize the JSON body: {exc}") from exc
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise InvalidPayload("Failed to parse the request body as JSON") from exc
+        # U+0000 can only come as the escape `\u0000` (the decoder refuses a raw NUL).
+        if b"\\u0000" in raw and contains_nul(msgspec.json.decode(raw)):
+            raise InvalidPayload("JSON strings must not contain U+0000")
+        return decoded
 
     async def optional_json(self, schema: type[T]) -> T | None:
         """Like `json`, but an empty body (with or without a content type) is None."""
@@ -132,17 +162,29 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def read_body(scope: Scope, receive: Receive) -> bytes:
-    """The whole body, refusing more than MAX_BODY_BYTES without buffering it."""
+async def read_body(scope: Scope, receive: Receive, *, within: float | None = None) -> bytes:
+    """The whole body, refusing more than MAX_BODY_BYTES without buffering it.
+
+    A body that does not arrive `within` seconds is 408; one cut short by the client's
+    disconnect is 400, never used as if it were complete.
+    """
     declared = header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is over {MAX_BODY_BYTES} bytes")
+    try:
+        async with asyncio.timeout(within):
+            return await _receive_body(receive)
+    except TimeoutError as exc:
+        raise RequestTimeout(f"The request body did not arrive within {within} s") from exc
+
+
+async def _receive_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise InvalidPayload("The request body was cut short: the client disconnected")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:

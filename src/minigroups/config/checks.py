@@ -50,6 +50,14 @@ def check_values(settings: Settings) -> None:
         _check_authz_subjects(("authz", audience), authz)
         if isinstance(authz, AuthzHttpSettings):
             _check_http_authz(("authz", audience), authz)
+    _check_pattern(("limits", "property_key_pattern"), settings.limits.property_key_pattern)
+
+
+def _check_pattern(path: KeyPath, pattern: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise key_problem(path, f"must be a regular expression: {exc}") from None
 
 
 def _check_audience(path: KeyPath, value: str) -> None:

@@ -5,11 +5,13 @@ Only the shape lives here; `loader.py` loads and validates a file into it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 Algorithm = Literal["ES256", "HS256"]
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -121,6 +123,28 @@ class PipelineSettings(_Section):
     poll_seconds: float = 1.0  # idle polling, besides the wake-up on new items
 
 
+class LimitsSettings(_Section):
+    """Ours (issue 8): what one caller may store, send, or hold open. See docs/decisions.md."""
+
+    # Class properties, account properties and the `properties` of a create body.
+    property_value_bytes: Positive = 64 * 1024  # one value, as compact JSON
+    property_keys: Positive = 256  # keys in one map
+    property_map_bytes: Positive = 1024 * 1024  # the whole map, as compact JSON
+    property_key_length: Positive = 128  # characters
+    property_key_pattern: str = "[A-Za-z0-9_.:-]+"  # a regular expression the key must match
+    tags_bytes: Positive = 64 * 1024  # `tags` of a create body, as compact JSON
+    event_bytes: Positive = 64 * 1024  # an R11 event, as compact JSON
+    scope_bytes: Positive = 1024  # a created class's scope, UTF-8
+    # Every request.
+    json_depth: Positive = 64  # nesting of arrays and objects in a JSON body
+    header_bytes: Positive = 16 * 1024  # all request headers together (names and values)
+    header_field_bytes: Positive = 8 * 1024  # one request header (name and value)
+    header_read_seconds: Seconds = 10.0  # to receive a request's headers
+    body_read_seconds: Seconds = 30.0  # to receive a request's body
+    keep_alive_seconds: Positive = 5  # an idle kept-alive connection is closed after this
+    max_connections: Positive = 1000  # open connections and requests; over it: 503
+
+
 class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
@@ -138,3 +162,4 @@ class Settings(_Section):
     mqtt: MqttSettings | None = None
     upstream: Literal["sandbox", "ulms"] = "sandbox"  # ours
     pipeline: PipelineSettings = msgspec.field(default_factory=PipelineSettings)  # ours
+    limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)  # ours

@@ -39,6 +39,42 @@ class InvalidAuthentication(MinigroupsError):
     """
 
 
+class LimitExceeded(MinigroupsError):
+    """A value is over one of the `[limits]`; each subclass names the limit (docs/decisions.md)."""
+
+
+class PropertyValueTooLarge(LimitExceeded):
+    """One property value is over `property_value_bytes`."""
+
+
+class PropertiesTooLarge(LimitExceeded):
+    """The property map would be over `property_map_bytes`."""
+
+
+class TooManyProperties(LimitExceeded):
+    """The property map would hold more than `property_keys` keys."""
+
+
+class PropertyKeyTooLong(LimitExceeded):
+    """A property key is longer than `property_key_length`."""
+
+
+class InvalidPropertyKey(LimitExceeded):
+    """A property key does not match `property_key_pattern`."""
+
+
+class TagsTooLarge(LimitExceeded):
+    """`tags` is over `tags_bytes`."""
+
+
+class EventTooLarge(LimitExceeded):
+    """An R11 event is over `event_bytes`."""
+
+
+class ScopeTooLong(LimitExceeded):
+    """A scope is over `scope_bytes`."""
+
+
 class AccessDenied(MinigroupsError):
     """The authorization backend answered that the caller may not do this."""
 
@@ -57,6 +93,10 @@ class AccountNotFound(MinigroupsError):
 
 class AccountPropertyNotFound(MinigroupsError):
     """The caller's account has no property with this id."""
+
+
+class EditionNotFound(MinigroupsError):
+    """The edition is not one of the class's original event room (so not the caller's to commit)."""
 
 
 class RecordingNotFound(MinigroupsError):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from minigroups.config import (
@@ -22,6 +23,9 @@ from minigroups.config import (
     embedded_settings,
     load_settings,
 )
+
+if TYPE_CHECKING:
+    from minigroups.services.inbox_admin import Replay
 
 DISTRIBUTION = "minigroups"
 CONFIG_HELP = "App.toml to load (default: the embedded sandbox configuration)"
@@ -50,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="`minigroups <command> --help` shows its options",
     )
     serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument(
+        "--insecure-public",
+        action="store_true",
+        help="listen on a non-loopback address although the sandbox or authorization "
+        '"none" is configured',
+    )
     _add_config(serve)
     _add_ttl(serve, "--token-ttl", "of the development token printed on the embedded default")
     migrate = commands.add_parser("migrate", help="apply database migrations")
@@ -71,8 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=50, help="how many events to list (default: 50)"
     )
     _add_config(listing)
-    replay = actions.add_parser("replay", help="handle an event again (a dead letter, after a fix)")
+    replay = actions.add_parser("replay", help="handle a dead letter again (after a fix)")
     replay.add_argument("event_id", type=UUID, help="the event's id, as `events list` prints it")
+    replay.add_argument(
+        "--force", action="store_true", help="replay an event that was already handled"
+    )
     _add_config(replay)
     sandbox = commands.add_parser("sandbox", help="drive the sandbox's stand-in platform")
     sandbox_actions = sandbox.add_subparsers(
@@ -130,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             from minigroups.entrypoints.server import serve
 
             token = dev_token(loaded, ttl=args.ttl) if embedded else None
-            serve(loaded.settings, dev_token=token)
+            serve(loaded.settings, dev_token=token, insecure_public=args.insecure_public)
         elif args.command == "migrate":
             from minigroups.entrypoints.startup import migrate_database
 
@@ -177,15 +190,14 @@ def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:
 
 async def _events(args: argparse.Namespace, loaded: LoadedSettings) -> None:
     from minigroups.adapters.db import create_store
-    from minigroups.bootstrap import StartupError
     from minigroups.services import inbox_admin
 
     store = create_store(loaded.settings.database_url)
     try:
         if args.action == "replay":
-            if not await inbox_admin.replay(store, args.event_id):
-                raise StartupError(f"no dead or handled event {args.event_id}")
-            print(f"event {args.event_id} will be handled again")
+            _report_replay(
+                args.event_id, await inbox_admin.replay(store, args.event_id, force=args.force)
+            )
             return
         status = "dead" if args.dead else None
         for item in await inbox_admin.list_events(store, status=status, limit=args.limit):
@@ -195,6 +207,30 @@ async def _events(args: argparse.Namespace, loaded: LoadedSettings) -> None:
                 print(f"    {item.last_error}")
     finally:
         await store.close()
+
+
+def _report_replay(event_id: UUID, outcome: Replay) -> None:
+    """One line for the operator; a refusal is an error (non-zero exit)."""
+    from minigroups.bootstrap import StartupError
+    from minigroups.services.inbox_admin import Replay
+
+    refusals = {
+        Replay.UNKNOWN: f"no event {event_id}",
+        Replay.ALREADY_PENDING: f"event {event_id} is pending already: a worker will handle it",
+        Replay.REFUSED_HANDLED: (
+            f"event {event_id} was already handled; replaying it runs its handler again "
+            "(pass --force to do so anyway)"
+        ),
+    }
+    if outcome in refusals:
+        raise StartupError(refusals[outcome])
+    if outcome is Replay.REPLAYED_HANDLED:
+        print(
+            f"warning: event {event_id} was already handled and is replayed (--force); "
+            "its handler runs again, it does not move a minigroup's pipeline backwards",
+            file=sys.stderr,
+        )
+    print(f"event {event_id} will be handled again")
 
 
 def _token(args: argparse.Namespace, loaded: LoadedSettings) -> str:

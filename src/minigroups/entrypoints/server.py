@@ -8,11 +8,13 @@ database (migrated here), then both listeners are bound (`startup.py`). Each fai
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 import uvicorn
 
 from minigroups.bootstrap import StartupError, build_container, create_app
-from minigroups.config import Settings
+from minigroups.config import AuthzNoneSettings, Settings
+from minigroups.entrypoints.protocol import bounded_protocol
 from minigroups.entrypoints.startup import (
     bind_listener,
     migrate_database,
@@ -21,6 +23,7 @@ from minigroups.entrypoints.startup import (
 )
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
+HEAD_FRAMING_BYTES = 4 * 1024  # CRLFs and colons around the headers
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -31,9 +34,43 @@ def parse_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - an empty host means all
 
 
-def serve(settings: Settings, *, dev_token: str | None) -> None:
+def is_loopback(host: str) -> bool:
+    """Only this machine can connect (a name other than `localhost` is not resolved: no)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecurity(settings: Settings) -> str | None:
+    """What makes a configuration unfit for a public listener, or None."""
+    reasons = []
+    if settings.upstream == "sandbox":
+        reasons.append('upstream = "sandbox" (fake peers, the sandbox control route)')
+    unchecked = [
+        aud for aud, authz in settings.authz.items() if isinstance(authz, AuthzNoneSettings)
+    ]
+    if unchecked:
+        reasons.append(f'authorization "none" for {", ".join(sorted(unchecked))}')
+    return " and ".join(reasons) or None
+
+
+def check_listener(settings: Settings, host: str, *, insecure_public: bool) -> None:
+    """The embedded kind of configuration listens on loopback only, unless told otherwise."""
+    reason = insecurity(settings)
+    if reason is not None and not is_loopback(host) and not insecure_public:
+        raise StartupError(
+            f"refusing to listen on {settings.http.listener_address} with {reason}: use a "
+            "loopback address, or pass --insecure-public to expose it anyway"
+        )
+
+
+def serve(settings: Settings, *, dev_token: str | None, insecure_public: bool = False) -> None:
     """Build the service from the settings and run it until SIGINT/SIGTERM."""
     host, port = parse_address(settings.http.listener_address)
+    check_listener(settings, host, insecure_public=insecure_public)
     require_key_files(settings)
     container = build_container(settings)
     migrate_database(settings.database_url)
@@ -47,15 +84,21 @@ def serve(settings: Settings, *, dev_token: str | None) -> None:
         except StartupError:
             listener.close()
             raise
+    limits = settings.limits
+    # The request line may be as long as one header; the rest of the head is the headers.
+    head_bytes = limits.header_bytes + limits.header_field_bytes + HEAD_FRAMING_BYTES
     config = uvicorn.Config(
         create_app(container),
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=bounded_protocol(head_seconds=limits.header_read_seconds, head_bytes=head_bytes),
         lifespan="on",
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        limit_concurrency=limits.max_connections,
+        timeout_keep_alive=limits.keep_alive_seconds,
+        h11_max_incomplete_event_size=head_bytes,  # the same bound, were h11 chosen
     )
     base = f"http://{host}:{port}"
     print(f"minigroups {settings.agent_label}.{settings.id} serving on {base}", flush=True)

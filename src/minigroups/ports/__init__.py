@@ -8,6 +8,7 @@ authorizer) and `runtime` (clock and metrics). Everything is importable from `mi
 from minigroups.ports.auth import Action, Authorizer
 from minigroups.ports.peers import (
     ConferenceService,
+    Edition,
     EventService,
     Notifier,
     Room,
@@ -48,6 +49,7 @@ __all__ = [
     "Clock",
     "ConferenceService",
     "Dummy",
+    "Edition",
     "EventService",
     "InboxItem",
     "InboxRepository",

@@ -40,6 +40,16 @@ class RoomEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Edition:
+    """An element of `edition.list`: a set of changes to a copy of its source room."""
+
+    id: UUID
+    source_room_id: UUID
+    created_by: str
+    created_at: int  # unix s
+
+
+@dataclass(frozen=True, slots=True)
 class WriterConfigSnapshot:
     rtc_id: UUID
     send_video: bool | None
@@ -72,6 +82,12 @@ class EventService(Protocol):
     ) -> None: ...
 
     async def commit_edition(self, *, edition_id: UUID, offset: int) -> None: ...
+
+    async def list_editions(
+        self, *, room_id: UUID, last_created_at: int | None = None, limit: int = 25
+    ) -> list[Edition]:
+        """One page of a source room's editions, newest first, after `last_created_at`."""
+        ...
 
     async def dump_events(self, *, room_id: UUID) -> None: ...
 

@@ -66,8 +66,11 @@ class InboxRepository(Protocol):
 
     async def list(self, *, status: InboxStatus | None, limit: int) -> list[InboxItem]: ...
 
-    async def revive(self, item_id: UUID, now: datetime) -> bool:
-        """Replay: a dead (or done) event becomes pending again with its attempts reset."""
+    async def get(self, item_id: UUID) -> InboxItem | None: ...
+
+    async def revive(self, item_id: UUID, now: datetime, *, handled: bool = False) -> bool:
+        """Replay: a dead event (a handled one too with `handled`) becomes pending again with
+        its attempts reset; False when there is no such event."""
         ...
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from minigroups.domain.limits import Limits
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import (
     Authorizer,
@@ -29,6 +30,7 @@ class Options:
     # A create that has not established its dummy after this long is presumed dead (D13).
     dummy_stale_after: timedelta = timedelta(seconds=70)
     audience_media: Mapping[str, AudienceMedia] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     def preroll_offset(self, audience: str) -> int:
         """ms of preroll before the lesson in the audience's videos (0 without settings)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import Enum
 from uuid import UUID
 
 from minigroups.ports import InboxItem, InboxStatus, Store
@@ -23,9 +24,32 @@ def inbox_status(value: str) -> InboxStatus:
     raise ValueError(f"no inbox status {value!r} (pending, done or dead)")
 
 
-async def replay(store: Store, event_id: UUID) -> bool:
-    """Make a dead (or handled) event pending again; a running worker picks it up."""
+class Replay(Enum):
+    """What `replay` did with the event."""
+
+    REPLAYED = "replayed"  # a dead letter, pending again
+    REPLAYED_HANDLED = "replayed_handled"  # a handled event, pending again (forced)
+    REFUSED_HANDLED = "refused_handled"  # a handled event, left alone (not forced)
+    ALREADY_PENDING = "already_pending"
+    UNKNOWN = "unknown"
+
+
+async def replay(store: Store, event_id: UUID, *, force: bool = False) -> Replay:
+    """Make a dead letter pending again; a running worker picks it up.
+
+    A handled event is replayed only with `force`: its handler runs again, and the handlers
+    never move a minigroup's pipeline backwards, but a replay is the operator's explicit choice.
+    """
     async with store.unit_of_work() as uow:
-        revived = await uow.inbox.revive(event_id, datetime.now(UTC))
+        item = await uow.inbox.get(event_id)
+        if item is None:
+            return Replay.UNKNOWN
+        if item.status == "pending":
+            return Replay.ALREADY_PENDING
+        handled = item.status == "done"
+        if handled and not force:
+            return Replay.REFUSED_HANDLED
+        if not await uow.inbox.revive(event_id, datetime.now(UTC), handled=force):
+            return Replay.UNKNOWN  # it changed meanwhile; the operator looks again
         await uow.commit()
-    return revived
+    return Replay.REPLAYED_HANDLED if handled else Replay.REPLAYED

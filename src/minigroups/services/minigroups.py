@@ -13,11 +13,14 @@ from uuid import uuid4
 from minigroups.domain.errors import (
     ClassAlreadyEstablished,
     ClassNotFound,
+    InvalidPayload,
     ServicesRequestFailed,
     UpstreamFailed,
+    UpstreamFailureKind,
 )
 from minigroups.domain.ids import AccountId
 from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.limits import Limits
 from minigroups.domain.minigroup import Minigroup, Playback, describe_playback, filter_properties
 from minigroups.domain.timerange import TimeRange, to_unix
 from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, Viewer
@@ -45,6 +48,12 @@ class CreateMinigroup:
     reserve: int | None = None
     locks: Locks = field(default_factory=Locks)
 
+    def check(self, limits: Limits) -> None:
+        """What is stored or sent to the rooms is within the limits (before anything is made)."""
+        limits.check_scope(self.scope)
+        limits.check_tags(self.tags)
+        limits.check_properties(self.properties)
+
 
 @dataclass(frozen=True, slots=True)
 class MinigroupView:
@@ -61,6 +70,7 @@ class MinigroupView:
 async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinigroup) -> Minigroup:
     """R9: claim a dummy row, create both rooms, establish; exactly one concurrent create wins."""
     await ctx.authorizer.authorize(request.audience, caller, ["classrooms"], "create")
+    request.check(ctx.options.limits)
     new = NewMinigroup(
         scope=request.scope,
         audience=request.audience,
@@ -167,6 +177,9 @@ async def update_minigroup(
         )
     results = await asyncio.gather(*calls, return_exceptions=True)
     for result in results:
+        if isinstance(result, UpstreamFailed) and _refuses_the_values(result):
+            # The caller's time or reserve (D15's `[null, null]` included): its fault, not ours.
+            raise InvalidPayload(f"The rooms refused the change: {result.detail}") from result
         if isinstance(result, UpstreamFailed):
             raise ServicesRequestFailed(result, "Services requests") from result
         if isinstance(result, BaseException):
@@ -177,6 +190,11 @@ async def update_minigroup(
     if updated is None:
         raise ClassNotFound(locator.not_found_detail)
     return updated
+
+
+def _refuses_the_values(failure: UpstreamFailed) -> bool:
+    """A peer's 400 or 422: it read the request and found the values wrong (as R11 decides)."""
+    return failure.kind is UpstreamFailureKind.REJECTED and failure.peer_status in (400, 422)
 
 
 def _conference_time(time: TimeRange | None) -> list[int | None] | None:

@@ -22,6 +22,7 @@ _PAYLOAD_REJECTIONS = frozenset({400, 422})
 async def create_event(ctx: Context, guard: Guard, minigroup_id: UUID, event: JsonObject) -> None:
     """R11: forward the caller's event with `room_id` set to the minigroup's event room."""
     minigroup = await load_authorized(ctx, guard, ById(minigroup_id, any_kind=True))
+    ctx.options.limits.check_event(event)
     try:
         await ctx.events.create_event(event={**event, "room_id": str(minigroup.event_room_id)})
     except UpstreamFailed as exc:
@@ -60,4 +61,7 @@ async def create_whiteboard(ctx: Context, guard: Guard, minigroup_id: UUID) -> N
             }
         )
     except UpstreamFailed as exc:
-        raise CreationWhiteboardFailed(exc, exc.detail or "Failed to create whiteboard") from exc
+        # The peer's own problem text when it refused; a transport failure's text stays in logs.
+        rejected = exc.kind is UpstreamFailureKind.REJECTED and exc.detail
+        detail = exc.detail if rejected else "Failed to create whiteboard"
+        raise CreationWhiteboardFailed(exc, detail or "Failed to create whiteboard") from exc

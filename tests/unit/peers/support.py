@@ -111,6 +111,7 @@ async def call_event_method(client: EventClient, method: str, room_id: UUID) -> 
             room_id=room_id, started_at=0, segments=[[0, 1]], offset=0
         ),
         "edition.commit": lambda: client.commit_edition(edition_id=room_id, offset=0),
+        "edition.list": lambda: client.list_editions(room_id=room_id),
         "room.dump_events": lambda: client.dump_events(room_id=room_id),
         "event.list": lambda: client.list_events(room_id=room_id, kind="host"),
         "event.create": lambda: client.create_event(

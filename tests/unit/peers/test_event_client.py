@@ -10,7 +10,7 @@ from minigroups.adapters.peers.event import EventClient
 from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox import Sandbox, SandboxCall
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from minigroups.ports import Room, RoomEvent
+from minigroups.ports import Edition, Room, RoomEvent
 from tests.support.faults import Faults
 from tests.unit.peers.support import (
     AGENT,
@@ -121,13 +121,38 @@ async def test_adjust_room_sends_segments_as_pairs(
 async def test_commit_edition_and_dump_events(
     event: EventClient, sandbox: Sandbox, faults: Faults
 ) -> None:
-    room_id, edition_id = await open_event_room(event), uuid4()
+    room_id = await open_event_room(event)
+    edition_id = UUID(sandbox.event.add_edition(room_id, created_by=AGENT)["id"])
     await event.commit_edition(edition_id=edition_id, offset=4018)
     await event.dump_events(room_id=room_id)
     assert only_call(faults, "edition.commit").payload == {"id": str(edition_id), "offset": 4018}
     assert only_call(faults, "room.dump_events").payload == {"id": str(room_id)}
     methods = [pending.method for pending in sandbox.event.pending_results]
     assert methods == ["edition.commit", "room.dump_events"]
+
+
+async def test_list_editions_sends_one_page_request_and_decodes_it(
+    event: EventClient, sandbox: Sandbox, faults: Faults
+) -> None:
+    room_id = await open_event_room(event)
+    older = sandbox.event.add_edition(room_id, created_by=AGENT, created_at=1_690_000_000)
+    newer = sandbox.event.add_edition(room_id, created_by=AGENT, created_at=1_690_000_060)
+    first = await event.list_editions(room_id=room_id, limit=1)
+    rest = await event.list_editions(room_id=room_id, last_created_at=first[-1].created_at)
+    assert [edition.id for edition in first + rest] == [UUID(newer["id"]), UUID(older["id"])]
+    assert rest[0] == Edition(UUID(older["id"]), room_id, AGENT, 1_690_000_000)
+    payloads = [call.payload for call in faults.calls_to("event", "edition.list")]
+    assert payloads == [
+        {"room_id": str(room_id), "limit": 1},
+        {"room_id": str(room_id), "limit": 25, "last_created_at": 1_690_000_060},
+    ]
+
+
+async def test_an_unreadable_edition_list_is_malformed() -> None:
+    client, _ = scripted_event(Answer(200, [{"id": "x"}]))
+    with pytest.raises(UpstreamFailed) as caught:
+        await client.list_editions(room_id=uuid4())
+    assert caught.value.kind is UpstreamFailureKind.MALFORMED
 
 
 async def test_list_events_sends_one_page_request(event: EventClient, faults: Faults) -> None:
@@ -232,6 +257,7 @@ EVENT_METHODS = [
     "room.locked_types",
     "room.adjust",
     "edition.commit",
+    "edition.list",
     "room.dump_events",
     "event.list",
     "event.create",

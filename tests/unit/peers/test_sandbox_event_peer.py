@@ -236,9 +236,34 @@ def test_accepted_methods_validate_and_record_pending_results(peer: SandboxEvent
     assert peer.handle("room.adjust", adjust).payload == {}
     assert peer.handle("room.adjust", {**adjust, "segments": [[0]]}).status == 400
     assert peer.handle("room.dump_events", {"id": str(room_id)}).status == 202
-    assert peer.handle("edition.commit", {"id": str(uuid4()), "offset": 0}).status == 202
+    edition = peer.add_edition(room_id, created_by=USER)
+    assert peer.handle("edition.commit", {"id": edition["id"], "offset": 0}).status == 202
     assert [(r.method, r.requested_at) for r in peer.pending_results] == [
         ("room.adjust", NOW),
         ("room.dump_events", NOW),
         ("edition.commit", NOW),
     ]
+
+
+def test_editions_are_created_listed_newest_first_and_committed_only_when_known(
+    peer: SandboxEventPeer, clock: Clock
+) -> None:
+    room_id, other_id = create_room(peer), create_room(peer)
+    created = peer.handle("edition.create", {"room_id": str(room_id)})
+    assert created.status == 201
+    assert created.payload == {
+        "id": created.payload["id"],
+        "source_room_id": str(room_id),
+        "created_by": AGENT,
+        "created_at": NOW_S,
+    }
+    later = peer.add_edition(room_id, created_by=USER, created_at=NOW_S + 5)
+    peer.add_edition(other_id, created_by=USER)
+    listed = peer.handle("edition.list", {"room_id": str(room_id)}).payload
+    assert [edition["id"] for edition in listed] == [later["id"], created.payload["id"]]
+    page = {"room_id": str(room_id), "last_created_at": NOW_S + 5, "limit": 1}
+    assert peer.handle("edition.list", page).payload == [created.payload]
+    assert peer.handle("edition.list", {"room_id": str(uuid4())}).status == 404
+    unknown = peer.handle("edition.commit", {"id": str(uuid4())})
+    assert (unknown.status, unknown.payload["type"]) == (404, "edition_not_found")
+    assert peer.pending_results == []

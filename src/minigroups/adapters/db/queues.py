@@ -127,11 +127,16 @@ class SqlInboxRepository(_Queue):
             statement = statement.where(inbox.c.status == status)
         return [_inbox_item_from_row(row) for row in await self._connection.all(statement)]
 
-    async def revive(self, item_id: UUID, now: datetime) -> bool:
+    async def get(self, item_id: UUID) -> InboxItem | None:
+        row = await self._connection.first(select(inbox).where(inbox.c.id == item_id))
+        return None if row is None else _inbox_item_from_row(row)
+
+    async def revive(self, item_id: UUID, now: datetime, *, handled: bool = False) -> bool:
         c = inbox.c
+        statuses = [DEAD, DONE] if handled else [DEAD]
         statement = (
             update(inbox)
-            .where(c.id == item_id, c.status.in_([DEAD, DONE]))
+            .where(c.id == item_id, c.status.in_(statuses))
             .values(status=PENDING, attempts=0, next_attempt_at=now, lease=None, lease_until=None)
         )
         return bool(await self._connection.execute(statement))

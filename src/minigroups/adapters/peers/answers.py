@@ -16,7 +16,7 @@ from minigroups.adapters.peers.transport import Answer
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from minigroups.domain.ids import AgentId
 from minigroups.domain.json_value import JsonObject, JsonValue
-from minigroups.ports import Room, RoomEvent, WriterConfigSnapshot
+from minigroups.ports import Edition, Room, RoomEvent, WriterConfigSnapshot
 
 T = TypeVar("T")
 
@@ -43,6 +43,13 @@ class _EventWire(msgspec.Struct):
     attribute: str | None = None
     # Unused by us; validated when present, not required (contract.md upstream §3.8 lists it).
     original_occurred_at: _NonNegative | None = None
+
+
+class _EditionWire(msgspec.Struct):
+    id: UUID
+    source_room_id: UUID
+    created_by: str
+    created_at: int
 
 
 class _SnapshotWire(msgspec.Struct):
@@ -133,6 +140,12 @@ def _to_event(wire: _EventWire, index: int, service: str, method: str) -> RoomEv
         created_by=wire.created_by,
         created_at=wire.created_at,
     )
+
+
+def decode_editions(payload: JsonValue, service: str, method: str) -> list[Edition]:
+    """An `edition.list` page: `[{id, source_room_id, created_by, created_at}]`."""
+    wires = _convert(payload, list[_EditionWire], service, method)
+    return [Edition(w.id, w.source_room_id, w.created_by, w.created_at) for w in wires]
 
 
 def decode_snapshots(payload: JsonValue, service: str, method: str) -> list[WriterConfigSnapshot]:

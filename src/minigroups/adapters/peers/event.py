@@ -7,6 +7,7 @@ from typing import Literal
 from uuid import UUID
 
 from minigroups.adapters.peers.answers import (
+    decode_editions,
     decode_events,
     decode_object,
     decode_room,
@@ -14,10 +15,11 @@ from minigroups.adapters.peers.answers import (
 from minigroups.adapters.peers.client import PeerClient
 from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.timerange import WireTime
-from minigroups.ports import Room, RoomEvent
+from minigroups.ports import Edition, Room, RoomEvent
 
 SERVICE = "event"
 PAGE_LIMIT = 100
+EDITION_PAGE_LIMIT = 25  # the event service's default page of `edition.list`
 
 EventKind = Literal["host", "pin"]
 
@@ -81,6 +83,15 @@ class EventClient(PeerClient):
 
     async def commit_edition(self, *, edition_id: UUID, offset: int) -> None:
         await self._accepted_call("edition.commit", {"id": str(edition_id), "offset": offset})
+
+    async def list_editions(
+        self, *, room_id: UUID, last_created_at: int | None = None, limit: int = EDITION_PAGE_LIMIT
+    ) -> list[Edition]:
+        payload: JsonObject = {"room_id": str(room_id), "limit": limit}
+        if last_created_at is not None:
+            payload["last_created_at"] = last_created_at
+        answer = await self._call("edition.list", payload, (200,))
+        return decode_editions(answer, SERVICE, "edition.list")
 
     async def dump_events(self, *, room_id: UUID) -> None:
         await self._accepted_call("room.dump_events", {"id": str(room_id)})

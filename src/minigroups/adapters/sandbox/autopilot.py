@@ -148,6 +148,9 @@ class SandboxAutopilot:
 
     async def _answer(self, result: PendingResult) -> None:
         payload = result.payload
+        if result.method == "edition.commit":
+            await self._committed(self.sandbox.event.editions.find(UUID(payload["id"])))
+            return
         room = self.sandbox.event.room(UUID(payload["id"]))
         if result.method == "room.adjust":
             await self._adjusted(room, payload["segments"])
@@ -163,25 +166,7 @@ class SandboxAutopilot:
 
     async def _adjusted(self, room: dict[str, Any], segments: list[list[int]]) -> None:
         """Like the event service: an original and a modified copy of the real-time room."""
-        room_id = UUID(room["id"])
-        time_ = [room["time"][0], int(time.time())]
-        copies = [
-            self.sandbox.event.add_room(
-                audience=room["audience"],
-                time=time_,
-                classroom_id=UUID(room["classroom_id"]),
-                source_room_id=room_id,
-            )
-            for _ in range(2)
-        ]
-        for event in self.sandbox.event.store.of_room(room_id):
-            if event["type"] in ("host", "pin"):
-                self.sandbox.event.add_event(
-                    UUID(copies[1]["id"]),
-                    type_=event["type"],
-                    data=event["data"],
-                    created_by=event["created_by"],
-                )
+        copies = [self._copy_room(room) for _ in range(2)]
         adjust = {
             "room_id": room["id"],
             "status": "success",
@@ -191,6 +176,37 @@ class SandboxAutopilot:
             "cut_original_segments": segments,
         }
         await self._publish(self.accounts.event, room["audience"], "room.adjust", adjust)
+
+    async def _committed(self, edition: dict[str, Any]) -> None:
+        """Like the event service: the edition's source room copied into a committed room."""
+        source = self.sandbox.event.room(UUID(edition["source_room_id"]))
+        committed = self._copy_room(source)
+        commit = {
+            "status": "success",
+            "source_room_id": source["id"],
+            "committed_room_id": committed["id"],
+            "modified_segments": [],
+        }
+        await self._publish(self.accounts.event, source["audience"], "edition.commit", commit)
+
+    def _copy_room(self, room: dict[str, Any]) -> dict[str, Any]:
+        """A closed copy of `room`, with its host and pin events."""
+        room_id = UUID(room["id"])
+        copy = self.sandbox.event.add_room(
+            audience=room["audience"],
+            time=[room["time"][0], int(time.time())],
+            classroom_id=UUID(room["classroom_id"]),
+            source_room_id=room_id,
+        )
+        for event in self.sandbox.event.store.of_room(room_id):
+            if event["type"] in ("host", "pin"):
+                self.sandbox.event.add_event(
+                    UUID(copy["id"]),
+                    type_=event["type"],
+                    data=event["data"],
+                    created_by=event["created_by"],
+                )
+        return copy
 
     async def _publish(self, account: str, audience: str, label: str, payload: Any) -> None:
         topic = f"apps/{segment(account)}/api/v1/audiences/{segment(audience)}/events"

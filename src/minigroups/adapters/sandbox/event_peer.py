@@ -2,7 +2,8 @@
 
 Marked [peer] facts come from foxford/event: statuses, room and event objects, the time rules of
 room.update (a future room moves freely, an open room keeps its start, a closed room is refused),
-forward/backward paging of event.list capped at 100 per page.
+forward/backward paging of event.list capped at 100 per page, editions of a source room
+(`adapters/sandbox/editions.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from uuid import UUID, uuid4
 
 from minigroups.adapters.peers.transport import Answer
 from minigroups.adapters.sandbox import problems as p
+from minigroups.adapters.sandbox.editions import EditionStore
 from minigroups.adapters.sandbox.event_store import EventStore
 from minigroups.adapters.sandbox.peer import Handler, SandboxPeer
 from minigroups.domain.json_value import JsonObject, JsonValue
@@ -43,6 +45,7 @@ class SandboxEventPeer(SandboxPeer):
         self.agent_id = agent_id
         self.rooms: dict[UUID, JsonObject] = {}
         self.store = EventStore(clock)
+        self.editions = EditionStore(clock)
         self.pending_results: list[PendingResult] = []
         self._handlers: dict[str, Handler] = {
             "room.create": self._create_room,
@@ -51,6 +54,8 @@ class SandboxEventPeer(SandboxPeer):
             "room.locked_types": self._lock_types,
             "room.adjust": self._adjust_room,
             "room.dump_events": self._dump_events,
+            "edition.create": self._create_edition,
+            "edition.list": self._list_editions,
             "edition.commit": self._commit_edition,
             "event.create": self._create_event,
             "event.list": self._list_events,
@@ -115,6 +120,13 @@ class SandboxEventPeer(SandboxPeer):
             occurred_at=occurred_at,
         )
 
+    def add_edition(
+        self, source_room_id: UUID, *, created_by: str, created_at: int | None = None
+    ) -> JsonObject:
+        """Store an edition of a room as an editing agent would create it (`created_at`: s)."""
+        self.room(source_room_id)
+        return self.editions.add(source_room_id, created_by=created_by, created_at=created_at)
+
     # --- handlers -----------------------------------------------------------------------------
 
     def _create_room(self, payload: JsonObject) -> Answer:
@@ -176,10 +188,19 @@ class SandboxEventPeer(SandboxPeer):
         self.room(p.require_uuid(payload, "id"))
         return self._pend("room.dump_events", payload)
 
+    def _create_edition(self, payload: JsonObject) -> Answer:
+        room_id = p.require_uuid(payload, "room_id")
+        return Answer(201, self.add_edition(room_id, created_by=self.agent_id))
+
+    def _list_editions(self, payload: JsonObject) -> Answer:
+        self.room(p.require_uuid(payload, "room_id"))
+        return Answer(200, self.editions.list(payload))
+
     def _commit_edition(self, payload: JsonObject) -> Answer:
-        # Editions are not modelled: any edition id is accepted (the result comes later).
-        p.require_uuid(payload, "id")
+        # The result comes later, as the `edition.commit` event; an unknown edition is a 404.
+        edition = self.editions.find(p.require_uuid(payload, "id"))
         p.optional_int(payload, "offset")
+        self.room(UUID(edition["source_room_id"]))
         return self._pend("edition.commit", payload)
 
     def _pend(self, method: str, payload: JsonObject) -> Answer:

@@ -33,6 +33,7 @@ ROOM_NOT_FOUND = Kind(404, "room_not_found", "Room not found")
 ROOM_CLOSED = Kind(404, "room_closed", "Room closed")
 TIME_CHANGE_FORBIDDEN = Kind(422, "room_time_changing_forbidden", "Room time changing forbidden")
 UNKNOWN_METHOD = Kind(405, "unknown_method", "Unknown method")
+EDITION_NOT_FOUND = Kind(404, "edition_not_found", "Edition not found")
 
 
 class PeerProblem(Exception):

@@ -26,6 +26,16 @@ async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjuste
         minigroup = await uow.minigroups.find_by_room(column, event.room_id)
     if minigroup is None:
         raise LifecycleFailed(f"no minigroup has {column} {event.room_id}")
+    moved_on = minigroup.modified_event_room_id not in (None, event.modified_room_id)
+    if moved_on and not event.edition:
+        # A replayed or late adjust after a newer one or an edition: never go back.
+        log.warning(
+            "room.adjust for minigroup %s ignored: it is adjusted to room %s already",
+            minigroup.id,
+            minigroup.modified_event_room_id,
+        )
+        async with concluding(ctx, item):
+            return
     host = host_agent(await list_all_events(ctx.events, event.modified_room_id, "host"))
     if host is None:
         log.warning(

@@ -33,9 +33,18 @@ async def handle_room_uploaded(ctx: Context, item: InboxItem, event: RoomUploade
     if event.missing:
         raise LifecycleFailed(f"RTC {event.missing[0]} is missing recording")
     async with concluding(ctx, item) as uow:
-        minigroup = await uow.minigroups.find_by_room("conference_room_id", event.room_id)
+        minigroup = await uow.minigroups.find_by_room(
+            "conference_room_id", event.room_id, lock=True
+        )
         if minigroup is None or minigroup.original_class_id is not None:
             log.info("room.upload for unknown conference room %s ignored", event.room_id)
+            return
+        if await _past_uploads(uow, minigroup):
+            log.warning(
+                "room.upload for minigroup %s ignored: its recordings are adjusted already "
+                "(the pipeline never goes back)",
+                minigroup.id,
+            )
             return
         now = ctx.clock.now()
         for index, rtc in enumerate(event.ready):  # upload order is recording order (D4)
@@ -54,6 +63,15 @@ async def handle_room_uploaded(ctx: Context, item: InboxItem, event: RoomUploade
             )
             key = effect_key(item, minigroup, f"convert:{rtc.rtc_id}")
             await submit_task(ctx, uow, key, minigroup, task)
+
+
+async def _past_uploads(uow: UnitOfWork, minigroup: Minigroup) -> bool:
+    """Adjusted or transcoded: an upload now (a replay, a late duplicate) would bring back
+    recordings and clear `transcoded_at`, with no conversion ever asked again."""
+    if minigroup.modified_event_room_id is not None:
+        return True
+    recordings = await uow.recordings.list_live(minigroup.id)
+    return any(r.adjusted_at is not None or r.transcoded_at is not None for r in recordings)
 
 
 async def handle_stream_converted(ctx: Context, item: InboxItem, event: StreamConverted) -> None:
