@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import make_url
 
 from minigroups.bootstrap import build_container, create_app
-from tests.api.conftest import Api, build_settings
+from tests.api.conftest import AUDIENCE, Api, bearer_token, build_settings
 from tests.support.databases import PostgresTemplate
 
 UNREACHABLE = ["postgresql://postgres@127.0.0.1:1/none", "sqlite:////nonexistent/dir/db"]
@@ -69,6 +70,12 @@ async def test_a_database_refusing_connections_is_unready_until_it_accepts_again
                 response = await c.get("/readyz")
                 assert response.status_code == 503, response.text
                 assert response.json() == {"status": "unready", "database": "down"}
+            token = bearer_token(tmp_path / "hs256.secret", "user1", AUDIENCE)
+            read = await c.get(
+                f"/api/v1/minigroups/{uuid4()}", headers={"authorization": f"Bearer {token}"}
+            )
+            assert read.status_code == 503, read.text  # unavailable, not a failed statement
+            assert read.json()["type"] == "database_connection_acquisition_failed"
             await _allow_connections(postgres_template, postgres_url, allowed=True)
             response = await c.get("/readyz")
             assert response.status_code == 200, response.text

@@ -28,6 +28,9 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 # (shutdown, cannot connect now, query canceled), and lock/serialization failures.
 _UNAVAILABLE_SQLSTATE_CLASSES = ("08", "28", "53", "57")
 _UNAVAILABLE_SQLSTATES = {"3D000", "40001", "40P01", "55P03"}
+# 55000 is "object not in prerequisite state"; at connect time it is a database whose
+# ALLOW_CONNECTIONS is false, which an operator sets and clears again: unavailable, not a failure.
+_REFUSING_CONNECTIONS = ("55000", "not currently accepting connections")
 
 _UNAVAILABLE_SQLITE_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")
 _UNAVAILABLE_SQLITE_MESSAGES = (
@@ -63,6 +66,8 @@ def _is_unavailable(error: BaseException) -> bool:
         if isinstance(sqlstate, str) and (
             sqlstate in _UNAVAILABLE_SQLSTATES or sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
         ):
+            return True
+        if sqlstate == _REFUSING_CONNECTIONS[0] and _REFUSING_CONNECTIONS[1] in str(current):
             return True
         if isinstance(current, sqlite3.Error):
             name = getattr(current, "sqlite_errorname", "")
