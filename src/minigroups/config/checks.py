@@ -8,6 +8,7 @@ from minigroups.config.schema import KeyPath, key_problem
 from minigroups.config.settings import (
     AuthzHttpSettings,
     PeerClientSettings,
+    PipelineSettings,
     Settings,
     TqClientSettings,
 )
@@ -40,6 +41,17 @@ def check_values(settings: Settings) -> None:
     for audience, authz in settings.authz.items():
         if isinstance(authz, AuthzHttpSettings):
             _check_http_authz(("authz", audience), authz)
+    _check_pipeline(settings.pipeline)
+
+
+def _check_pipeline(pipeline: PipelineSettings) -> None:
+    for key in ("lease_seconds", "retention_days", "purge_interval_seconds"):
+        _check_timeout(("pipeline", key), getattr(pipeline, key))
+    grace = pipeline.shutdown_grace_seconds
+    if not (math.isfinite(grace) and grace >= 0):
+        raise key_problem(("pipeline", "shutdown_grace_seconds"), "must be a number >= 0")
+    if pipeline.purge_batch_size < 1:
+        raise key_problem(("pipeline", "purge_batch_size"), "must be at least 1")
 
 
 def _check_http_authz(path: KeyPath, authz: AuthzHttpSettings) -> None:

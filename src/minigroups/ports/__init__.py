@@ -20,10 +20,12 @@ from minigroups.ports.queues import (
     InboxRepository,
     InboxStatus,
     IncomingEvent,
+    LeasedQueue,
     OutboxItem,
     OutboxKind,
     OutboxRepository,
     OutgoingMessage,
+    Owner,
 )
 from minigroups.ports.runtime import Clock, Metrics
 from minigroups.ports.store import (
@@ -52,6 +54,7 @@ __all__ = [
     "InboxRepository",
     "InboxStatus",
     "IncomingEvent",
+    "LeasedQueue",
     "Metrics",
     "MinigroupChanges",
     "MinigroupRepository",
@@ -61,6 +64,7 @@ __all__ = [
     "OutboxKind",
     "OutboxRepository",
     "OutgoingMessage",
+    "Owner",
     "PositionRepository",
     "RecordingRepository",
     "Room",
