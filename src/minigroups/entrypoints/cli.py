@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from uuid import UUID
@@ -72,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     replay = actions.add_parser("replay", help="handle an event again (a dead letter, after a fix)")
     replay.add_argument("event_id", type=UUID, help="the event's id, as `events list` prints it")
     _add_config(replay)
+    purge = actions.add_parser(
+        "purge",
+        help="delete dead letters (handled events and sent effects are purged in the background)",
+    )
+    purge.add_argument("--dead", action="store_true", required=True, help="dead letters")
+    purge.add_argument(
+        "--older-than",
+        type=duration,
+        required=True,
+        metavar="DURATION",
+        help="received longer ago than this: 30d, 12h, 90m or 45s",
+    )
+    _add_config(purge)
     sandbox = commands.add_parser("sandbox", help="drive the sandbox's stand-in platform")
     sandbox_actions = sandbox.add_subparsers(
         dest="action", required=True, title="actions", metavar="action", help="what to do"
@@ -88,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(finish)
     return parser
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration(text: str) -> timedelta:
+    """`30d`, `12h`, `90m`, `45s` or `2w` (a whole number and one unit)."""
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in _UNITS or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30d, 12h, 90m, 45s)")
+    return timedelta(seconds=int(number) * _UNITS[unit])
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -161,6 +186,12 @@ async def _events(args: argparse.Namespace, loaded: LoadedSettings) -> None:
             if not await inbox_admin.replay(store, args.event_id):
                 raise StartupError(f"no dead or handled event {args.event_id}")
             print(f"event {args.event_id} will be handled again")
+            return
+        if args.action == "purge":
+            before = datetime.now(UTC) - args.older_than
+            purged = await inbox_admin.purge_dead(store, before)
+            received = before.isoformat(timespec="seconds")
+            print(f"{purged} dead letters received before {received} purged")
             return
         status = "dead" if args.dead else None
         for item in await inbox_admin.list_events(store, status=status, limit=args.limit):
