@@ -240,10 +240,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    async def fetch(self, query: str) -> list[asyncpg.Record]:
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
         connection = await asyncpg.connect(self.url)
         try:
-            return list(await connection.fetch(query))
+            return list(await connection.fetch(query, *args))
         finally:
             await connection.close()
 
@@ -274,6 +274,41 @@ class Database:
             await connection.execute("LOCK TABLE inbox IN EXCLUSIVE MODE")
             try:
                 yield connection
+            finally:
+                await transaction.rollback()
+        finally:
+            await connection.close()
+
+    async def claims(self, instance: str) -> set[UUID]:
+        """The inbox and outbox items an instance holds now (pending, leased to it)."""
+        rows = await self.fetch(
+            "SELECT id FROM inbox WHERE status = 'pending' AND lease IS NOT NULL AND owner = $1"
+            " UNION ALL SELECT id FROM outbox"
+            " WHERE status = 'pending' AND lease IS NOT NULL AND owner = $1",
+            instance,
+        )
+        return {row["id"] for row in rows}
+
+    async def owners(self, ids: set[UUID]) -> dict[UUID, tuple[str, str | None]]:
+        """Status and last claimer of inbox and outbox items."""
+        rows = await self.fetch(
+            "SELECT id, status, owner FROM inbox UNION ALL SELECT id, status, owner FROM outbox"
+        )
+        return {row["id"]: (row["status"], row["owner"]) for row in rows if row["id"] in ids}
+
+    @asynccontextmanager
+    async def class_locked(self, minigroup_id: str) -> AsyncIterator[None]:
+        """The minigroup's row locked (`FOR UPDATE`) until the block ends: a handler that needs
+        it waits there, with its inbox item claimed."""
+        connection = await asyncpg.connect(self.url)
+        try:
+            transaction = connection.transaction()
+            await transaction.start()
+            await connection.execute(
+                "SELECT 1 FROM class WHERE id = $1 FOR UPDATE", UUID(minigroup_id)
+            )
+            try:
+                yield
             finally:
                 await transaction.rollback()
         finally:
