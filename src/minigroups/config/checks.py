@@ -46,7 +46,9 @@ def check_values(settings: Settings) -> None:
 
 def _check_pipeline(pipeline: PipelineSettings) -> None:
     for key in ("lease_seconds", "retention_days", "purge_interval_seconds"):
-        _check_timeout(("pipeline", key), getattr(pipeline, key))
+        value = getattr(pipeline, key)
+        if not (math.isfinite(value) and value > 0):
+            raise key_problem(("pipeline", key), "must be a number > 0")
     grace = pipeline.shutdown_grace_seconds
     if not (math.isfinite(grace) and grace >= 0):
         raise key_problem(("pipeline", "shutdown_grace_seconds"), "must be a number >= 0")

@@ -20,6 +20,7 @@ from minigroups.services.upkeep import release_own_claims
 
 log = logging.getLogger(__name__)
 
+RECORD_RETRY_FIRST_SECONDS = 0.1
 RECORD_RETRY_MAX_SECONDS = 2.0
 RELEASE_TIMEOUT_SECONDS = 2.0
 
@@ -53,12 +54,12 @@ class PipelineRuntime:
         While the database is unavailable the event is kept (unacknowledged) and recording is
         retried: a handler that gave up would leave it with the broker until the next reconnect.
         """
-        delay = 0.1
+        delay = RECORD_RETRY_FIRST_SECONDS
         while True:
             try:
                 recorded = await self.record(topic, properties, payload)
             except DatabaseUnavailable as exc:
-                if delay == 0.1:
+                if delay == RECORD_RETRY_FIRST_SECONDS:  # one line per event, not per attempt
                     log.warning("pipeline: recording an event failed, retrying: %s", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
