@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from importlib.metadata import version
+from uuid import uuid4
 
 import httpx
 import msgspec
@@ -41,10 +42,11 @@ from minigroups.api.routes import build_routes
 from minigroups.config import Settings
 from minigroups.consumer.loops import LoopOptions
 from minigroups.consumer.runtime import PipelineRuntime
+from minigroups.consumer.upkeep import PurgeOptions
 from minigroups.domain.ids import AccountId
 from minigroups.domain.limits import Limits
 from minigroups.domain.tasks import AudienceMedia
-from minigroups.ports import Clock, Notifier
+from minigroups.ports import Clock, Notifier, Owner
 from minigroups.services.context import Context, Options
 from minigroups.services.sandbox import minigroup_of_room
 
@@ -167,7 +169,13 @@ def build_container(
         options=_options(settings),
         broker=upstream.agent,
     )
-    runtime = PipelineRuntime(ctx, _loop_options(settings), LifecycleWire())
+    runtime = PipelineRuntime(
+        ctx,
+        _loop_options(settings),
+        LifecycleWire(),
+        owner=Owner(instance_id(settings), incarnation=uuid4()),
+        purge=_purge_options(settings),
+    )
     if upstream.autopilot is not None:
         upstream.autopilot.emit = runtime.receive
         upstream.autopilot.sandbox.stored_minigroup = partial(minigroup_of_room, ctx)
@@ -253,7 +261,23 @@ def _loop_options(settings: Settings) -> LoopOptions:
         lease=pipeline.lease_seconds,
         concurrency=pipeline.concurrency,
         poll=pipeline.poll_seconds,
+        grace=pipeline.shutdown_grace_seconds,
     )
+
+
+def _purge_options(settings: Settings) -> PurgeOptions:
+    pipeline = settings.pipeline
+    return PurgeOptions(
+        retention=timedelta(days=pipeline.retention_days),
+        interval=pipeline.purge_interval_seconds,
+        batch=pipeline.purge_batch_size,
+    )
+
+
+def instance_id(settings: Settings) -> str:
+    """Who this instance is in the queues' claims, the same after every restart: the agent id
+    `<agent_label>.<id>`, which is unique per running instance already (the MQTT client id)."""
+    return f"{settings.agent_label}.{settings.id}"
 
 
 def _lifecycle_topics(settings: Settings) -> list[str]:

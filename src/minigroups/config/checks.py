@@ -11,6 +11,7 @@ from minigroups.config.settings import (
     AuthzLocalSettings,
     AuthzLocalWhitelistSettings,
     PeerClientSettings,
+    PipelineSettings,
     Settings,
     TqClientSettings,
 )
@@ -51,6 +52,7 @@ def check_values(settings: Settings) -> None:
         if isinstance(authz, AuthzHttpSettings):
             _check_http_authz(("authz", audience), authz)
     _check_pattern(("limits", "property_key_pattern"), settings.limits.property_key_pattern)
+    _check_pipeline(settings.pipeline)
 
 
 def _check_pattern(path: KeyPath, pattern: str) -> None:
@@ -78,6 +80,18 @@ def _check_authz_subjects(path: KeyPath, authz: object) -> None:
             _check_account_id(
                 (*path, "records", index, "subject_account_id"), record.subject_account_id
             )
+
+
+def _check_pipeline(pipeline: PipelineSettings) -> None:
+    for key in ("lease_seconds", "retention_days", "purge_interval_seconds"):
+        value = getattr(pipeline, key)
+        if not (math.isfinite(value) and value > 0):
+            raise key_problem(("pipeline", key), "must be a number > 0")
+    grace = pipeline.shutdown_grace_seconds
+    if not (math.isfinite(grace) and grace >= 0):
+        raise key_problem(("pipeline", "shutdown_grace_seconds"), "must be a number >= 0")
+    if pipeline.purge_batch_size < 1:
+        raise key_problem(("pipeline", "purge_batch_size"), "must be at least 1")
 
 
 def _check_http_authz(path: KeyPath, authz: AuthzHttpSettings) -> None:

@@ -113,14 +113,19 @@ class StorageSettings(_Section):
 
 
 class PipelineSettings(_Section):
-    """Ours: how the inbox worker and the outbox relay retry (D18)."""
+    """Ours: how the inbox worker and the outbox relay retry (D18), and how long they keep rows."""
 
     max_attempts: int = 5  # an inbox event failing this often becomes a dead letter
     retry_base_seconds: float = 1.0  # first retry delay, doubled on each attempt
     retry_max_seconds: float = 300.0
-    lease_seconds: float = 60.0  # how long a worker owns a claimed item before others may retry
+    # How long a claim lasts unless renewed; it is renewed every third of it while in work.
+    lease_seconds: float = 15.0
     concurrency: int = 8  # items handled at once per instance
     poll_seconds: float = 1.0  # idle polling, besides the wake-up on new items
+    shutdown_grace_seconds: float = 5.0  # at stop, items in flight may finish; then released
+    retention_days: float = 7.0  # handled events and sent effects are purged after this
+    purge_interval_seconds: float = 600.0
+    purge_batch_size: int = 500  # rows deleted per transaction
 
 
 class LimitsSettings(_Section):

@@ -1,7 +1,10 @@
 """The inbox worker and the outbox relay: leased claims, retries with backoff, dead letters.
 
 Both are plain loops over durable tables: a process that dies loses nothing, since a claimed
-item whose lease runs out is claimed again by whichever instance is alive.
+item whose lease runs out is claimed again by whichever instance is alive (and at once by the
+same instance when it starts again: consumer/runtime.py). While an item is worked on, its lease
+is renewed every third of the lease, so a slow peer never lets a second worker take it over; a
+worker whose lease was taken over anyway cannot commit its result (`LeaseLost`).
 """
 
 from __future__ import annotations
@@ -11,15 +14,15 @@ import contextlib
 import logging
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from minigroups.consumer.dispatch import handle
-from minigroups.domain.errors import LifecycleFailed
-from minigroups.ports import InboxItem, OutboxItem
+from minigroups.domain.errors import DatabaseUnavailable, LeaseLost, LifecycleFailed
+from minigroups.ports import InboxItem, OutboxItem, Owner
 from minigroups.services import inbox, outbox
 from minigroups.services.context import Context
 from minigroups.services.outage import Backoff, Outage
@@ -34,9 +37,15 @@ class LoopOptions:
     max_attempts: int = 5
     retry_base: float = 1.0
     retry_max: float = 300.0
-    lease: float = 60.0
+    lease: float = 15.0
     concurrency: int = 8
     poll: float = 1.0
+    grace: float = 5.0  # at stop: how long items in flight may finish before they are released
+
+    @property
+    def heartbeat(self) -> float:
+        """How often the leases of items in flight are renewed."""
+        return self.lease / 3
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential, capped, with jitter so that instances do not retry in lockstep."""
@@ -50,34 +59,47 @@ class QueueLoop(ABC, Generic[Item]):
 
     name = "queue"
 
-    def __init__(self, ctx: Context, options: LoopOptions) -> None:
+    def __init__(self, ctx: Context, options: LoopOptions, *, owner: Owner | None = None) -> None:
         self.ctx = ctx
         self.options = options
+        self.owner = owner or Owner("local", uuid4())
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._held: dict[UUID, UUID] = {}  # item id -> lease, of the items in flight
         # Claim failures (the database is down) back off from the poll interval up to a cap.
         self._claims = Outage(f"{self.name}: claiming", Backoff(initial=options.poll), log)
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """Claim nothing more; `run` returns once the items in flight are done, or after
+        `grace` seconds (it cancels what is left; the runtime then releases those claims)."""
+        self._stopping.set()
+        self._wake.set()
+
     async def run(self) -> None:
         """Keep up to `concurrency` items in flight, claiming more as soon as a slot frees up."""
         in_flight: set[asyncio.Task[None]] = set()
+        keeper = asyncio.create_task(self._keep_leases(), name=f"{self.name}-leases")
         try:
-            while True:
+            while not self._stopping.is_set():
                 free = self.options.concurrency - len(in_flight)
                 claimed = await self._claim_safely(free) if free > 0 else []
                 for item in claimed:
-                    task = asyncio.create_task(self._process_safely(item))
+                    task = asyncio.create_task(self._process_held(item))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
                 if claimed and len(claimed) == free:
                     continue  # the batch was full: more may be due; slots are checked above
                 await self._idle(in_flight)
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=self.options.grace)
         finally:
+            keeper.cancel()
             for task in in_flight:
                 task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            await asyncio.gather(keeper, *in_flight, return_exceptions=True)
 
     def _lease_end(self) -> datetime:
         return self.ctx.clock.now() + timedelta(seconds=self.options.lease)
@@ -121,17 +143,72 @@ class QueueLoop(ABC, Generic[Item]):
             if not await self.run_once():
                 return
 
+    async def _process_held(self, item: Item) -> None:
+        """Process with the lease renewed meanwhile (by `_keep_leases`)."""
+        if item.lease is not None:
+            self._held[item.id] = item.lease
+        try:
+            await self._process_safely(item)
+        finally:
+            self._held.pop(item.id, None)
+
     async def _process_safely(self, item: Item) -> None:
         try:
             await self.process(item)
+        except LeaseLost as exc:  # another worker has it: its outcome is the one that counts
+            log.warning("%s: %s; its outcome here is dropped", self.name, exc)
+            self._count(item, "lease_lost")
         except Exception:  # bookkeeping failed: the lease runs out and the item comes back
             log.exception("%s: could not settle item %s", self.name, item.id)
+
+    async def _keep_leases(self) -> None:
+        """Every `heartbeat` seconds, extend the leases of the items in flight."""
+        failing = False
+        while True:
+            await asyncio.sleep(self.options.heartbeat)
+            leases = dict(self._held)
+            if not leases:
+                continue
+            try:
+                kept = await self.renew(leases, self._lease_end())
+            except Exception as exc:  # noqa: BLE001 - the database may be down: try again later
+                if not failing:
+                    log.warning(
+                        "%s: renewing leases failed: %s: %s", self.name, type(exc).__name__, exc
+                    )
+                failing = True
+                continue
+            if failing:
+                log.info("%s: leases renewed again", self.name)
+                failing = False
+            for item_id in leases.keys() - kept:
+                if self._held.pop(item_id, None) is not None:  # not settled meanwhile
+                    log.warning("%s: the lease of %s was taken over", self.name, item_id)
+
+    async def _settle(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Record an item's outcome, waiting out a database that is unavailable: the work is
+        done (an effect may have been sent), so doing it again must not be the way out."""
+        delay = 0.1
+        while True:
+            try:
+                await action()
+            except DatabaseUnavailable:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            else:
+                return
 
     @abstractmethod
     async def claim(self, until: datetime, limit: int) -> list[Item]: ...
 
     @abstractmethod
+    async def renew(self, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]: ...
+
+    @abstractmethod
     async def process(self, item: Item) -> None: ...
+
+    @abstractmethod
+    def _count(self, item: Item, outcome: str) -> None: ...
 
 
 class InboxWorker(QueueLoop[InboxItem]):
@@ -145,18 +222,27 @@ class InboxWorker(QueueLoop[InboxItem]):
         options: LoopOptions,
         decoder: LifecycleDecoder,
         *,
+        owner: Owner | None = None,
         after_handled: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(ctx, options)
+        super().__init__(ctx, options, owner=owner)
         self._decoder = decoder
         self._after_handled = after_handled  # e.g. wake the relay: effects were just queued
 
     async def claim(self, until: datetime, limit: int) -> list[InboxItem]:
-        return await inbox.claim_events(self.ctx, uuid4(), until, limit)
+        return await inbox.claim_events(self.ctx, self.owner, until, limit)
+
+    async def renew(self, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]:
+        return await inbox.renew_events(self.ctx, leases, until)
+
+    def _count(self, item: InboxItem, outcome: str) -> None:
+        self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome=outcome)
 
     async def process(self, item: InboxItem) -> None:
         try:
             await handle(self.ctx, self._decoder, item)
+        except LeaseLost:
+            raise  # taken over: no retry, no dead letter of ours
         except LifecycleFailed as exc:
             await self._bury(item, f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - any failure of a handler is retried
@@ -173,19 +259,19 @@ class InboxWorker(QueueLoop[InboxItem]):
                 )
                 await self._retry(item, error)
         else:
-            self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome="handled")
+            self._count(item, "handled")
             if self._after_handled is not None:
                 self._after_handled()
 
     async def _retry(self, item: InboxItem, error: str) -> None:
         at = self.ctx.clock.now() + self.options.backoff(item.attempts)
-        await inbox.retry_event(self.ctx, item, error, at)
-        self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome="retried")
+        await self._settle(lambda: inbox.retry_event(self.ctx, item, error, at))
+        self._count(item, "retried")
 
     async def _bury(self, item: InboxItem, error: str) -> None:
         log.error("inbox: %s %s is a dead letter: %s", item.label, item.id, error)
-        await inbox.bury_event(self.ctx, item, error)
-        self.ctx.metrics.increment("inbox_events_total", label=item.label, outcome="dead")
+        await self._settle(lambda: inbox.bury_event(self.ctx, item, error))
+        self._count(item, "dead")
 
 
 class OutboxRelay(QueueLoop[OutboxItem]):
@@ -194,7 +280,13 @@ class OutboxRelay(QueueLoop[OutboxItem]):
     name = "outbox"
 
     async def claim(self, until: datetime, limit: int) -> list[OutboxItem]:
-        return await outbox.claim_effects(self.ctx, uuid4(), until, limit)
+        return await outbox.claim_effects(self.ctx, self.owner, until, limit)
+
+    async def renew(self, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]:
+        return await outbox.renew_effects(self.ctx, leases, until)
+
+    def _count(self, item: OutboxItem, outcome: str) -> None:
+        self.ctx.metrics.increment("outbox_messages_total", kind=item.kind, outcome=outcome)
 
     async def process(self, item: OutboxItem) -> None:
         try:
@@ -205,8 +297,8 @@ class OutboxRelay(QueueLoop[OutboxItem]):
                 "outbox: %s %s failed (attempt %d): %s", item.kind, item.key, item.attempts, error
             )
             at = self.ctx.clock.now() + self.options.backoff(item.attempts)
-            await outbox.retry_effect(self.ctx, item, error, at)
-            self.ctx.metrics.increment("outbox_messages_total", kind=item.kind, outcome="retried")
+            await self._settle(lambda: outbox.retry_effect(self.ctx, item, error, at))
+            self._count(item, "retried")
             return
-        await outbox.mark_sent(self.ctx, item)
-        self.ctx.metrics.increment("outbox_messages_total", kind=item.kind, outcome="sent")
+        await self._settle(lambda: outbox.mark_sent(self.ctx, item))
+        self._count(item, "sent")

@@ -1,30 +1,71 @@
-"""The pipeline of one process: intake into the inbox, the inbox worker, the outbox relay."""
+"""The pipeline of one process: intake into the inbox, the inbox worker, the outbox relay, and
+their upkeep (claims of a dead incarnation taken back at start, old rows purged)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping
+from uuid import uuid4
 
 from minigroups.consumer.loops import InboxWorker, LoopOptions, OutboxRelay
+from minigroups.consumer.upkeep import PurgeOptions, Upkeep
+from minigroups.domain.errors import DatabaseUnavailable
+from minigroups.ports import Owner
 from minigroups.services.context import Context
 from minigroups.services.inbox import record_event
 from minigroups.services.pipeline.events import LifecycleDecoder
+from minigroups.services.upkeep import release_own_claims
+
+log = logging.getLogger(__name__)
+
+RECORD_RETRY_FIRST_SECONDS = 0.1
+RECORD_RETRY_MAX_SECONDS = 2.0
+RELEASE_TIMEOUT_SECONDS = 2.0
 
 
 class PipelineRuntime:
     """Started with the app and stopped with it; `receive` is what subscriptions call."""
 
-    def __init__(self, ctx: Context, options: LoopOptions, decoder: LifecycleDecoder) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        options: LoopOptions,
+        decoder: LifecycleDecoder,
+        *,
+        owner: Owner | None = None,
+        purge: PurgeOptions | None = None,
+    ) -> None:
         self.ctx = ctx
         self.decoder = decoder
-        self.relay = OutboxRelay(ctx, options)
-        self.worker = InboxWorker(ctx, options, decoder, after_handled=self.relay.wake)
+        self.options = options
+        self.owner = owner or Owner("local", uuid4())
+        self.relay = OutboxRelay(ctx, options, owner=self.owner)
+        self.worker = InboxWorker(
+            ctx, options, decoder, owner=self.owner, after_handled=self.relay.wake
+        )
+        self.upkeep = Upkeep(ctx, self.owner, purge or PurgeOptions(), on_reclaimed=self._wake)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def receive(self, topic: str, properties: Mapping[str, str], payload: str) -> None:
-        """Record the event durably; returning is the permission to acknowledge it (D18)."""
-        if await self.record(topic, properties, payload):
+        """Record the event durably; returning is the permission to acknowledge it (D18).
+
+        While the database is unavailable the event is kept (unacknowledged) and recording is
+        retried: a handler that gave up would leave it with the broker until the next reconnect.
+        """
+        delay = RECORD_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                recorded = await self.record(topic, properties, payload)
+            except DatabaseUnavailable as exc:
+                if delay == RECORD_RETRY_FIRST_SECONDS:  # one line per event, not per attempt
+                    log.warning("pipeline: recording an event failed, retrying: %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
+            else:
+                break
+        if recorded:
             self.worker.wake()
 
     async def record(self, topic: str, properties: Mapping[str, str], payload: str) -> bool:
@@ -39,12 +80,42 @@ class PipelineRuntime:
             self._tasks = [
                 asyncio.create_task(self.worker.run(), name="inbox-worker"),
                 asyncio.create_task(self.relay.run(), name="outbox-relay"),
+                asyncio.create_task(self.upkeep.run(), name="pipeline-upkeep"),
             ]
 
+    def begin_stop(self) -> None:
+        """Claim nothing more; the items in flight get `grace` seconds to finish (a graceful
+        shutdown calls this as soon as it starts, while HTTP requests are still completing)."""
+        self.worker.stop()
+        self.relay.stop()
+
     async def stop(self) -> None:
+        """Stop the loops, then release what this process still holds for the other instances."""
+        self.begin_stop()
         tasks, self._tasks = self._tasks, []
+        if not tasks:
+            return
+        loops, upkeep = tasks[:2], tasks[2:]
+        for task in upkeep:
+            task.cancel()
+        await asyncio.wait(loops, timeout=self.options.grace + 1)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._release()
+
+    async def _release(self) -> None:
+        try:
+            async with asyncio.timeout(RELEASE_TIMEOUT_SECONDS):
+                released = await release_own_claims(self.ctx, self.owner)
+        except Exception as exc:  # noqa: BLE001 - the leases then run out instead
+            log.warning("pipeline: releasing claims at stop failed: %s", exc)
+        else:
+            if released:
+                log.info("pipeline: released %d claimed items for other instances", released)
+
+    def _wake(self) -> None:
+        self.worker.wake()
+        self.relay.wake()

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replay an event that was already handled"
     )
     _add_config(replay)
+    purge = actions.add_parser(
+        "purge",
+        help="delete dead letters (handled events and sent effects are purged in the background)",
+    )
+    purge.add_argument("--dead", action="store_true", required=True, help="dead letters")
+    purge.add_argument(
+        "--older-than",
+        type=duration,
+        required=True,
+        metavar="DURATION",
+        help="received longer ago than this: 30d, 12h, 90m or 45s",
+    )
+    _add_config(purge)
     sandbox = commands.add_parser("sandbox", help="drive the sandbox's stand-in platform")
     sandbox_actions = sandbox.add_subparsers(
         dest="action", required=True, title="actions", metavar="action", help="what to do"
@@ -103,6 +117,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(finish)
     return parser
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration(text: str) -> timedelta:
+    """`30d`, `12h`, `90m`, `45s` or `2w` (a whole number and one unit)."""
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in _UNITS or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30d, 12h, 90m, 45s)")
+    return timedelta(seconds=int(number) * _UNITS[unit])
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -198,6 +223,12 @@ async def _events(args: argparse.Namespace, loaded: LoadedSettings) -> None:
             _report_replay(
                 args.event_id, await inbox_admin.replay(store, args.event_id, force=args.force)
             )
+            return
+        if args.action == "purge":
+            before = datetime.now(UTC) - args.older_than
+            purged = await inbox_admin.purge_dead(store, before)
+            received = before.isoformat(timespec="seconds")
+            print(f"{purged} dead letters received before {received} purged")
             return
         status = "dead" if args.dead else None
         for item in await inbox_admin.list_events(store, status=status, limit=args.limit):

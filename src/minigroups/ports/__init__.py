@@ -21,10 +21,12 @@ from minigroups.ports.queues import (
     InboxRepository,
     InboxStatus,
     IncomingEvent,
+    LeasedQueue,
     OutboxItem,
     OutboxKind,
     OutboxRepository,
     OutgoingMessage,
+    Owner,
 )
 from minigroups.ports.runtime import BrokerLink, Clock, Metrics
 from minigroups.ports.store import (
@@ -55,6 +57,7 @@ __all__ = [
     "InboxRepository",
     "InboxStatus",
     "IncomingEvent",
+    "LeasedQueue",
     "Metrics",
     "MinigroupChanges",
     "MinigroupRepository",
@@ -64,6 +67,7 @@ __all__ = [
     "OutboxKind",
     "OutboxRepository",
     "OutgoingMessage",
+    "Owner",
     "PositionRepository",
     "RecordingRepository",
     "Room",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -11,6 +12,38 @@ from minigroups.domain.json_value import JsonObject
 
 InboxStatus = Literal["pending", "done", "dead"]
 OutboxKind = Literal["notify", "tq_task", "event_request"]
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who claims queue items: an instance, stable across its restarts, and its incarnation, the
+    process running it now. A claim of an earlier incarnation is a claim of a dead process."""
+
+    instance: str
+    incarnation: UUID
+
+
+class LeasedQueue(Protocol):
+    """What the inbox and the outbox share: leases kept alive, given back, and old rows purged."""
+
+    async def renew(self, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]:
+        """Extend the leases (item id -> lease) to `until`; the ids whose lease is still held.
+
+        An id missing from the answer was taken over (or settled) by someone else.
+        """
+        ...
+
+    async def reclaim(self, owner: Owner) -> int:
+        """Release the claims of the owner's earlier incarnations (dead processes); how many."""
+        ...
+
+    async def release(self, owner: Owner) -> int:
+        """Release this incarnation's own claims, giving their attempt back; how many."""
+        ...
+
+    async def purge_settled(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` rows settled (handled, sent) before `before`; how many."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +73,15 @@ class InboxItem:
     last_error: str | None = None
 
 
-class InboxRepository(Protocol):
+class InboxRepository(LeasedQueue, Protocol):
     async def add(self, event: IncomingEvent) -> bool:
         """Record the event; False when its key is already known (a redelivery)."""
         ...
 
     async def claim_due(
-        self, now: datetime, lease: UUID, until: datetime, limit: int
+        self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[InboxItem]:
-        """Pending events due now and not leased by a live worker; ours until `until`."""
+        """Pending events due now and not leased by a live worker; the owner's until `until`."""
         ...
 
     async def complete(self, item: InboxItem, now: datetime) -> None:
@@ -73,6 +106,10 @@ class InboxRepository(Protocol):
         its attempts reset; False when there is no such event."""
         ...
 
+    async def purge_dead(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` dead letters received before `before`; how many."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
@@ -93,16 +130,18 @@ class OutboxItem:
     lease: UUID | None = None
 
 
-class OutboxRepository(Protocol):
+class OutboxRepository(LeasedQueue, Protocol):
     async def add(self, message: OutgoingMessage, now: datetime) -> bool:
         """Queue the message; False when a message with its key was queued before."""
         ...
 
     async def claim_due(
-        self, now: datetime, lease: UUID, until: datetime, limit: int
+        self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[OutboxItem]: ...
 
-    async def mark_sent(self, item: OutboxItem, now: datetime) -> None: ...
+    async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
+        """Raises LeaseLost when another relay has taken the message over meanwhile."""
+        ...
 
     async def retry_later(self, item: OutboxItem, error: str, at: datetime) -> None: ...
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
-from minigroups.ports import InboxItem, IncomingEvent
+from minigroups.ports import InboxItem, IncomingEvent, Owner
 from minigroups.services.context import Context
 from minigroups.services.pipeline.effects import concluding
 
@@ -39,12 +39,20 @@ async def record_event(
     return added
 
 
-async def claim_events(ctx: Context, owner: UUID, until: datetime, limit: int) -> list[InboxItem]:
+async def claim_events(ctx: Context, owner: Owner, until: datetime, limit: int) -> list[InboxItem]:
     """Lease up to `limit` due events to `owner` until `until`."""
     async with ctx.store.unit_of_work() as uow:
         items = await uow.inbox.claim_due(ctx.clock.now(), owner, until, limit)
         await uow.commit()
     return items
+
+
+async def renew_events(ctx: Context, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]:
+    """Keep the leases of events still being handled; the ids whose lease is still ours."""
+    async with ctx.store.unit_of_work() as uow:
+        held = await uow.inbox.renew(leases, until)
+        await uow.commit()
+    return held
 
 
 async def retry_event(ctx: Context, item: InboxItem, error: str, at: datetime) -> None:

@@ -53,3 +53,15 @@ async def replay(store: Store, event_id: UUID, *, force: bool = False) -> Replay
             return Replay.UNKNOWN  # it changed meanwhile; the operator looks again
         await uow.commit()
     return Replay.REPLAYED_HANDLED if handled else Replay.REPLAYED
+
+
+async def purge_dead(store: Store, before: datetime, *, batch: int = 500) -> int:
+    """Delete the dead letters received before `before`, a batch per transaction; how many."""
+    purged = 0
+    while True:
+        async with store.unit_of_work() as uow:
+            deleted = await uow.inbox.purge_dead(before, batch)
+            await uow.commit()
+        purged += deleted
+        if deleted < batch:
+            return purged

@@ -5,10 +5,11 @@ The outbox relay (consumer/) decides when; these send, and record the outcome (D
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
-from minigroups.ports import OutboxItem
+from minigroups.ports import OutboxItem, Owner
 from minigroups.services.context import Context
 from minigroups.services.pipeline.effects import EVENT_REQUEST, NOTIFY, TQ_TASK
 
@@ -21,12 +22,22 @@ class MalformedEffect(ValueError):
     """An outbox row whose parameters do not have the shape its kind needs."""
 
 
-async def claim_effects(ctx: Context, owner: UUID, until: datetime, limit: int) -> list[OutboxItem]:
+async def claim_effects(
+    ctx: Context, owner: Owner, until: datetime, limit: int
+) -> list[OutboxItem]:
     """Lease up to `limit` due effects to `owner` until `until`."""
     async with ctx.store.unit_of_work() as uow:
         items = await uow.outbox.claim_due(ctx.clock.now(), owner, until, limit)
         await uow.commit()
     return items
+
+
+async def renew_effects(ctx: Context, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]:
+    """Keep the leases of effects still being sent; the ids whose lease is still ours."""
+    async with ctx.store.unit_of_work() as uow:
+        held = await uow.outbox.renew(leases, until)
+        await uow.commit()
+    return held
 
 
 async def retry_effect(ctx: Context, item: OutboxItem, error: str, at: datetime) -> None:
@@ -37,6 +48,7 @@ async def retry_effect(ctx: Context, item: OutboxItem, error: str, at: datetime)
 
 
 async def mark_sent(ctx: Context, item: OutboxItem) -> None:
+    """Raises LeaseLost when another relay took the effect over (it may then be sent twice)."""
     async with ctx.store.unit_of_work() as uow:
         await uow.outbox.mark_sent(item, ctx.clock.now())
         await uow.commit()

@@ -10,10 +10,14 @@ import pytest
 
 from minigroups.adapters.db import SqlStore
 from minigroups.domain.errors import LeaseLost
-from minigroups.ports import InboxItem, IncomingEvent, OutgoingMessage
+from minigroups.ports import InboxItem, IncomingEvent, OutgoingMessage, Owner
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=30)
+
+
+def _owner(instance: str = "alpha.dispatcher") -> Owner:
+    return Owner(instance, uuid4())
 
 
 def _event(key: str, at: datetime = NOW) -> IncomingEvent:
@@ -31,7 +35,7 @@ async def _add(store: SqlStore, *events: IncomingEvent) -> list[bool]:
 
 async def _claim(store: SqlStore, now: datetime = NOW, limit: int = 10) -> list[InboxItem]:
     async with store.unit_of_work() as uow:
-        items = await uow.inbox.claim_due(now, uuid4(), now + timedelta(seconds=10), limit)
+        items = await uow.inbox.claim_due(now, _owner(), now + timedelta(seconds=10), limit)
         await uow.commit()
     return items
 
@@ -105,15 +109,15 @@ async def test_outbox_dedupes_and_is_sent_once(store: SqlStore) -> None:
         assert not await uow.outbox.add(message, NOW)
         await uow.commit()
     async with store.unit_of_work() as uow:
-        (item,) = await uow.outbox.claim_due(NOW, uuid4(), LATER, 10)
+        (item,) = await uow.outbox.claim_due(NOW, _owner(), LATER, 10)
         assert item.payload == {"label": "minigroup.stop", "payload": {"a": 1}}
         await uow.outbox.retry_later(item, "broker down", NOW + timedelta(seconds=1))
         await uow.commit()
     async with store.unit_of_work() as uow:
-        (item,) = await uow.outbox.claim_due(NOW + timedelta(seconds=1), uuid4(), LATER, 10)
+        (item,) = await uow.outbox.claim_due(NOW + timedelta(seconds=1), _owner(), LATER, 10)
         assert item.attempts == 2
         await uow.outbox.mark_sent(item, NOW)
         await uow.commit()
     async with store.unit_of_work() as uow:
-        assert await uow.outbox.claim_due(LATER + timedelta(hours=1), uuid4(), LATER, 10) == []
+        assert await uow.outbox.claim_due(LATER + timedelta(hours=1), _owner(), LATER, 10) == []
         assert await uow.outbox.pending(10) == []

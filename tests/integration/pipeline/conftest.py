@@ -13,6 +13,9 @@ import pytest
 from tests.api.conftest import _private_key_pem
 from tests.integration.pipeline.support import LoggingMosquitto, Platform, running_platform
 from tests.support.mosquitto import mosquitto_binary, started
+from tests.support.postgres_cluster import temporary_postgres
+
+__all__ = ["temporary_postgres"]
 
 
 @dataclass(frozen=True)

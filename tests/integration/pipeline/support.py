@@ -28,6 +28,7 @@ import httpx
 from minigroups.adapters.sandbox import Sandbox
 from minigroups.adapters.sandbox.autopilot import Accounts, SandboxAutopilot
 from minigroups.adapters.ulms import AgentOptions, Envelope, MqttAgent
+from minigroups.adapters.ulms.errors import BrokerUnavailable
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.tasks import CONVERT_TEMPLATE as CONVERT
 from minigroups.domain.tasks import TRANSCODE_TEMPLATE as TRANSCODE
@@ -40,6 +41,7 @@ from tests.support.simulators import BrokerPeers, CountingMetrics, TqServer
 
 NOTIFICATIONS = f"apps/{ACCOUNT}/api/v1/audiences/+/events"
 RECORDING_MS = 1_800_000  # the autopilot's recordings last 1800 s
+PUBLISH_RETRY_SECONDS = 30.0
 
 
 async def eventually(check: Callable[[], object], within: float = 20.0) -> None:
@@ -83,8 +85,19 @@ class Platform:
         self.autopilot = SandboxAutopilot(self.sandbox, accounts, self.emit, upload_delay=0)
 
     async def emit(self, topic: str, properties: dict[str, str], payload: str) -> None:
-        """What the autopilot's peers publish: QoS 1, returns once the broker has it."""
-        await self.publisher.publish(topic, Envelope(payload, properties), qos=1)
+        """What the autopilot's peers publish: QoS 1, returns once the broker has it. While the
+        broker is away (a restart) the peer tries again, as a real one would; a publication
+        that was received but not acknowledged then arrives twice, as a redelivery."""
+        deadline = time.monotonic() + PUBLISH_RETRY_SECONDS
+        while True:
+            try:
+                await self.publisher.publish(topic, Envelope(payload, properties), qos=1)
+            except BrokerUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+            else:
+                break
         self.published.append((topic, properties, payload))
 
     async def finish(self, created: dict[str, Any], participants: int = 2) -> None:
@@ -174,15 +187,22 @@ async def _listening(broker: Mosquitto, notices: list[Notice]) -> AsyncIterator[
     ready = asyncio.Event()
 
     async def listen() -> None:
-        async with aiomqtt.Client(broker.host, broker.port, identifier="listener") as client:
-            await client.subscribe(NOTIFICATIONS, qos=1)
-            ready.set()
-            async for message in client.messages:
-                wire = json.loads(bytes(message.payload))
-                notice = Notice(
-                    message.topic.value, wire["properties"], json.loads(wire["payload"])
-                )
-                notices.append(notice)
+        # A persistent session, reconnected: what is broadcast while the broker restarts waits.
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    broker.host, broker.port, identifier="listener", clean_session=False
+                ) as client:
+                    await client.subscribe(NOTIFICATIONS, qos=1)
+                    ready.set()
+                    async for message in client.messages:
+                        wire = json.loads(bytes(message.payload))
+                        notice = Notice(
+                            message.topic.value, wire["properties"], json.loads(wire["payload"])
+                        )
+                        notices.append(notice)
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.1)
 
     task = asyncio.create_task(listen())
     await asyncio.wait_for(ready.wait(), 5)
@@ -240,10 +260,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    async def fetch(self, query: str) -> list[asyncpg.Record]:
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
         connection = await asyncpg.connect(self.url)
         try:
-            return list(await connection.fetch(query))
+            return list(await connection.fetch(query, *args))
         finally:
             await connection.close()
 
@@ -274,6 +294,41 @@ class Database:
             await connection.execute("LOCK TABLE inbox IN EXCLUSIVE MODE")
             try:
                 yield connection
+            finally:
+                await transaction.rollback()
+        finally:
+            await connection.close()
+
+    async def claims(self, instance: str) -> set[UUID]:
+        """The inbox and outbox items an instance holds now (pending, leased to it)."""
+        rows = await self.fetch(
+            "SELECT id FROM inbox WHERE status = 'pending' AND lease IS NOT NULL AND owner = $1"
+            " UNION ALL SELECT id FROM outbox"
+            " WHERE status = 'pending' AND lease IS NOT NULL AND owner = $1",
+            instance,
+        )
+        return {row["id"] for row in rows}
+
+    async def owners(self, ids: set[UUID]) -> dict[UUID, tuple[str, str | None]]:
+        """Status and last claimer of inbox and outbox items."""
+        rows = await self.fetch(
+            "SELECT id, status, owner FROM inbox UNION ALL SELECT id, status, owner FROM outbox"
+        )
+        return {row["id"]: (row["status"], row["owner"]) for row in rows if row["id"] in ids}
+
+    @asynccontextmanager
+    async def class_locked(self, minigroup_id: str) -> AsyncIterator[None]:
+        """The minigroup's row locked (`FOR UPDATE`) until the block ends: a handler that needs
+        it waits there, with its inbox item claimed."""
+        connection = await asyncpg.connect(self.url)
+        try:
+            transaction = connection.transaction()
+            await transaction.start()
+            await connection.execute(
+                "SELECT 1 FROM class WHERE id = $1 FOR UPDATE", UUID(minigroup_id)
+            )
+            try:
+                yield
             finally:
                 await transaction.rollback()
         finally:

@@ -62,7 +62,7 @@ class BrokerPeers:
         self.sandbox = sandbox
         self.requests: list[BrokerRequest] = []
         self.metrics = CountingMetrics()
-        self._delays: dict[tuple[str, str], float] = {}
+        self._delays: dict[tuple[str, str, str | None], float] = {}
         self._peers: list[tuple[str, str, Handle]] = [
             (EVENT, event_account_id, sandbox.event.handle),
             (CONFERENCE, conference_account_id, sandbox.conference.handle),
@@ -87,12 +87,13 @@ class BrokerPeers:
     def connected(self) -> bool:
         return all(agent.connected for agent in self.agents.values())
 
-    def slow(self, service: str, method: str, seconds: float) -> None:
-        """Answer `method` of `service` only after `seconds` (0 removes the delay)."""
+    def slow(self, service: str, method: str, seconds: float, *, sender: str | None = None) -> None:
+        """Answer `method` of `service` only after `seconds` (0 removes the delay); with `sender`,
+        only the requests of that agent id."""
         if seconds:
-            self._delays[service, method] = seconds
+            self._delays[service, method, sender] = seconds
         else:
-            self._delays.pop((service, method), None)
+            self._delays.pop((service, method, sender), None)
 
     def requests_to(self, service: str, method: str | None = None) -> list[BrokerRequest]:
         return [
@@ -134,7 +135,10 @@ class BrokerPeers:
             return
         method = properties.get("method", "")
         self.requests.append(BrokerRequest(service, message.topic, dict(properties), payload))
-        delay = self._delays.get((service, method))
+        sender = sender_agent(message.topic)
+        delay = self._delays.get((service, method, sender)) or self._delays.get(
+            (service, method, None)
+        )
         if delay:
             await asyncio.sleep(delay)
         answer = self._decide(SandboxCall(service, method, payload), payload, handle, message.topic)

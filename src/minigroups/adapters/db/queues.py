@@ -1,22 +1,32 @@
 """The inbox and the outbox tables: dedupe on insert, leased claims, retries and dead letters.
 
 Claims lock the due rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two instances never take
-the same item; on SQLite the write transaction (`BEGIN IMMEDIATE`) already serialises them.
+the same item; on SQLite the write transaction (`BEGIN IMMEDIATE`) already serialises them. The
+other statements over many rows (reclaim, release, purge) skip locked rows the same way, and
+touch at most a batch each, so that none of them waits on a worker or holds locks for long.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID, uuid4
 
-from sqlalchemy import Row, Table, and_, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, delete, false, or_, select, update
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.tables import inbox, outbox
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.errors import LeaseLost
-from minigroups.ports import InboxItem, InboxStatus, IncomingEvent, OutboxItem, OutgoingMessage
+from minigroups.ports import (
+    InboxItem,
+    InboxStatus,
+    IncomingEvent,
+    OutboxItem,
+    OutgoingMessage,
+    Owner,
+)
 
 # Both queues start a row pending; the inbox ends it done or dead, the outbox sent.
 PENDING: Final = "pending"
@@ -26,9 +36,12 @@ SENT: Final = "sent"
 
 
 class _Queue:
-    """What both tables share; `table` is the inbox or the outbox."""
+    """What both tables share; `table` is the inbox or the outbox, `settled` its final status and
+    `settled_at` the column that says when it was reached."""
 
     table: Table
+    settled: str
+    settled_at: str
 
     def __init__(self, connection: TranslatingConnection) -> None:
         self._connection = connection
@@ -43,28 +56,32 @@ class _Queue:
         return await self._connection.first(statement) is not None
 
     async def _claim(
-        self, now: datetime, lease: UUID, until: datetime, limit: int
+        self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[Row[Any]]:
         c = self.table.c
-        due = (
-            select(c.id)
-            .where(
-                c.status == PENDING,
-                c.next_attempt_at <= now,
-                or_(c.lease_until.is_(None), c.lease_until < now),
-            )
-            .order_by(c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        due = self._lockable(
+            c.status == PENDING,
+            c.next_attempt_at <= now,
+            or_(c.lease_until.is_(None), c.lease_until < now),
         )
         statement = (
             update(self.table)
-            .where(c.id.in_(due.scalar_subquery()))
-            .values(lease=lease, lease_until=until, attempts=c.attempts + 1)
+            .where(c.id.in_(due.order_by(c.next_attempt_at).limit(limit).scalar_subquery()))
+            .values(
+                lease=uuid4(),
+                lease_until=until,
+                owner=owner.instance,
+                incarnation=owner.incarnation,
+                attempts=c.attempts + 1,
+            )
             .returning(self.table)
         )
         rows = await self._connection.all(statement)
         return sorted(rows, key=lambda row: row.next_attempt_at)
+
+    def _lockable(self, *conditions: ColumnElement[bool]) -> Any:
+        """The ids of the rows matching `conditions` that nobody holds a row lock on."""
+        return select(self.table.c.id).where(*conditions).with_for_update(skip_locked=True)
 
     async def _release(self, item_id: UUID, lease: UUID | None, **values: Any) -> int:
         c = self.table.c
@@ -73,6 +90,65 @@ class _Queue:
             .where(and_(c.id == item_id, c.lease == lease, c.status == PENDING))
             .values(lease=None, lease_until=None, **values)
         )
+        return await self._connection.execute(statement)
+
+    async def renew(self, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]:
+        if not leases:
+            return set()
+        c = self.table.c
+        held = or_(
+            false(), *(and_(c.id == item, c.lease == lease) for item, lease in leases.items())
+        )
+        statement = (
+            update(self.table)
+            .where(c.status == PENDING, held)
+            .values(lease_until=until)
+            .returning(c.id)
+        )
+        return {row.id for row in await self._connection.all(statement)}
+
+    async def reclaim(self, owner: Owner) -> int:
+        c = self.table.c
+        earlier = self._lockable(
+            c.status == PENDING,
+            c.lease.is_not(None),
+            c.owner == owner.instance,
+            or_(c.incarnation.is_(None), c.incarnation != owner.incarnation),
+        )
+        statement = (
+            update(self.table)
+            .where(c.id.in_(earlier.scalar_subquery()))
+            .values(lease=None, lease_until=None)
+        )
+        return await self._connection.execute(statement)
+
+    async def release(self, owner: Owner) -> int:
+        c = self.table.c
+        own = self._lockable(
+            c.status == PENDING, c.lease.is_not(None), c.incarnation == owner.incarnation
+        )
+        statement = (
+            update(self.table)
+            .where(c.id.in_(own.scalar_subquery()))
+            .values(lease=None, lease_until=None, attempts=c.attempts - 1)
+        )
+        return await self._connection.execute(statement)
+
+    async def purge_settled(self, before: datetime, limit: int) -> int:
+        # A row is due before it is settled, so `next_attempt_at < before` holds for every row
+        # settled before `before`: the (status, next_attempt_at) index finds them.
+        c = self.table.c
+        return await self._delete(
+            limit,
+            c.status == self.settled,
+            c.next_attempt_at < before,
+            c[self.settled_at] < before,
+        )
+
+    async def _delete(self, limit: int, *conditions: ColumnElement[bool]) -> int:
+        c = self.table.c
+        batch = self._lockable(*conditions).order_by(c.next_attempt_at).limit(limit)
+        statement = delete(self.table).where(c.id.in_(batch.scalar_subquery()))
         return await self._connection.execute(statement)
 
 
@@ -93,6 +169,8 @@ def _inbox_item_from_row(row: Row[Any]) -> InboxItem:
 
 class SqlInboxRepository(_Queue):
     table = inbox
+    settled = DONE
+    settled_at = "handled_at"
 
     async def add(self, event: IncomingEvent) -> bool:
         return await self._insert_once(
@@ -107,9 +185,9 @@ class SqlInboxRepository(_Queue):
         )
 
     async def claim_due(
-        self, now: datetime, lease: UUID, until: datetime, limit: int
+        self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[InboxItem]:
-        return [_inbox_item_from_row(row) for row in await self._claim(now, lease, until, limit)]
+        return [_inbox_item_from_row(row) for row in await self._claim(now, owner, until, limit)]
 
     async def complete(self, item: InboxItem, now: datetime) -> None:
         if not await self._release(item.id, item.lease, status=DONE, handled_at=now):
@@ -141,6 +219,10 @@ class SqlInboxRepository(_Queue):
         )
         return bool(await self._connection.execute(statement))
 
+    async def purge_dead(self, before: datetime, limit: int) -> int:
+        c = inbox.c
+        return await self._delete(limit, c.status == DEAD, c.received_at < before)
+
 
 def _outbox_item_from_row(row: Row[Any]) -> OutboxItem:
     return OutboxItem(
@@ -155,6 +237,8 @@ def _outbox_item_from_row(row: Row[Any]) -> OutboxItem:
 
 class SqlOutboxRepository(_Queue):
     table = outbox
+    settled = SENT
+    settled_at = "sent_at"
 
     async def add(self, message: OutgoingMessage, now: datetime) -> bool:
         return await self._insert_once(
@@ -168,12 +252,13 @@ class SqlOutboxRepository(_Queue):
         )
 
     async def claim_due(
-        self, now: datetime, lease: UUID, until: datetime, limit: int
+        self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[OutboxItem]:
-        return [_outbox_item_from_row(row) for row in await self._claim(now, lease, until, limit)]
+        return [_outbox_item_from_row(row) for row in await self._claim(now, owner, until, limit)]
 
     async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
-        await self._release(item.id, item.lease, status=SENT, sent_at=now)
+        if not await self._release(item.id, item.lease, status=SENT, sent_at=now):
+            raise LeaseLost(f"outbox item {item.id} was taken over")
 
     async def retry_later(self, item: OutboxItem, error: str, at: datetime) -> None:
         await self._release(item.id, item.lease, last_error=error, next_attempt_at=at)

@@ -161,9 +161,12 @@ def _queue_columns() -> list[Column[Any]]:
         Column("status", Text(), nullable=False, server_default=text("'pending'")),
         Column("attempts", Integer(), nullable=False, server_default=text("0")),
         Column("next_attempt_at", UtcDateTime(), nullable=False),
-        Column("lease", Uuid(), nullable=True),
+        Column("lease", Uuid(), nullable=True),  # the claim: one per claiming statement
         Column("lease_until", UtcDateTime(), nullable=True),
         Column("last_error", Text(), nullable=True),
+        # Who made the last claim: the instance (stable across its restarts) and the process.
+        Column("owner", Text(), nullable=True),
+        Column("incarnation", Uuid(), nullable=True),
     ]
 
 

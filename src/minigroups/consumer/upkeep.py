@@ -1,0 +1,82 @@
+"""The pipeline's upkeep in the background: claims of dead incarnations back at start, and old
+handled events and sent effects purged in small batches (`[pipeline] retention_days`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from minigroups.ports import Owner
+from minigroups.services.context import Context
+from minigroups.services.upkeep import purge_settled, reclaim_earlier_claims
+
+log = logging.getLogger(__name__)
+
+RECLAIM_RETRY_SECONDS = 1.0  # while the database is unavailable at start
+PAUSE_BETWEEN_BATCHES = 0.05  # lets other writers in between two purge transactions
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeOptions:
+    retention: timedelta = timedelta(days=7)  # handled and sent rows older than this go
+    interval: float = 600.0  # seconds between two purges
+    batch: int = 500  # rows per table per transaction
+
+
+class Upkeep:
+    """Run by the pipeline runtime from start to stop."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        owner: Owner,
+        purge: PurgeOptions,
+        *,
+        on_reclaimed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.ctx = ctx
+        self.owner = owner
+        self.purge = purge
+        self._on_reclaimed = on_reclaimed
+
+    async def run(self) -> None:
+        await self.reclaim()
+        while True:
+            await self._purge_safely()
+            await asyncio.sleep(self.purge.interval)
+
+    async def reclaim(self) -> None:
+        """Take back at once what this instance's earlier (dead) incarnations held, retrying
+        until the database answers."""
+        while True:
+            try:
+                released = await reclaim_earlier_claims(self.ctx, self.owner)
+            except Exception as exc:  # noqa: BLE001 - the database may be down: try again
+                log.warning("pipeline: taking back earlier claims failed: %s", exc)
+                await asyncio.sleep(RECLAIM_RETRY_SECONDS)
+            else:
+                if released:
+                    log.info("pipeline: took back %d items claimed before a restart", released)
+                    self._on_reclaimed()
+                return
+
+    async def purge_once(self) -> int:
+        """Purge everything past retention, a batch per table per transaction; how many rows."""
+        before = self.ctx.clock.now() - self.purge.retention
+        total = 0
+        while purged := await purge_settled(self.ctx, before, self.purge.batch):
+            total += purged
+            await asyncio.sleep(PAUSE_BETWEEN_BATCHES)
+        return total
+
+    async def _purge_safely(self) -> None:
+        try:
+            purged = await self.purge_once()
+        except Exception as exc:  # noqa: BLE001 - the database may be down: next time
+            log.warning("pipeline: purging old rows failed: %s", exc)
+        else:
+            if purged:
+                log.info("pipeline: purged %d handled events and sent effects", purged)

@@ -1,0 +1,42 @@
+"""The queues' upkeep: claims of dead processes taken back, own claims given back, old rows purged.
+
+An instance is known by an id that survives its restarts and an incarnation per process
+(`ports.Owner`). These units of work are what the pipeline runtime (consumer/) runs at start,
+at stop and in the background; `inbox_admin` purges dead letters for the operator.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from minigroups.ports import Owner
+from minigroups.services.context import Context
+
+
+async def reclaim_earlier_claims(ctx: Context, owner: Owner) -> int:
+    """At start: release what earlier incarnations of this instance held (they are dead), so it
+    is handled again at once instead of after the lease; how many items."""
+    async with ctx.store.unit_of_work() as uow:
+        released = await uow.inbox.reclaim(owner) + await uow.outbox.reclaim(owner)
+        await uow.commit()
+    return released
+
+
+async def release_own_claims(ctx: Context, owner: Owner) -> int:
+    """At a graceful stop: give back what this process still holds, for the other instances."""
+    async with ctx.store.unit_of_work() as uow:
+        released = await uow.inbox.release(owner) + await uow.outbox.release(owner)
+        await uow.commit()
+    return released
+
+
+async def purge_settled(ctx: Context, before: datetime, batch: int) -> int:
+    """Delete one batch of handled events and one of sent effects settled before `before`, each
+    in a short transaction of its own; how many rows (fewer than 2 * batch: nothing more due)."""
+    async with ctx.store.unit_of_work() as uow:
+        purged = await uow.inbox.purge_settled(before, batch)
+        await uow.commit()
+    async with ctx.store.unit_of_work() as uow:
+        purged += await uow.outbox.purge_settled(before, batch)
+        await uow.commit()
+    return purged
