@@ -40,6 +40,7 @@ from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits
 from minigroups.api.routes import build_routes
 from minigroups.config import Settings
+from minigroups.consumer.key_expiry import KeyExpiry, KeyExpiryOptions
 from minigroups.consumer.loops import LoopOptions
 from minigroups.consumer.runtime import PipelineRuntime
 from minigroups.consumer.upkeep import PurgeOptions
@@ -47,7 +48,7 @@ from minigroups.domain.ids import AccountId
 from minigroups.domain.limits import Limits
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock, Notifier, Owner
-from minigroups.services.context import Context, Options
+from minigroups.services.context import Context, IdempotencyOptions, Options
 from minigroups.services.sandbox import minigroup_of_room
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Container:
     clients: list[httpx.AsyncClient]
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
+    key_expiry: KeyExpiry | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -94,6 +96,8 @@ class Container:
             await self.agent.start()
         if self.autopilot is not None:
             self._background.append(asyncio.create_task(self.autopilot.run()))
+        if self.key_expiry is not None:
+            self._background.append(asyncio.create_task(self.key_expiry.run()))
 
     async def close(self) -> None:
         for task in self._background:
@@ -189,6 +193,13 @@ def build_container(
         clients=[http] if upstream.tq_http is http else [http, upstream.tq_http],
         agent=upstream.agent,
         autopilot=upstream.autopilot,
+        key_expiry=KeyExpiry(
+            ctx,
+            KeyExpiryOptions(
+                interval=settings.idempotency.purge_interval_seconds,
+                batch=settings.idempotency.purge_batch_size,
+            ),
+        ),
     )
 
 
@@ -249,6 +260,10 @@ def _options(settings: Settings) -> Options:
             for audience, media in settings.tq_client.audience_settings.items()
         },
         limits=Limits.picked(msgspec.structs.asdict(settings.limits)),
+        idempotency=IdempotencyOptions(
+            ttl=timedelta(seconds=settings.idempotency.ttl_seconds),
+            lease=timedelta(seconds=settings.idempotency.lease_seconds),
+        ),
     )
 
 

@@ -13,13 +13,15 @@ class AuthzBackend:
     """Answers every POST with `allowed` (a JSON array) and remembers the request bodies.
 
     `status` is the answer's HTTP status (200 unless a test sets another); the body stays
-    `allowed` whatever it is, as an error page that happens to be a JSON array would.
+    `allowed` whatever it is, as an error page that happens to be a JSON array would. With a
+    `gate`, each answer waits until the gate is set: a slow backend holds its callers.
     """
 
     allowed: list[str] = field(default_factory=lambda: ["read", "update", "create", "download"])
     status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
+    gate: asyncio.Event | None = None
     _server: asyncio.Server | None = None
 
     @property
@@ -46,6 +48,8 @@ class AuthzBackend:
                         length = int(value.strip())
                 body = await reader.readexactly(length)
                 self.requests.append(json.loads(body))
+                if self.gate is not None:
+                    await self.gate.wait()
                 answer = json.dumps(self.allowed).encode()
                 writer.write(
                     f"HTTP/1.1 {self.status} Status\r\ncontent-type: application/json\r\n".encode()

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from minigroups.api.call import Call, decode_path_param, header, parse_uuid
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits, check_headers
+from minigroups.api.idempotency import respond_idempotently
 from minigroups.api.problems import (
     HeadersTooLarge,
     MethodNotAllowed,
@@ -94,7 +95,7 @@ class ApiApp:
             response = problem_response(MethodNotAllowed(resource.allow))
         else:
             try:
-                response = await self._run(endpoint, scope, receive, raw_params)
+                response = await self._run(endpoint, scope, receive, resource.template, raw_params)
             except Exception as exc:  # noqa: BLE001 - every error becomes a problem answer
                 response = problem_response(exc)
         if resource.cors:
@@ -104,7 +105,12 @@ class ApiApp:
         return resource.template, response
 
     async def _run(
-        self, endpoint: Endpoint, scope: Scope, receive: Receive, raw_params: dict[str, str]
+        self,
+        endpoint: Endpoint,
+        scope: Scope,
+        receive: Receive,
+        template: str,
+        raw_params: dict[str, str],
     ) -> Response:
         params = {name: decode_path_param(name, raw) for name, raw in raw_params.items()}
         for name in UUID_PARAMS.intersection(params):
@@ -113,17 +119,30 @@ class ApiApp:
         caller = None
         if endpoint.authenticated:
             caller = self.authenticate(header(scope, b"authorization"), query.first("access_token"))
-        call = Call(
+
+        async def respond(receive: Receive) -> Response:
+            call = Call(
+                scope,
+                receive,
+                ctx=self.ctx,
+                params=params,
+                query=query,
+                caller=caller,
+                action=endpoint.action,
+                limits=self.limits,
+            )
+            return await endpoint.handler(call)
+
+        return await respond_idempotently(
+            self.ctx,
             scope,
             receive,
-            ctx=self.ctx,
-            params=params,
-            query=query,
-            caller=caller,
-            action=endpoint.action,
+            respond,
             limits=self.limits,
+            template=template,
+            params=params,
+            caller=caller,
         )
-        return await endpoint.handler(call)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

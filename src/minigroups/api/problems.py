@@ -45,12 +45,14 @@ class Problem:
     status: int
     type: str
     title: str
+    retry_after: str | None = None  # seconds; every 503 gets RETRY_AFTER_SECONDS anyway
 
 
 _TABLE: dict[type[e.MinigroupsError], Problem] = {
     e.InvalidPayload: Problem(400, "invalid_payload", "Invalid payload"),
     e.InvalidQueryString: Problem(400, "invalid_query_string", "Invalid query string"),
     e.InvalidParameter: Problem(400, "invalid_parameter", "Invalid parameter"),
+    e.InvalidIdempotencyKey: Problem(400, "invalid_idempotency_key", "Invalid idempotency key"),
     e.AccessDenied: Problem(403, "access_denied", "Access denied"),
     e.ClassNotFound: Problem(404, "class_not_found", "Class not found"),
     e.ClassPropertyNotFound: Problem(404, "class_property_not_found", "Class property not found"),
@@ -76,6 +78,10 @@ _TABLE: dict[type[e.MinigroupsError], Problem] = {
     e.PropertyKeyTooLong: Problem(422, "property_key_too_long", "Property key too long"),
     e.InvalidPropertyKey: Problem(422, "invalid_property_key", "Invalid property key"),
     e.ScopeTooLong: Problem(422, "scope_too_long", "Scope too long"),
+    e.IdempotencyKeyInUse: Problem(
+        409, "idempotency_key_in_use", "Idempotency key in use", retry_after="1"
+    ),
+    e.IdempotencyKeyReused: Problem(422, "idempotency_key_reused", "Idempotency key reused"),
     e.ClassAlreadyEstablished: Problem(
         422, "class_already_established", "Class already established"
     ),
@@ -141,6 +147,8 @@ def problem_response(error: Exception) -> Response:
     status = _upstream_status(error, problem.status)
     body = {"type": problem.type, "title": problem.title}
     headers = {"retry-after": RETRY_AFTER_SECONDS} if status == 503 else {}
+    if problem.retry_after is not None:
+        headers["retry-after"] = problem.retry_after
     detail = error.detail
     if status >= 500:
         request_id = secrets.token_hex(8)

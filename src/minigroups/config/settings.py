@@ -150,6 +150,17 @@ class LimitsSettings(_Section):
     max_connections: Positive = 1000  # open connections and requests; over it: 503
 
 
+class IdempotencySettings(_Section):
+    """Ours (issue 9): `Idempotency-Key` on POST routes. See docs/decisions.md."""
+
+    ttl_seconds: Annotated[int, msgspec.Meta(gt=0, le=366 * 86_400)] = 86_400  # answers kept
+    # A running request's claim lasts this long unless renewed (every third of it); a claim not
+    # renewed for so long belongs to a dead request and is taken over by the next one.
+    lease_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+    purge_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 300.0
+    purge_batch_size: Positive = 500  # expired keys deleted per transaction
+
+
 class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
@@ -168,3 +179,4 @@ class Settings(_Section):
     upstream: Literal["sandbox", "ulms"] = "sandbox"  # ours
     pipeline: PipelineSettings = msgspec.field(default_factory=PipelineSettings)  # ours
     limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)  # ours
+    idempotency: IdempotencySettings = msgspec.field(default_factory=IdempotencySettings)  # ours

@@ -75,6 +75,18 @@ class ScopeTooLong(LimitExceeded):
     """A scope is over `scope_bytes`."""
 
 
+class InvalidIdempotencyKey(MinigroupsError):
+    """An `Idempotency-Key` header that is not 1-255 visible ASCII characters, or given twice."""
+
+
+class IdempotencyKeyReused(MinigroupsError):
+    """The idempotency key was used before, on this route, with a different request body."""
+
+
+class IdempotencyKeyInUse(MinigroupsError):
+    """A request with this idempotency key is still running (here or on another instance)."""
+
+
 class AccessDenied(MinigroupsError):
     """The authorization backend answered that the caller may not do this."""
 

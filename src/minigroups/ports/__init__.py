@@ -1,11 +1,13 @@
 """The interfaces the use cases need from the outside world; adapters implement them.
 
 One module per concern: `store` (repositories, units of work, the storage dataclasses), `queues`
-(the inbox and the outbox), `peers` (the upstream services, contract.md upstream §3-§5), `auth` (the
-authorizer) and `runtime` (clock and metrics). Everything is importable from `minigroups.ports`.
+(the inbox and the outbox), `idempotency` (stored idempotency keys), `peers` (the upstream
+services, contract.md upstream §3-§5), `auth` (the authorizer) and `runtime` (clock and metrics).
+Everything is importable from `minigroups.ports`.
 """
 
 from minigroups.ports.auth import Action, Authorizer
+from minigroups.ports.idempotency import IdempotencyRepository, KeyClaim, StoredKey, StoredResponse
 from minigroups.ports.peers import (
     ConferenceService,
     Edition,
@@ -53,10 +55,12 @@ __all__ = [
     "Dummy",
     "Edition",
     "EventService",
+    "IdempotencyRepository",
     "InboxItem",
     "InboxRepository",
     "InboxStatus",
     "IncomingEvent",
+    "KeyClaim",
     "LeasedQueue",
     "Metrics",
     "MinigroupChanges",
@@ -74,6 +78,8 @@ __all__ = [
     "RoomColumn",
     "RoomEvent",
     "Store",
+    "StoredKey",
+    "StoredResponse",
     "TaskQueue",
     "UnitOfWork",
     "Viewer",

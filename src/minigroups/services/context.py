@@ -22,6 +22,15 @@ from minigroups.ports import (
 
 
 @dataclass(frozen=True, slots=True)
+class IdempotencyOptions:
+    """`[idempotency]`: how long answers are kept, and how long a running claim lasts unless its
+    request renews it (every third of it); after that it is presumed dead and taken over."""
+
+    ttl: timedelta = timedelta(hours=24)
+    lease: timedelta = timedelta(seconds=15)
+
+
+@dataclass(frozen=True, slots=True)
 class Options:
     """Settings-derived values the use cases need (built by bootstrap)."""
 
@@ -31,6 +40,7 @@ class Options:
     dummy_stale_after: timedelta = timedelta(seconds=70)
     audience_media: Mapping[str, AudienceMedia] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    idempotency: IdempotencyOptions = field(default_factory=IdempotencyOptions)
 
     def preroll_offset(self, audience: str) -> int:
         """ms of preroll before the lesson in the audience's videos (0 without settings)."""

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, create_engines
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
+from minigroups.adapters.db.idempotency import SqlIdempotencyRepository
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
 from minigroups.adapters.db.queues import SqlInboxRepository, SqlOutboxRepository
 from minigroups.adapters.db.recordings import SqlRecordingRepository
@@ -23,6 +24,7 @@ from minigroups.adapters.db.repositories import (
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import (
     AccountRepository,
+    IdempotencyRepository,
     InboxRepository,
     MinigroupRepository,
     OutboxRepository,
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
     positions: PositionRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    idempotency: IdempotencyRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
@@ -89,6 +92,7 @@ class SqlUnitOfWork:
         self.positions = SqlPositionRepository(translating_connection)
         self.inbox = SqlInboxRepository(translating_connection)
         self.outbox = SqlOutboxRepository(translating_connection)
+        self.idempotency = SqlIdempotencyRepository(translating_connection)
         return self
 
     async def _connect(self) -> AsyncConnection:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -191,4 +192,23 @@ outbox = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=True),
     Index("outbox_due", "status", "next_attempt_at"),
+)
+
+# Idempotency keys (issue 9): a row per (account, route, key), running until its answer is stored.
+idempotency_key = Table(
+    "idempotency_key",
+    metadata,
+    Column("id", Text(), primary_key=True),  # SHA-256 hex of account, route and key
+    Column("account_id", Text(), nullable=False),
+    Column("route", Text(), nullable=False),  # `POST /api/v1/minigroups/{id}/events`
+    Column("key", Text(), nullable=False),
+    Column("fingerprint", Text(), nullable=False),  # SHA-256 hex of the request body
+    Column("claim", Uuid(), nullable=True),  # the running request; NULL once answered
+    Column("locked_until", UtcDateTime(), nullable=True),  # a running claim after this is stale
+    Column("status", Integer(), nullable=True),  # the answer: NULL while running
+    Column("headers", json_type(), nullable=True),  # [[name, value], ...]
+    Column("body", LargeBinary(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index("idempotency_key_expires_at", "expires_at"),
 )
