@@ -64,5 +64,5 @@ class IdempotencyRepository(Protocol):
         ...
 
     async def purge_expired(self, now: datetime, limit: int) -> int:
-        """Delete up to `limit` keys that expired before `now`; how many."""
+        """Delete up to `limit` keys expired by `now` (`expires_at <= now`); how many."""
         ...

@@ -125,7 +125,7 @@ async def release(ctx: Context, claim: KeyClaim) -> None:
 
 
 async def purge_expired_keys(ctx: Context, now: datetime, batch: int) -> int:
-    """Delete one batch of keys expired before `now`, in a short transaction; how many."""
+    """Delete one batch of keys expired by `now`, in a short transaction; how many."""
     async with ctx.store.unit_of_work() as uow:
         purged = await uow.idempotency.purge_expired(now, batch)
         await uow.commit()

@@ -116,7 +116,7 @@ class SqlIdempotencyRepository:
     async def purge_expired(self, now: datetime, limit: int) -> int:
         batch = (
             select(_c.id)
-            .where(_c.expires_at < now)
+            .where(_c.expires_at <= now)
             .order_by(_c.expires_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
