@@ -6,6 +6,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from minigroups.api.routes import build_routes
+from minigroups.domain.minigroup import Minigroup
 from tests.api.conftest import ADMIN, AUDIENCE, LOCKED, Api
 from tests.api.keyed import CREATE, create_body, new_key, rooms_created, stored_keys
 from tests.api.pipeline import Pipeline, adjusted, modified_room, recorded
@@ -241,3 +243,18 @@ async def test_the_key_is_ignored_on_other_methods(api: Api) -> None:
     )
     assert response.status_code == 200
     assert await stored_keys(api) == 0
+
+
+class _NoLessons:
+    """A lesson simulator, so that the table has the sandbox's route too."""
+
+    async def finish(self, minigroup: Minigroup, participants: int) -> None:
+        raise AssertionError("not called")
+
+
+def test_every_post_route_is_authenticated() -> None:
+    """Keys are scoped to the caller's account: a POST without one would ignore its key."""
+    routes = build_routes(simulator=_NoLessons()).resources
+    posts = {r.template: r.endpoints["POST"] for r in routes if "POST" in r.endpoints}
+    assert {"/api/v1/minigroups", "/sandbox/minigroups/{id}/finish"} <= set(posts)
+    assert all(endpoint.authenticated for endpoint in posts.values())
