@@ -187,14 +187,14 @@ def _operation(
             "content": {JSON: {"schema": schemas.of(declared.body)}},
         }
     errors = _implied_errors(resource, endpoint)
-    shared_headers: dict[str, Any] = {}
+    extra_headers: dict[int, dict[str, Any]] = {}  # the shared problems' own headers
     for shared in table.shared_problems:
         if shared.methods is None or method in shared.methods:
             errors.extend(shared.errors)
-            shared_headers.update(shared.headers)
-    operation["responses"] = _responses(
-        declared.responses, errors, shared_headers, schemas, problem
-    )
+            for error in shared.errors:
+                for status, _ in problem_outcomes(error):
+                    extra_headers.setdefault(status, {}).update(_lower(shared.headers))
+    operation["responses"] = _responses(declared.responses, errors, extra_headers, schemas, problem)
     operation["security"] = SECURITY if endpoint.authenticated else []
     return operation
 
@@ -263,7 +263,7 @@ def _implied_errors(resource: Resource, endpoint: Endpoint) -> list[type[Excepti
 def _responses(
     replies: Mapping[int, Reply],
     errors: Iterable[type[Exception]],
-    shared_headers: Mapping[str, Any],
+    extra_headers: Mapping[int, Mapping[str, Any]],
     schemas: _Schemas,
     problem: _Deferred,
 ) -> dict[str, Any]:
@@ -276,7 +276,7 @@ def _responses(
         reply = replies.get(status)
         described = _reply(status, reply, schemas) if reply is not None else None
         if status in problems:
-            headers = {**problem_headers(status), **_lower(shared_headers)}
+            headers = {**problem_headers(status), **extra_headers.get(status, {})}
             failed = _problem(status, problems[status], headers, schemas, problem)
             described = failed if described is None else _merged(described, failed)
         responses[str(status)] = described
