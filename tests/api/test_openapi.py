@@ -14,7 +14,7 @@ from minigroups.api.call import Call
 from minigroups.api.openapi import build_document
 from minigroups.api.problems import problem_outcomes
 from minigroups.api.routes import build_routes
-from minigroups.api.routing import Header, RouteTable, RouteTableError
+from minigroups.api.routing import Header, Reply, RouteTable, RouteTableError
 from minigroups.domain import errors as e
 from tests.api.conftest import Api
 
@@ -217,3 +217,29 @@ def test_two_routes_cannot_share_an_operation_id() -> None:
 def test_the_product_document_has_no_sandbox_route() -> None:
     document = build_document(build_routes(), version="1")
     assert not any(path.startswith("/sandbox/") for path in document["paths"])
+
+
+def test_a_status_that_is_both_an_answer_and_a_problem_offers_either_body() -> None:
+    table = _toy_table()
+
+    async def busy(call: Call) -> Response:
+        return Response(b"")
+
+    declare = table.route(
+        "GET",
+        "/api/v1/busy",
+        action="read",
+        summary="Busy",
+        responses={200: Widget, 503: Reply(Widget, headers={"retry-after": int})},
+    )
+    declare(busy)
+    document = build_document(table, version="1")
+    validate(msgspec.json.decode(msgspec.json.encode(document)), cls=OpenAPIV31SpecValidator)
+    unavailable = document["paths"]["/api/v1/busy"]["get"]["responses"]["503"]
+    (widget, problem) = unavailable["content"]["application/json"]["schema"]["anyOf"]
+    assert widget == {"$ref": "#/components/schemas/Widget"}
+    assert (
+        "database_connection_acquisition_failed"
+        in problem["allOf"][1]["properties"]["type"]["enum"]
+    )
+    assert set(unavailable["headers"]) == {"retry-after", "x-request-id"}

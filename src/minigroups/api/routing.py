@@ -21,8 +21,10 @@ Every route declares what `api/openapi.py` needs to describe it, next to its han
   e.g. `class_keys[]`; list fields repeat). The handler reads them with `call.query_params(T)`,
   which refuses any other `T`, and a value that does not convert is `400 invalid_query_string`.
 - `responses`: status -> the JSON type the handler encodes (a Struct, `dict[str, Any]`, `Any`),
-  None for an empty body, or a `Reply` for another media type or for response headers.
-  `tests/api/test_openapi_responses.py` decodes real answers of every route with these types.
+  None for an empty body, or a `Reply(type, media_types=..., headers=...)` for another media
+  type or for response headers (name -> a `Header`, a type, or a description string).
+  `tests/api/test_openapi_responses.py` decodes real answers of every route with these types;
+  schemathesis (tests/integration/test_schemathesis.py) checks them against a running service.
 - `problems`: the error classes (domain/errors.py, api/problems.py) the route raises beyond what
   its declaration implies; statuses and `type` values come from the table in api/problems.py.
   Implied, see `api/openapi.py`: 401 and the database's 500/503 (authenticated routes), 403 and
@@ -31,14 +33,18 @@ Every route declares what `api/openapi.py` needs to describe it, next to its han
 - `summary` (required), `description`, `tag` (default: the handler's module), `operation_id`
   (default: the handler's name; unique in the table).
 
-Document-wide additions, for what applies to many routes at once:
+Document-wide additions, for what applies to many routes at once (declare them in
+`api/routes/__init__.py` before `docs.register`, which builds the document on first use):
 
     table.describe_header(Header("Idempotency-Key", IdempotencyKey, "..."), methods=("POST",))
-    table.describe_problems((e.RateLimited,), headers={"retry-after": int}, methods=None)
+    table.describe_problems((RateLimited,), headers={"retry-after": RETRY_AFTER}, methods=None)
     table.describe_webhook("minigroup.ready", ReadyPayload, summary="...")
 
-The header becomes a parameter of every operation of those methods (None: all), the problems
-responses of every such operation, and each webhook an entry of the top-level `webhooks`.
+The header becomes a parameter of every operation of those methods (None: all; its type is
+any type msgspec describes, e.g. `Annotated[str, Meta(max_length=255)]`); the errors' problem
+responses (statuses and `type` values from api/problems.py, so add the error to that table
+first) are added to every such operation, with the given response headers on those statuses;
+each webhook is an entry of the top-level `webhooks` (the service POSTs its payload as JSON).
 """
 
 from __future__ import annotations

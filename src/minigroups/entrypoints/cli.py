@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(finish)
     commands.add_parser(
         "openapi",
-        help="print the API's OpenAPI 3.1 document (as served at /api/v1/openapi.json)",
+        help="print the API's OpenAPI 3.1 document (/api/v1/openapi.json, less the sandbox route)",
     )
     return parser
 
