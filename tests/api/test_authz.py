@@ -88,6 +88,10 @@ def test_every_class_bound_route_declares_its_action() -> None:
         ("PUT", "/api/v1/account/properties/{property_id}"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
+        # the API's description, public like the probes (issue 9)
+        ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/v1/docs"),
+        ("GET", "/api/v1/docs/assets/{name}"),
     }
 
 

@@ -190,6 +190,7 @@ class Fuzzer:
                 "audience": rng.choice([self.known["audience"], *AUDIENCES]),
                 "scope": self.known["scope"],
                 "property_id": rng.choice(["p", "is_adult", "a.b:c", "k" * 129, "x y"]),
+                "name": rng.choice(["swagger-ui.css", "docs.js", "../pyproject.toml"]),  # docs
             }[name]
             return quote(value, safe="")
         if roll < 0.65:

@@ -187,3 +187,19 @@ async def test_update_of_unknown_minigroup_is_404(api: Api) -> None:
     )
     assert response.status_code == 404
     assert response.json()["detail"] == "Failed to find minigroup"
+
+
+async def test_moving_a_minigroup_whose_rooms_have_closed_is_the_callers_400(api: Api) -> None:
+    """Issue 9 (schemathesis): the conference answers `404 room_closed` to a time change of a
+    closed room; that is the caller asking to move a lesson that is over, not a peer failure."""
+    created = await api.create(time=[1900000000, 1900003600])
+    url = f"/api/v1/minigroups/{created['id']}"
+    ended = await api.client.put(url, json={"time": [1, 2]}, headers=api.auth())
+    assert ended.status_code == 200  # the rooms close: the lesson lies in the past
+    moved = await api.client.put(url, json={"time": [1900000000, None]}, headers=api.auth())
+    assert moved.status_code == 400, moved.text
+    assert moved.json()["type"] == "invalid_payload"
+    assert moved.json()["detail"].startswith("The rooms refused the change: Room closed")
+    assert "x-request-id" not in moved.headers
+    read = await api.client.get(url, headers=api.auth())
+    assert read.json()["status"] == "closed"  # nothing was stored

@@ -130,6 +130,8 @@ class ApiApp:
                 caller=caller,
                 action=endpoint.action,
                 limits=self.limits,
+                body_type=endpoint.operation.body,
+                query_type=endpoint.operation.query,
             )
             return await endpoint.handler(call)
 

@@ -8,12 +8,13 @@ from urllib.parse import unquote_to_bytes
 from uuid import UUID
 
 import msgspec
+import msgspec.inspect
 from starlette.types import Receive, Scope
 
 from minigroups.api.guards import RequestLimits, json_too_deep
 from minigroups.api.problems import PayloadTooLarge, RequestTimeout
 from minigroups.api.query import QueryString
-from minigroups.domain.errors import InvalidParameter, InvalidPayload
+from minigroups.domain.errors import InvalidParameter, InvalidPayload, InvalidQueryString
 from minigroups.domain.ids import AccountId
 from minigroups.domain.limits import contains_nul
 from minigroups.ports import Action
@@ -21,6 +22,7 @@ from minigroups.services.access import Guard
 from minigroups.services.context import Context
 
 T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 class RouteDeclarationError(RuntimeError):
@@ -63,7 +65,9 @@ class Call:
 
     __slots__ = (
         "_body",
+        "_body_type",
         "_limits",
+        "_query_type",
         "_receive",
         "_scope",
         "action",
@@ -84,10 +88,14 @@ class Call:
         caller: AccountId | None,
         action: Action | None,
         limits: RequestLimits | None = None,
+        body_type: Any = None,
+        query_type: type | None = None,
     ) -> None:
         self._scope = scope
         self._receive = receive
         self._limits = limits or RequestLimits()
+        self._body_type = body_type  # as the route declares them (api/routing.py)
+        self._query_type = query_type
         self._body: bytes | None = None
         self.ctx = ctx
         self.params = params
@@ -119,10 +127,15 @@ class Call:
         return self._body
 
     async def json(self, schema: type[T]) -> T:
-        """The body decoded into a request schema; unknown members are ignored.
+        """The body decoded into the route's declared body type; unknown members are ignored.
 
+        `Any` (any JSON value, checked by the handler) is allowed whatever body is declared.
         Nesting over `json_depth` is refused before decoding, U+0000 in any string after.
         """
+        if self._body_type is None or (schema is not Any and schema != self._body_type):
+            raise RouteDeclarationError(
+                f"the route decodes its body as {schema!r} but declares {self._body_type!r}"
+            )
         raw = await self._json_bytes()
         depth = self._limits.json_depth
         if json_too_deep(raw, depth):
@@ -148,10 +161,44 @@ class Call:
         """The body as any JSON value."""
         return await self.json(Any)
 
+    def query_params(self, schema: type[S]) -> S:
+        """The query parameters as the route's declared query Struct (fields by wire name).
+
+        A list field collects a repeated parameter (`name[]=a&name[]=b`, D27); other fields
+        take the first value. Values are converted leniently (`"10"` is an int); one that does
+        not convert is `400 invalid_query_string`.
+        """
+        if schema is not self._query_type:
+            raise RouteDeclarationError(
+                f"the route reads its query as {schema!r} but declares {self._query_type!r}"
+            )
+        values: dict[str, Any] = {}
+        for field in msgspec.structs.fields(schema):
+            name = field.encode_name
+            value: Any = (
+                self.query.keys(name.removesuffix("[]"))
+                if _is_list(field.type)
+                else self.query.first(name)
+            )
+            if value is not None:
+                values[name] = value
+        try:
+            return msgspec.convert(values, schema, strict=False)
+        except msgspec.ValidationError as exc:
+            raise InvalidQueryString(f"Failed to parse qs: {exc}") from exc
+
     async def _json_bytes(self) -> bytes:
         if not is_json_media_type(header(self._scope, b"content-type")):
             raise InvalidPayload("Expected request with `Content-Type: application/json`")
         return await self.body()
+
+
+def _is_list(annotation: Any) -> bool:
+    """Whether a query field collects repeated values (a list, maybe optional)."""
+    info = msgspec.inspect.type_info(annotation)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return any(isinstance(t, msgspec.inspect.ListType) for t in info.types)
+    return isinstance(info, msgspec.inspect.ListType)
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated
 
+import msgspec
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope
 
 from minigroups.api.call import parse_uuid, read_body
 from minigroups.api.guards import RequestLimits
 from minigroups.api.problems import problem_response
-from minigroups.api.routing import UUID_PARAMS
-from minigroups.domain.errors import InvalidIdempotencyKey
+from minigroups.api.routing import UUID_PARAMS, Header, RouteTable
+from minigroups.domain.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+)
 from minigroups.domain.idempotency import KeyScope, parse_key
 from minigroups.domain.ids import AccountId
 from minigroups.ports import KeyClaim, StoredResponse
@@ -33,6 +39,21 @@ HEADER = b"idempotency-key"
 REPLAYED = "idempotent-replayed"
 # Recomputed from the body on replay; everything else the route set is replayed as it was.
 _NOT_REPLAYED = frozenset({b"content-length"})
+
+
+IDEMPOTENCY_KEY = Header(
+    "Idempotency-Key",
+    Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern="^[!-~]+$")],
+    "Makes the POST safe to retry: the same key with the same body replays the first answer "
+    "(with `Idempotent-Replayed: true`) instead of running again; kept 24 h.",
+)
+
+
+def describe(table: RouteTable) -> None:
+    """Every POST of the document takes the header and may answer its three problems."""
+    table.describe_header(IDEMPOTENCY_KEY, methods=("POST",))
+    table.describe_problems((InvalidIdempotencyKey, IdempotencyKeyReused), methods=("POST",))
+    table.describe_problems((IdempotencyKeyInUse,), headers={"Retry-After": int}, methods=("POST",))
 
 
 def requested_key(scope: Scope) -> str | None:

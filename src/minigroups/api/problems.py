@@ -1,4 +1,8 @@
-"""The ONE table from errors to HTTP status and RFC 7807-style problem bodies (HTTP §2.4)."""
+"""The ONE table from errors to HTTP status and RFC 7807-style problem bodies (HTTP §2.4).
+
+`problem_outcomes` reads the same table for the OpenAPI document (api/openapi.py), so the `type`
+values it lists per status are the ones `problem_response` renders.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from starlette.responses import Response
 
 from minigroups.domain import errors as e
@@ -48,7 +53,21 @@ class Problem:
     retry_after: str | None = None  # seconds; every 503 gets RETRY_AFTER_SECONDS anyway
 
 
+class ProblemBody(msgspec.Struct, kw_only=True):
+    """An error (RFC 7807 style): `type` names the kind, `title` is fixed per type; `detail`
+    says what went wrong (absent when there is nothing to add; a 5xx names its request id)."""
+
+    type: str
+    title: str
+    detail: str | UnsetType = UNSET
+
+
 _TABLE: dict[type[e.MinigroupsError], Problem] = {
+    # 401: `invalid_authentication` carries the reason as its title and has no detail (HTTP §2.2).
+    e.MissingAuthenticationToken: Problem(
+        401, "no_authentication_token", "No application account id for anonymous access"
+    ),
+    e.InvalidAuthentication: Problem(401, "invalid_authentication", "Invalid authentication"),
     e.InvalidPayload: Problem(400, "invalid_payload", "Invalid payload"),
     e.InvalidQueryString: Problem(400, "invalid_query_string", "Invalid query string"),
     e.InvalidParameter: Problem(400, "invalid_parameter", "Invalid parameter"),
@@ -103,7 +122,7 @@ _TABLE: dict[type[e.MinigroupsError], Problem] = {
     ),
 }
 
-_INTERNAL = Problem(500, "internal_failure", "internal failure")
+INTERNAL_FAILURE = Problem(500, "internal_failure", "internal failure")
 
 _UPSTREAM_STATUS = {
     e.UpstreamFailureKind.REJECTED: 502,
@@ -113,8 +132,8 @@ _UPSTREAM_STATUS = {
 }
 
 
-def _lookup(error: e.MinigroupsError) -> Problem | None:
-    for cls in type(error).__mro__:
+def _lookup(error: type[Exception]) -> Problem | None:
+    for cls in error.__mro__:
         problem = _TABLE.get(cls)
         if problem is not None:
             return problem
@@ -130,22 +149,18 @@ def _upstream_status(error: e.MinigroupsError, default: int) -> int:
 
 def problem_response(error: Exception) -> Response:
     """Render any exception; unknown ones are logged and become 500 internal_failure."""
-    if isinstance(error, e.MissingAuthenticationToken):
-        body: dict[str, str] = {
-            "type": "no_authentication_token",
-            "title": "No application account id for anonymous access",
-        }
-        return _render(401, body)
-    if isinstance(error, e.InvalidAuthentication):
-        return _render(401, {"type": "invalid_authentication", "title": error.detail or ""})
-    problem = _lookup(error) if isinstance(error, e.MinigroupsError) else None
+    problem = _lookup(type(error)) if isinstance(error, e.MinigroupsError) else None
     if problem is None or not isinstance(error, e.MinigroupsError):
         request_id = secrets.token_hex(8)
         log.error("request %s: unhandled error", request_id, exc_info=error)
-        body = {"type": _INTERNAL.type, "title": _INTERNAL.title}
+        body = ProblemBody(type=INTERNAL_FAILURE.type, title=INTERNAL_FAILURE.title)
         return _render(500, body, {"x-request-id": request_id})
+    if isinstance(error, e.InvalidAuthentication):
+        return _render(401, ProblemBody(type=problem.type, title=error.detail or ""))
+    if isinstance(error, e.MissingAuthenticationToken):
+        return _render(401, ProblemBody(type=problem.type, title=problem.title))
     status = _upstream_status(error, problem.status)
-    body = {"type": problem.type, "title": problem.title}
+    body = ProblemBody(type=problem.type, title=problem.title)
     headers = {"retry-after": RETRY_AFTER_SECONDS} if status == 503 else {}
     if problem.retry_after is not None:
         headers["retry-after"] = problem.retry_after
@@ -164,7 +179,7 @@ def problem_response(error: Exception) -> Response:
             exc_info=error if status == 500 else None,
         )
     if detail:
-        body["detail"] = detail
+        body.detail = detail
     if isinstance(error, MethodNotAllowed):
         headers["allow"] = error.allow
     return _render(status, body, headers)
@@ -199,7 +214,31 @@ def _public_detail(error: e.MinigroupsError, request_id: str) -> str:
     return f"{base} (request id {request_id}, see the service log)"
 
 
-def _render(status: int, body: dict[str, str], headers: dict[str, str] | None = None) -> Response:
+def _render(status: int, body: ProblemBody, headers: dict[str, str] | None = None) -> Response:
     return Response(
         msgspec.json.encode(body), status, headers=headers, media_type="application/json"
     )
+
+
+def problem_outcomes(error: type[Exception]) -> list[tuple[int, Problem]]:
+    """Every (status, problem) that `problem_response` can answer for an error class.
+
+    An upstream failure's status follows how the peer failed (502, 503 or 504); an error class
+    outside the table is `500 internal_failure`.
+    """
+    problem = _lookup(error)
+    if problem is None:
+        return [(INTERNAL_FAILURE.status, INTERNAL_FAILURE)]
+    if issubclass(error, (e.UpstreamFailed, e.RouteUpstreamFailed)):
+        return [(status, problem) for status in sorted(set(_UPSTREAM_STATUS.values()))]
+    return [(problem.status, problem)]
+
+
+def problem_headers(status: int) -> dict[str, str]:
+    """Headers every problem answer of `status` carries, with what they mean."""
+    headers: dict[str, str] = {}
+    if status == 503:
+        headers["retry-after"] = f"Seconds to wait before retrying ({RETRY_AFTER_SECONDS})"
+    if status >= 500:
+        headers["x-request-id"] = "The request id that the service log names the cause under"
+    return headers

@@ -164,7 +164,10 @@ class UpstreamFailureKind(Enum):
 
 
 class UpstreamFailed(MinigroupsError):
-    """A request to the event service, the conference service or tq failed."""
+    """A request to the event service, the conference service or tq failed.
+
+    A rejection keeps the peer's status and, when its error object has one, its `type`.
+    """
 
     def __init__(
         self,
@@ -174,12 +177,14 @@ class UpstreamFailed(MinigroupsError):
         detail: str,
         *,
         peer_status: int | None = None,
+        peer_type: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.kind = kind
         self.service = service
         self.method = method
         self.peer_status = peer_status
+        self.peer_type = peer_type
 
 
 class RouteUpstreamFailed(MinigroupsError):

@@ -1,4 +1,4 @@
-"""The `minigroups` command: serve, migrate, token, events, sandbox."""
+"""The `minigroups` command: serve, migrate, token, events, sandbox, openapi."""
 
 # Start-up stays cheap (`--help` and `--version` import no framework, no database driver): each
 # command imports what it runs inside its function; only the light config package is imported here.
@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=30.0, help="seconds to wait for `transcoded` (default: 30)"
     )
     _add_config(finish)
+    commands.add_parser(
+        "openapi",
+        help="print the API's OpenAPI 3.1 document (/api/v1/openapi.json, less the sandbox route)",
+    )
     return parser
 
 
@@ -158,6 +162,9 @@ def _positive_seconds(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command == "openapi":
+        print(openapi_document())
+        return
     from minigroups.bootstrap import StartupError
 
     try:
@@ -184,6 +191,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(_token(args, loaded))
     except (ConfigError, StartupError) as exc:
         sys.exit(f"minigroups: {exc}")
+
+
+def openapi_document() -> str:
+    """The document of every product route (not the sandbox-only one), indented for reading."""
+    import msgspec
+
+    from minigroups.api.openapi import build_document
+    from minigroups.api.routes import build_routes
+
+    document = build_document(build_routes(), version=version(DISTRIBUTION))
+    return msgspec.json.format(msgspec.json.encode(document), indent=2).decode("utf-8")
 
 
 def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:

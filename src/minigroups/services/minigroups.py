@@ -193,8 +193,11 @@ async def update_minigroup(
 
 
 def _refuses_the_values(failure: UpstreamFailed) -> bool:
-    """A peer's 400 or 422: it read the request and found the values wrong (as R11 decides)."""
-    return failure.kind is UpstreamFailureKind.REJECTED and failure.peer_status in (400, 422)
+    """A peer's 400 or 422: it read the request and found the values wrong (as R11 decides);
+    or its `room_closed`: the lesson is over, so its time can no longer change."""
+    return failure.kind is UpstreamFailureKind.REJECTED and (
+        failure.peer_status in (400, 422) or failure.peer_type == "room_closed"
+    )
 
 
 def _conference_time(time: TimeRange | None) -> list[int | None] | None:

@@ -78,7 +78,14 @@ def check_status(answer: Answer, expected: Container[int], service: str, method:
             method,
             problem_detail(answer),
             peer_status=answer.status,
+            peer_type=_problem_type(answer),
         )
+
+
+def _problem_type(answer: Answer) -> str | None:
+    payload = answer.payload
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def malformed(service: str, method: str, reason: str) -> UpstreamFailed:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from minigroups.api import idempotency
 from minigroups.api.routes import (
+    docs,
     minigroups,
     postprocessing,
     probes,
@@ -16,10 +18,15 @@ from minigroups.services.sandbox import LessonSimulator
 
 
 def build_routes(*, simulator: LessonSimulator | None = None) -> RouteTable:
-    """Every route of the API; the sandbox's control route only with its lesson simulator."""
+    """Every route of the API; the sandbox's control route only with its lesson simulator.
+
+    The API's description (`docs`) comes last: it describes every route registered before it.
+    """
     table = RouteTable()
     for module in (minigroups, viewing, properties, room_events, postprocessing, probes):
         module.register(table)
     if simulator is not None:
         sandbox.register(table, simulator)
+    idempotency.describe(table)
+    docs.register(table)
     return table

@@ -5,14 +5,30 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from minigroups.api.call import Call
-from minigroups.api.representations import db_object, json_response, read_object
+from minigroups.api.representations import (
+    MinigroupObject,
+    ReadObject,
+    db_object,
+    json_response,
+    read_object,
+)
 from minigroups.api.routing import RouteTable
-from minigroups.api.schemas import CreateBody, RecreateBody, UpdateBody
+from minigroups.api.schemas import CreateBody, ReadQuery, RecreateBody, UpdateBody
+from minigroups.domain import errors as e
 from minigroups.services import minigroups
 from minigroups.services.access import ById, ByScope, Locator
 
 BY_ID = "/api/v1/minigroups/{id}"
 BY_SCOPE = "/api/v1/audiences/{audience}/minigroups/{scope}"
+PROPERTY_LIMITS = (
+    e.PropertyValueTooLarge,
+    e.PropertiesTooLarge,
+    e.TooManyProperties,
+    e.PropertyKeyTooLong,
+    e.InvalidPropertyKey,
+)
+# An update reaches both rooms; the rooms refusing the values is the caller's 400 (D15).
+UPDATE_PROBLEMS = (e.ClassNotFound, e.ServicesRequestFailed)
 
 
 def _by_scope(call: Call) -> ByScope:
@@ -20,22 +36,39 @@ def _by_scope(call: Call) -> ByScope:
 
 
 async def _read(call: Call, locator: Locator) -> Response:
+    query = call.query_params(ReadQuery)
     view = await minigroups.read_minigroup(
         call.ctx,
         call.guard,
         locator,
-        class_keys=call.query.keys("class_keys"),
-        account_keys=call.query.keys("account_keys"),
+        class_keys=query.class_keys or None,  # absent: none shown, and no account read
+        account_keys=query.account_keys or None,
     )
     return json_response(read_object(view))
 
 
 def register(table: RouteTable) -> None:
-    @table.route("GET", BY_ID, action="read")
+    @table.route(
+        "GET",
+        BY_ID,
+        action="read",
+        summary="R1: read a minigroup by id",
+        query=ReadQuery,
+        responses={200: ReadObject},
+        problems=(e.ClassNotFound,),
+    )
     async def read_by_id(call: Call) -> Response:
         return await _read(call, ById(call.minigroup_id))
 
-    @table.route("PUT", BY_ID, action="update")
+    @table.route(
+        "PUT",
+        BY_ID,
+        action="update",
+        summary="R2: update a minigroup's time, reserve or host by id",
+        body=UpdateBody,
+        responses={200: MinigroupObject},
+        problems=UPDATE_PROBLEMS,
+    )
     async def update_by_id(call: Call) -> Response:
         body = await call.json(UpdateBody)
         updated = await minigroups.update_minigroup(
@@ -43,11 +76,28 @@ def register(table: RouteTable) -> None:
         )
         return json_response(db_object(updated))
 
-    @table.route("GET", BY_SCOPE, action="read")
+    @table.route(
+        "GET",
+        BY_SCOPE,
+        action="read",
+        summary="R3: read a minigroup by audience and scope",
+        query=ReadQuery,
+        responses={200: ReadObject},
+        problems=(e.ClassNotFound,),
+    )
     async def read_by_scope(call: Call) -> Response:
         return await _read(call, _by_scope(call))
 
-    @table.route("PUT", BY_SCOPE, action="update")
+    @table.route(
+        "PUT",
+        BY_SCOPE,
+        action="update",
+        summary="R4: update a minigroup by audience and scope",
+        description="Answers the read representation without status, versions and position.",
+        body=UpdateBody,
+        responses={200: ReadObject},
+        problems=UPDATE_PROBLEMS,
+    )
     async def update_by_scope(call: Call) -> Response:
         body = await call.json(UpdateBody)
         updated = await minigroups.update_minigroup(
@@ -55,13 +105,36 @@ def register(table: RouteTable) -> None:
         )
         return json_response(read_object(minigroups.updated_view(call.ctx, updated)))
 
-    @table.route("POST", "/api/v1/minigroups", action="create")
+    @table.route(
+        "POST",
+        "/api/v1/minigroups",
+        action="create",
+        summary="R9: create a minigroup and its event and conference rooms",
+        description='Authorized as `create` on `["classrooms"]` in the body\'s audience.',
+        body=CreateBody,
+        responses={201: MinigroupObject},
+        problems=(
+            e.ClassAlreadyEstablished,
+            e.ScopeTooLong,
+            e.TagsTooLarge,
+            *PROPERTY_LIMITS,
+            e.ServicesRequestFailed,
+        ),
+    )
     async def create(call: Call) -> Response:
         body = await call.json(CreateBody)
         created = await minigroups.create_minigroup(call.ctx, call.account, body.to_request())
         return json_response(db_object(created), status=201)
 
-    @table.route("POST", BY_ID + "/recreate", action="update")
+    @table.route(
+        "POST",
+        BY_ID + "/recreate",
+        action="update",
+        summary="R8: give a minigroup new rooms (and a new time)",
+        body=RecreateBody,
+        responses={200: MinigroupObject},
+        problems=(e.ClassNotFound, e.ServicesRequestFailed),
+    )
     async def recreate(call: Call) -> Response:
         body = await call.json(RecreateBody)
         updated = await minigroups.recreate_minigroup(

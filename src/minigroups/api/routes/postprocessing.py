@@ -8,11 +8,22 @@ from minigroups.api.call import Call, parse_uuid
 from minigroups.api.representations import empty_response
 from minigroups.api.routing import RouteTable
 from minigroups.api.schemas import RestartBody
+from minigroups.domain import errors as e
 from minigroups.services import postprocessing
 
 
 def register(table: RouteTable) -> None:
-    @table.route("POST", "/api/v1/transcoding/minigroup/{id}/restart", action="update")
+    @table.route(
+        "POST",
+        "/api/v1/transcoding/minigroup/{id}/restart",
+        action="update",
+        summary="R13: submit the transcoding of a minigroup's recording again",
+        description="The body is optional; `priority` defaults to `normal`.",
+        body=RestartBody,
+        body_required=False,
+        responses={200: None},
+        problems=(e.ClassNotFound, e.TranscodingFlowFailed, e.UpstreamFailed),
+    )
     async def restart_transcoding(call: Call) -> Response:
         body = await call.optional_json(RestartBody) or RestartBody()
         await postprocessing.restart_transcoding(
@@ -24,6 +35,10 @@ def register(table: RouteTable) -> None:
         "POST",
         "/api/v1/audiences/{audience}/classes/{scope}/editions/{edition_id}",
         action="update",
+        summary="Commit an edition of the class's original event room",
+        description="The result arrives later as the `edition.commit` lifecycle event.",
+        responses={202: None},
+        problems=(e.ClassNotFound, e.EditionNotFound, e.EditionCommitFailed),
     )
     async def commit_edition(call: Call) -> Response:
         edition_id = parse_uuid("edition_id", call.params["edition_id"])
