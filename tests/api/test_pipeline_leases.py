@@ -36,6 +36,7 @@ from minigroups.ports import (
     MinigroupRepository,
     OutboxRepository,
     OutgoingMessage,
+    OverviewRepository,
     Owner,
     PositionRepository,
     RecordingRepository,
@@ -136,7 +137,7 @@ def adjusts(api: Api) -> int:
 
 def counted(api: Api, outcome: str) -> float:
     value = api.container.registry.get_sample_value(
-        "inbox_events_total", {"label": "task.complete", "outcome": outcome}
+        "minigroups_inbox_events_total", {"label": "task.complete", "outcome": outcome}
     )
     return value or 0.0
 
@@ -294,6 +295,7 @@ class _Unreachable:
     positions: PositionRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    overview: OverviewRepository
 
     async def __aenter__(self) -> Self:
         raise DatabaseUnavailable("database unavailable: connection refused (injected)")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
+from uuid import uuid4
 
 import msgspec
 from starlette.responses import Response
 
 from minigroups.domain import errors as e
+from minigroups.services.trail import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def problem_response(error: Exception) -> Response:
         return _render(401, {"type": "invalid_authentication", "title": error.detail or ""})
     problem = _lookup(error) if isinstance(error, e.MinigroupsError) else None
     if problem is None or not isinstance(error, e.MinigroupsError):
-        request_id = secrets.token_hex(8)
+        request_id = current_request_id() or str(uuid4())
         log.error("request %s: unhandled error", request_id, exc_info=error)
         body = {"type": _INTERNAL.type, "title": _INTERNAL.title}
         return _render(500, body, {"x-request-id": request_id})
@@ -143,7 +144,7 @@ def problem_response(error: Exception) -> Response:
     headers = {"retry-after": RETRY_AFTER_SECONDS} if status == 503 else {}
     detail = error.detail
     if status >= 500:
-        request_id = secrets.token_hex(8)
+        request_id = current_request_id() or str(uuid4())
         headers["x-request-id"] = request_id
         detail = _public_detail(error, request_id)
         log.log(

@@ -162,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     try:
         loaded, embedded = _settings(args.config)
+        _configure_logging(loaded)
         for warning in loaded.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         if args.command == "serve":
@@ -184,6 +185,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(_token(args, loaded))
     except (ConfigError, StartupError) as exc:
         sys.exit(f"minigroups: {exc}")
+
+
+def _configure_logging(loaded: LoadedSettings) -> None:
+    """The process's one logging setup (`[log]`), before anything of the command runs."""
+    from minigroups.adapters.logging_setup import configure_logging
+
+    configure_logging(loaded.settings.log.level, loaded.settings.log.format)
 
 
 def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:

@@ -14,6 +14,7 @@ from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, create_engines
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
+from minigroups.adapters.db.overview import SqlOverviewRepository
 from minigroups.adapters.db.queues import SqlInboxRepository, SqlOutboxRepository
 from minigroups.adapters.db.recordings import SqlRecordingRepository
 from minigroups.adapters.db.repositories import (
@@ -26,6 +27,7 @@ from minigroups.ports import (
     InboxRepository,
     MinigroupRepository,
     OutboxRepository,
+    OverviewRepository,
     PositionRepository,
     RecordingRepository,
 )
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
     positions: PositionRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    overview: OverviewRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
@@ -89,6 +92,7 @@ class SqlUnitOfWork:
         self.positions = SqlPositionRepository(translating_connection)
         self.inbox = SqlInboxRepository(translating_connection)
         self.outbox = SqlOutboxRepository(translating_connection)
+        self.overview = SqlOverviewRepository(translating_connection)
         return self
 
     async def _connect(self) -> AsyncConnection:
