@@ -144,9 +144,13 @@ def build_container(
     except AuthConfigError as exc:
         raise StartupError(str(exc)) from exc
     registry = CollectorRegistry()
-    metrics = PrometheusMetrics(registry)
+    wire = LifecycleWire()
+    metrics = PrometheusMetrics(registry, version=version("minigroups"), inbox_labels=wire.labels)
     if settings.upstream == "ulms":
         upstream = _ulms_upstream(settings, id_token, http, metrics)
+        agent = upstream.agent
+        if agent is not None:
+            metrics.watch_broker(lambda: agent.connected)
     else:
         sandbox = sandbox or Sandbox(
             clock=clock.now, agent_id=f"{settings.agent_label}.{settings.id}"
@@ -176,7 +180,7 @@ def build_container(
     runtime = PipelineRuntime(
         ctx,
         _loop_options(settings),
-        LifecycleWire(),
+        wire,
         owner=Owner(instance_id(settings), incarnation=uuid4()),
         purge=_purge_options(settings),
     )
@@ -286,6 +290,7 @@ def _purge_options(settings: Settings) -> PurgeOptions:
         retention=timedelta(days=pipeline.retention_days),
         interval=pipeline.purge_interval_seconds,
         batch=pipeline.purge_batch_size,
+        gauge_interval=pipeline.gauge_interval_seconds,
     )
 
 

@@ -37,6 +37,7 @@ from minigroups.ports import (
     MinigroupRepository,
     OutboxRepository,
     OutgoingMessage,
+    OverviewRepository,
     Owner,
     PositionRepository,
     RecordingRepository,
@@ -137,7 +138,7 @@ def adjusts(api: Api) -> int:
 
 def counted(api: Api, outcome: str) -> float:
     value = api.container.registry.get_sample_value(
-        "inbox_events_total", {"label": "task.complete", "outcome": outcome}
+        "minigroups_inbox_events_total", {"label": "task.complete", "outcome": outcome}
     )
     return value or 0.0
 
@@ -296,6 +297,7 @@ class _Unreachable:
     inbox: InboxRepository
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
+    overview: OverviewRepository
 
     async def __aenter__(self) -> Self:
         raise DatabaseUnavailable("database unavailable: connection refused (injected)")

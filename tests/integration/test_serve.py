@@ -119,7 +119,7 @@ def test_serve_exports_request_metrics(
     httpx.get(f"{base}/api/v1/minigroups/not-a-uuid", headers={"authorization": f"Bearer {token}"})
     metrics = httpx.get(f"http://{(tmp_path / 'metrics-address').read_text()}/metrics").text
     assert (
-        'http_request_duration_seconds_count{method="GET",route="/api/v1/minigroups/{id}",'
+        'minigroups_http_request_duration_seconds_count{method="GET",route="/api/v1/minigroups/{id}",'
         'status="400"} 1.0'
     ) in metrics
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -22,6 +21,7 @@ from minigroups.api.problems import (
 )
 from minigroups.api.query import QueryString
 from minigroups.api.routing import UUID_PARAMS, Endpoint, RouteTable
+from minigroups.api.trail import RequestTrail, note_caller
 from minigroups.domain.ids import AccountId
 from minigroups.services.context import Context
 
@@ -68,11 +68,12 @@ class ApiApp:
             return
         if scope["type"] != "http":
             return
-        started = time.perf_counter()
-        route, response = await self._dispatch(scope, receive)
-        await response(scope, receive, send)
+        with RequestTrail(scope) as trail:  # the request id and the access line (issue 11)
+            route, response = await self._dispatch(scope, receive)
+            trail.stamp(response)
+            await response(scope, receive, send)
+            elapsed = trail.finish(route, response.status_code)
         if self.observer is not None:
-            elapsed = time.perf_counter() - started
             self.observer.observe_request(route, scope["method"], response.status_code, elapsed)
 
     async def _dispatch(self, scope: Scope, receive: Receive) -> tuple[str, Response]:
@@ -119,6 +120,7 @@ class ApiApp:
         caller = None
         if endpoint.authenticated:
             caller = self.authenticate(header(scope, b"authorization"), query.first("access_token"))
+            note_caller(caller)
 
         async def respond(receive: Receive) -> Response:
             call = Call(

@@ -21,6 +21,7 @@ DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 # The platform's audiences are DNS-like names (decisions.md, "Caller data in URLs and topics").
 _AUDIENCE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _AUDIENCE_MAX = 253
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")  # [log] level, any case
 
 
 def check_values(settings: Settings) -> None:
@@ -53,6 +54,8 @@ def check_values(settings: Settings) -> None:
             _check_http_authz(("authz", audience), authz)
     _check_pattern(("limits", "property_key_pattern"), settings.limits.property_key_pattern)
     _check_pipeline(settings.pipeline)
+    if settings.log.level.lower() not in LOG_LEVELS:
+        raise key_problem(("log", "level"), f"must be one of {', '.join(LOG_LEVELS)}")
 
 
 def _check_pattern(path: KeyPath, pattern: str) -> None:

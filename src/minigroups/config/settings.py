@@ -126,6 +126,8 @@ class PipelineSettings(_Section):
     retention_days: float = 7.0  # handled events and sent effects are purged after this
     purge_interval_seconds: float = 600.0
     purge_batch_size: int = 500  # rows deleted per transaction
+    # Ours (issue 11): how often the backlog gauges of /metrics are read from the database.
+    gauge_interval_seconds: Seconds = 15.0
 
 
 class LimitsSettings(_Section):
@@ -161,6 +163,15 @@ class IdempotencySettings(_Section):
     purge_batch_size: Positive = 500  # expired keys deleted per transaction
 
 
+class LogSettings(_Section):
+    """Ours (issue 11): the process's log lines on stderr. See docs/decisions.md."""
+
+    level: str = "info"  # debug, info, warning, error or critical (any case)
+    # "json": one JSON object a line; "console": readable, coloured lines. Unset: console when
+    # stderr is a terminal, JSON otherwise.
+    format: Literal["json", "console"] | None = None
+
+
 class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
@@ -180,3 +191,4 @@ class Settings(_Section):
     pipeline: PipelineSettings = msgspec.field(default_factory=PipelineSettings)  # ours
     limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)  # ours
     idempotency: IdempotencySettings = msgspec.field(default_factory=IdempotencySettings)  # ours
+    log: LogSettings = msgspec.field(default_factory=LogSettings)  # ours

@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 from uuid import UUID, uuid4
 
 from minigroups.consumer.dispatch import handle
+from minigroups.consumer.logfields import log_effect, log_event
 from minigroups.domain.errors import DatabaseUnavailable, LeaseLost, LifecycleFailed
 from minigroups.ports import InboxItem, OutboxItem, Owner
 from minigroups.services import inbox, outbox
@@ -250,15 +251,10 @@ class InboxWorker(QueueLoop[InboxItem]):
             if item.attempts >= self.options.max_attempts:
                 await self._bury(item, error)
             else:
-                log.warning(
-                    "inbox: %s %s failed (attempt %d): %s",
-                    item.label,
-                    item.id,
-                    item.attempts,
-                    error,
-                )
+                log_event(logging.WARNING, item, "failed, retried later", error)
                 await self._retry(item, error)
         else:
+            log_event(logging.INFO, item, "handled")
             self._count(item, "handled")
             if self._after_handled is not None:
                 self._after_handled()
@@ -269,7 +265,7 @@ class InboxWorker(QueueLoop[InboxItem]):
         self._count(item, "retried")
 
     async def _bury(self, item: InboxItem, error: str) -> None:
-        log.error("inbox: %s %s is a dead letter: %s", item.label, item.id, error)
+        log_event(logging.ERROR, item, "is a dead letter", error)
         await self._settle(lambda: inbox.bury_event(self.ctx, item, error))
         self._count(item, "dead")
 
@@ -293,12 +289,11 @@ class OutboxRelay(QueueLoop[OutboxItem]):
             await outbox.deliver(self.ctx, item)
         except Exception as exc:  # noqa: BLE001 - any failure to send is retried
             error = f"{type(exc).__name__}: {exc}"
-            log.warning(
-                "outbox: %s %s failed (attempt %d): %s", item.kind, item.key, item.attempts, error
-            )
+            log_effect(logging.WARNING, item, "failed, retried later", error)
             at = self.ctx.clock.now() + self.options.backoff(item.attempts)
             await self._settle(lambda: outbox.retry_effect(self.ctx, item, error, at))
             self._count(item, "retried")
             return
         await self._settle(lambda: outbox.mark_sent(self.ctx, item))
+        log_effect(logging.INFO, item, "sent")
         self._count(item, "sent")

@@ -1,5 +1,6 @@
-"""The pipeline's upkeep in the background: claims of dead incarnations back at start, and old
-handled events and sent effects purged in small batches (`[pipeline] retention_days`)."""
+"""The pipeline's upkeep in the background: claims of dead incarnations back at start, old
+handled events and sent effects purged in small batches (`[pipeline] retention_days`), and the
+backlog gauges refreshed (`[pipeline] gauge_interval_seconds`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from datetime import timedelta
 
 from minigroups.ports import Owner
 from minigroups.services.context import Context
-from minigroups.services.upkeep import purge_settled, reclaim_earlier_claims
+from minigroups.services.outage import Backoff, Outage
+from minigroups.services.upkeep import purge_settled, reclaim_earlier_claims, refresh_gauges
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ class PurgeOptions:
     retention: timedelta = timedelta(days=7)  # handled and sent rows older than this go
     interval: float = 600.0  # seconds between two purges
     batch: int = 500  # rows per table per transaction
+    gauge_interval: float = 15.0  # seconds between two refreshes of the backlog gauges
 
 
 class Upkeep:
@@ -41,12 +44,31 @@ class Upkeep:
         self.owner = owner
         self.purge = purge
         self._on_reclaimed = on_reclaimed
+        interval = purge.gauge_interval
+        self._gauges = Outage("pipeline: refreshing gauges", Backoff(interval, interval), log)
 
     async def run(self) -> None:
-        await self.reclaim()
+        gauges = asyncio.create_task(self.refresh_gauges_forever(), name="pipeline-gauges")
+        try:
+            await self.reclaim()
+            while True:
+                await self._purge_safely()
+                await asyncio.sleep(self.purge.interval)
+        finally:
+            gauges.cancel()
+            await asyncio.gather(gauges, return_exceptions=True)
+
+    async def refresh_gauges_forever(self) -> None:
+        """Every `gauge_interval` seconds; a failure logs one line per attempt (no traceback for
+        an unavailable database) and one when it works again."""
         while True:
-            await self._purge_safely()
-            await asyncio.sleep(self.purge.interval)
+            try:
+                await refresh_gauges(self.ctx)
+            except Exception as exc:  # noqa: BLE001 - the database may be down: next time
+                await asyncio.sleep(self._gauges.failed(exc))
+                continue
+            self._gauges.recovered()
+            await asyncio.sleep(self.purge.gauge_interval)
 
     async def reclaim(self) -> None:
         """Take back at once what this instance's earlier (dead) incarnations held, retrying

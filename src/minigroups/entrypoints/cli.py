@@ -169,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     try:
         loaded, embedded = _settings(args.config)
+        _configure_logging(loaded)
         for warning in loaded.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         if args.command == "serve":
@@ -202,6 +203,13 @@ def openapi_document() -> str:
 
     document = build_document(build_routes(), version=version(DISTRIBUTION))
     return msgspec.json.format(msgspec.json.encode(document), indent=2).decode("utf-8")
+
+
+def _configure_logging(loaded: LoadedSettings) -> None:
+    """The process's one logging setup (`[log]`), before anything of the command runs."""
+    from minigroups.adapters.logging_setup import configure_logging
+
+    configure_logging(loaded.settings.log.level, loaded.settings.log.format)
 
 
 def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:

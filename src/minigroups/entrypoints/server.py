@@ -111,7 +111,8 @@ def serve(settings: Settings, *, dev_token: str | None, insecure_public: bool = 
         loop="uvloop",
         http=bounded_protocol(head_seconds=limits.header_read_seconds, head_bytes=head_bytes),
         lifespan="on",
-        access_log=False,
+        log_config=None,  # uvicorn's loggers propagate to the one setup (adapters/logging_setup)
+        access_log=False,  # the app logs one access line per request itself (api/trail.py)
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         limit_concurrency=limits.max_connections,
         timeout_keep_alive=limits.keep_alive_seconds,

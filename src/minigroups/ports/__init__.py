@@ -2,12 +2,13 @@
 
 One module per concern: `store` (repositories, units of work, the storage dataclasses), `queues`
 (the inbox and the outbox), `idempotency` (stored idempotency keys), `peers` (the upstream
-services, contract.md upstream §3-§5), `auth` (the authorizer) and `runtime` (clock and metrics).
-Everything is importable from `minigroups.ports`.
+services, contract.md upstream §3-§5), `auth` (the authorizer), `runtime` (clock and metrics) and
+`overview` (counts for operators). Everything is importable from `minigroups.ports`.
 """
 
 from minigroups.ports.auth import Action, Authorizer
 from minigroups.ports.idempotency import IdempotencyRepository, KeyClaim, StoredKey, StoredResponse
+from minigroups.ports.overview import STAGES, Backlog, OverviewRepository
 from minigroups.ports.peers import (
     ConferenceService,
     Edition,
@@ -46,9 +47,11 @@ from minigroups.ports.store import (
 )
 
 __all__ = [
+    "STAGES",
     "AccountRepository",
     "Action",
     "Authorizer",
+    "Backlog",
     "BrokerLink",
     "Clock",
     "ConferenceService",
@@ -71,6 +74,7 @@ __all__ = [
     "OutboxKind",
     "OutboxRepository",
     "OutgoingMessage",
+    "OverviewRepository",
     "Owner",
     "PositionRepository",
     "RecordingRepository",

@@ -14,9 +14,14 @@ class Clock(Protocol):
 
 
 class Metrics(Protocol):
-    """Counters the use cases report (compensations, dropped work); adapters export them."""
+    """Counters and gauges the use cases report (compensations, dropped work, backlogs);
+    adapters export them. Names are logical (`inbox_events_total`); the adapter declares them."""
 
     def increment(self, name: str, **labels: str) -> None: ...
+
+    def set_gauge(self, name: str, value: float, **labels: str) -> None:
+        """The current value of a gauge (e.g. `inbox_pending_events`)."""
+        ...
 
 
 class BrokerLink(Protocol):

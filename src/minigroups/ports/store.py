@@ -13,6 +13,7 @@ from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.minigroup import Minigroup, Recording, Segments
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports.idempotency import IdempotencyRepository
+from minigroups.ports.overview import OverviewRepository
 from minigroups.ports.queues import InboxRepository, OutboxRepository
 
 
@@ -213,6 +214,7 @@ class UnitOfWork(Protocol):
     inbox: InboxRepository
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
+    overview: OverviewRepository
 
     async def __aenter__(self) -> Self: ...
 

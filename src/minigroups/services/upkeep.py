@@ -1,4 +1,5 @@
-"""The queues' upkeep: claims of dead processes taken back, own claims given back, old rows purged.
+"""The queues' upkeep: claims of dead processes taken back, own claims given back, old rows
+purged, and the backlog gauges of /metrics refreshed.
 
 An instance is known by an id that survives its restarts and an incarnation per process
 (`ports.Owner`). These units of work are what the pipeline runtime (consumer/) runs at start,
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from minigroups.ports import Owner
+from minigroups.ports import STAGES, Backlog, Owner
 from minigroups.services.context import Context
 
 
@@ -40,3 +41,28 @@ async def purge_settled(ctx: Context, before: datetime, batch: int) -> int:
         purged += await uow.outbox.purge_settled(before, batch)
         await uow.commit()
     return purged
+
+
+async def refresh_gauges(ctx: Context) -> None:
+    """Read the queues' backlog and the minigroups by stage (one read-only unit of work) and
+    report them as gauges: the same values on every instance, as they count the whole database."""
+    now = ctx.clock.now()
+    async with ctx.store.unit_of_work(read_only=True) as uow:
+        inbox = await uow.overview.inbox_backlog()
+        outbox = await uow.overview.outbox_backlog()
+        stages = await uow.overview.minigroups_by_stage(now)
+    metrics = ctx.metrics
+    metrics.set_gauge("inbox_pending_events", inbox.pending)
+    metrics.set_gauge("inbox_dead_letters", inbox.dead)
+    metrics.set_gauge("outbox_pending_messages", outbox.pending)
+    metrics.set_gauge("inbox_oldest_pending_age_seconds", _age(inbox, now))
+    metrics.set_gauge("outbox_oldest_pending_age_seconds", _age(outbox, now))
+    for stage in STAGES:
+        metrics.set_gauge("by_stage", stages.get(stage, 0), stage=stage)
+
+
+def _age(backlog: Backlog, now: datetime) -> float:
+    """Seconds since the oldest pending row arrived; 0 when nothing is pending."""
+    if backlog.oldest_pending_at is None:
+        return 0.0
+    return max((now - backlog.oldest_pending_at).total_seconds(), 0.0)

@@ -83,8 +83,8 @@ async def test_two_instances_finish_every_minigroup_with_each_side_effect_once(
         assert min(received) > 0, received
         # Both handled events and sent side effects; together, each once.
         texts = [await metrics_of(s) for s in served]
-        handled = [metric_sum(t, "inbox_events_total", outcome="handled") for t in texts]
-        sent = [metric_sum(t, "outbox_messages_total", outcome="sent") for t in texts]
+        handled = [metric_sum(t, "minigroups_inbox_events_total", outcome="handled") for t in texts]
+        sent = [metric_sum(t, "minigroups_outbox_messages_total", outcome="sent") for t in texts]
         assert sum(handled) == events, handled
         assert min(handled) > 0, handled
         assert sum(sent) == EFFECTS_PER_MINIGROUP * MINIGROUPS, sent

@@ -110,7 +110,7 @@ async def test_a_stopped_broker_gives_503_at_once_and_the_service_recovers_by_it
     await wait_until(lambda: agent.connected and service.peers.connected)
     status, body, _ = await create(service, "after")  # re-subscribed: the answers arrive
     assert status == 201, body
-    assert _metric(service, "mqtt_connection_events_total", event="lost") == 1.0
+    assert _metric(service, "minigroups_mqtt_connection_events_total", event="lost") == 1.0
 
 
 async def test_a_broker_down_at_start_does_not_stop_the_api(service: UlmsApi) -> None:
@@ -135,4 +135,4 @@ def _metric(service: UlmsApi, name: str, **labels: str) -> float:
 
 
 def _dropped(service: UlmsApi, reason: str) -> float:
-    return _metric(service, "mqtt_responses_dropped_total", reason=reason)
+    return _metric(service, "minigroups_mqtt_responses_dropped_total", reason=reason)

@@ -108,7 +108,13 @@ async def test_two_processes_share_the_broker_and_their_responses_never_cross(
             assert askers == {f"{s.label}.dispatcher.svc.example.org" for s in served}
             for s in served:
                 metrics = (await client.get(s.metrics)).text
-                assert "mqtt_responses_dropped_total{" not in metrics
+                dropped = [
+                    line
+                    for line in metrics.splitlines()
+                    if line.startswith("minigroups_mqtt_responses_dropped_total{")
+                ]
+                assert dropped, "every reason is exported, at zero until a drop"
+                assert all(line.endswith(" 0.0") for line in dropped), dropped
         # room.create x2 and locked_types per create; the spy may see the last ones a bit later
         await wait_until(lambda: spy.responses == 3 * 2 * CREATES)
         assert spy.crossed == []

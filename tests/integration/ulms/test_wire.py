@@ -1,7 +1,8 @@
 """What reaches the simulated peers over the broker, field by field (issue 3, item 1).
 
 Topic `agents/<agent>/api/v1/out/<peer>`, envelope properties exactly type, method,
-correlation_data (16 of [A-Za-z0-9]), response_topic and timestamp, and each payload of create,
+correlation_data (16 of [A-Za-z0-9]), response_topic and timestamp (plus the tracking properties
+of the HTTP request they serve, issue 11), and each payload of create,
 recreate, update (each `time` form), proxied events and whiteboards (upstream §1.5, §3, §4).
 """
 
@@ -19,6 +20,8 @@ from tests.integration.ulms.service import CONFERENCE_ACCOUNT, EVENT_ACCOUNT, Ul
 from tests.support.simulators import BrokerRequest
 
 CORRELATION = re.compile(r"[A-Za-z0-9]{16}")
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+TRACKING_ID = re.compile(rf"{_UUID}\.{_UUID}\.{_UUID}")  # svc-agent's TrackingId
 PEERS = {"event": EVENT_ACCOUNT, "conference": CONFERENCE_ACCOUNT}
 LOCKED = {"message": True, "reaction": True, "question": True, "question_reaction": True}
 
@@ -61,7 +64,13 @@ def check_envelopes(service: UlmsApi, window: Window, expected: list[tuple[str, 
             "correlation_data",
             "response_topic",
             "timestamp",
+            # issue 11: made for an HTTP request, so its request id is the tracking label
+            "tracking_id",
+            "session_tracking_label",
         }
+        session = request.properties["session_tracking_label"]
+        assert TRACKING_ID.fullmatch(request.properties["tracking_id"])
+        assert request.properties["tracking_id"].endswith(f".{session}")
         assert request.properties["type"] == "request"
         assert CORRELATION.fullmatch(request.properties["correlation_data"])
         assert window.holds_ms(request.properties["timestamp"])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from uuid import NAMESPACE_URL, uuid5
 
 import pytest
+import structlog
 
 from minigroups.adapters.ulms import MalformedEnvelope
 from minigroups.adapters.ulms import envelope as codec
+from minigroups.adapters.ulms.tracking import Tracking, tracking_label
 from tests.support.simulators.wire import response
 
 
@@ -103,3 +106,31 @@ def test_correlation_data_is_16_random_alphanumerics() -> None:
 
 def test_timestamps_are_unix_milliseconds_as_text() -> None:
     assert codec.unix_ms(1690000000.1234) == "1690000000123"
+
+
+def test_tracking_properties_only_while_a_request_is_served() -> None:
+    """Outside an HTTP request (the pipeline's own requests) no tracking is sent (issue 11)."""
+    tracking = Tracking()
+    assert tracking.properties() == {}
+    with structlog.contextvars.bound_contextvars(request_id="abc"):
+        properties = tracking.properties()
+    assert properties == {
+        "tracking_id": f"{uuid5(NAMESPACE_URL, 'abc')}.{tracking.session}",
+        "session_tracking_label": tracking.session,
+    }
+    message = codec.request(
+        method="room.read",
+        body={},
+        correlation_data="c" * 16,
+        response_topic="t",
+        timestamp="1",
+        tracking=properties,
+    )
+    assert message.properties["tracking_id"] == properties["tracking_id"]
+
+
+def test_the_tracking_label_keeps_a_canonical_uuid() -> None:
+    same = "3f1e2d4c-5b6a-4789-9abc-def012345678"
+    assert tracking_label(same) == same
+    upper = same.upper()  # a UUID, but not as we write it: mapped, so that the label is stable
+    assert tracking_label(upper) == str(uuid5(NAMESPACE_URL, upper))

@@ -15,6 +15,7 @@ from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, 
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
 from minigroups.adapters.db.idempotency import SqlIdempotencyRepository
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
+from minigroups.adapters.db.overview import SqlOverviewRepository
 from minigroups.adapters.db.queues import SqlInboxRepository, SqlOutboxRepository
 from minigroups.adapters.db.recordings import SqlRecordingRepository
 from minigroups.adapters.db.repositories import (
@@ -28,6 +29,7 @@ from minigroups.ports import (
     InboxRepository,
     MinigroupRepository,
     OutboxRepository,
+    OverviewRepository,
     PositionRepository,
     RecordingRepository,
 )
@@ -66,6 +68,7 @@ class SqlUnitOfWork:
     inbox: InboxRepository
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
+    overview: OverviewRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
@@ -93,6 +96,7 @@ class SqlUnitOfWork:
         self.inbox = SqlInboxRepository(translating_connection)
         self.outbox = SqlOutboxRepository(translating_connection)
         self.idempotency = SqlIdempotencyRepository(translating_connection)
+        self.overview = SqlOverviewRepository(translating_connection)
         return self
 
     async def _connect(self) -> AsyncConnection:

@@ -36,6 +36,7 @@ from minigroups.adapters.ulms.errors import (
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage, Routes, Subscription
 from minigroups.adapters.ulms.options import AgentOptions
 from minigroups.adapters.ulms.topics import request_topic, response_topic, responses_filter
+from minigroups.adapters.ulms.tracking import Tracking
 from minigroups.domain.json_value import JsonValue
 from minigroups.ports import Metrics
 from minigroups.services.outage import Backoff, Outage
@@ -54,6 +55,7 @@ class MqttAgent:
         self.options = options
         self._metrics = metrics
         self._correlations = Correlations(metrics)
+        self._tracking = Tracking()
         self._routes = Routes()
         self._responses_prefix = responses_filter(options.agent_id).removesuffix("+")
         self._client: aiomqtt.Client | None = None
@@ -130,6 +132,7 @@ class MqttAgent:
                 correlation_data=correlation,
                 response_topic=response_topic(self.agent_id, api_version, peer),
                 timestamp=envelope.unix_ms(),
+                tracking=self._tracking.properties(),
             )
             async with asyncio.timeout(timeout):
                 self._publish_at_most_once(request_topic(self.agent_id, api_version, peer), message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import string
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,9 +70,17 @@ def to_text(body: JsonValue) -> str:
 
 
 def request(
-    *, method: str, body: JsonValue, correlation_data: str, response_topic: str, timestamp: str
+    *,
+    method: str,
+    body: JsonValue,
+    correlation_data: str,
+    response_topic: str,
+    timestamp: str,
+    tracking: Mapping[str, str] | None = None,
 ) -> Envelope:
-    """A request: exactly type, method, correlation_data, response_topic, timestamp."""
+    """A request: exactly type, method, correlation_data, response_topic, timestamp, plus the
+    tracking properties (`tracking_id`, `session_tracking_label`) when it serves an HTTP request
+    (adapters/ulms/tracking.py)."""
     return Envelope(
         to_text(body),
         {
@@ -80,6 +89,7 @@ def request(
             "correlation_data": correlation_data,
             "response_topic": response_topic,
             "timestamp": timestamp,
+            **(tracking or {}),
         },
     )
 

@@ -15,6 +15,7 @@ from minigroups.services.pipeline.effects import concluding, effect_key
 from minigroups.services.pipeline.events import RoomAdjusted
 from minigroups.services.pipeline.history import list_all_events
 from minigroups.services.pipeline.transcoding import prepare_transcoding, queue_transcoding
+from minigroups.services.trail import about_minigroup
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjuste
         minigroup = await uow.minigroups.find_by_room(column, event.room_id)
     if minigroup is None:
         raise LifecycleFailed(f"no minigroup has {column} {event.room_id}")
+    about_minigroup(minigroup.id)
     moved_on = minigroup.modified_event_room_id not in (None, event.modified_room_id)
     if moved_on and not event.edition:
         # A replayed or late adjust after a newer one or an edition: never go back.

@@ -13,6 +13,7 @@ from minigroups.services.pipeline.effects import (
     notify,
 )
 from minigroups.services.pipeline.events import RoomClosed
+from minigroups.services.trail import about_minigroup
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ async def handle_room_closed(ctx: Context, item: InboxItem, event: RoomClosed) -
         if minigroup is None:  # a room of a recreated minigroup: nothing to close any more
             log.info("room.close for unknown %s %s ignored", column, event.room_id)
             return
+        about_minigroup(minigroup.id)
         time = minigroup.time.closed_at(ctx.clock.now())
         await uow.minigroups.close(minigroup.id, time, event.timed_out)
         await notify(

@@ -15,6 +15,7 @@ from minigroups.services.pipeline.effects import (
     notify,
 )
 from minigroups.services.pipeline.events import EventsDumped, MinigroupTranscoded, TaskFailed
+from minigroups.services.trail import about_minigroup
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ async def handle_transcoded(ctx: Context, item: InboxItem, event: MinigroupTrans
         if minigroup is None:
             log.info("transcoding of unknown room %s ignored", event.conference_room_id)
             return
+        about_minigroup(minigroup.id)
         if not await uow.recordings.mark_transcoded(minigroup.id, ctx.clock.now()):
             raise LifecycleFailed(f"minigroup {minigroup.id} has no recording to mark transcoded")
         payload = notification_payload(minigroup, status="success", stream_duration=duration)

@@ -22,6 +22,7 @@ from minigroups.services.pipeline.effects import (
 )
 from minigroups.services.pipeline.events import RoomUploaded, StreamConverted
 from minigroups.services.pipeline.history import list_all_events
+from minigroups.services.trail import about_minigroup
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ async def handle_room_uploaded(ctx: Context, item: InboxItem, event: RoomUploade
         if minigroup is None or minigroup.original_class_id is not None:
             log.info("room.upload for unknown conference room %s ignored", event.room_id)
             return
+        about_minigroup(minigroup.id)
         if await _past_uploads(uow, minigroup):
             log.warning(
                 "room.upload for minigroup %s ignored: its recordings are adjusted already "
@@ -101,6 +103,7 @@ async def _store_conversion(ctx: Context, event: StreamConverted) -> Minigroup |
         if minigroup is None:
             log.info("conversion for unknown room %s ignored", event.conference_room_id)
             return None
+        about_minigroup(minigroup.id)
         try:
             parsed = parse_segments(event.segments)
         except SegmentsMalformed:

@@ -1,0 +1,141 @@
+"""The process's one logging setup: structlog rendering the standard library's records.
+
+Every module logs with `logging.getLogger(__name__)`, key-values in `extra=`; the lines of one
+request or one pipeline item also carry what `structlog.contextvars` holds for its task
+(`request_id`, `account`, `minigroup_id`). `configure_logging` runs once, in the command's
+entrypoint (never at import): a handler on the root logger renders each record as one JSON object
+a line, or as a readable coloured line on a terminal. uvicorn's loggers propagate to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Literal, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+HANDLER_NAME = "minigroups"
+Format = Literal["json", "console"]
+
+# uvicorn's loggers: their handlers (none with log_config=None) dropped, records propagated.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+# Chatty libraries: their INFO lines (a line per outgoing HTTP request, per migration step)
+# show only at [log] level = "debug".
+QUIET_LOGGERS = ("httpx", "httpcore", "alembic", "aiosqlite", "asyncio")
+
+# What a secret looks like wherever it might slip into a line: a JWT (our tokens, the id token)
+# and an Authorization header's value. Replaced, as defence in depth: no code logs them.
+_SECRETS = re.compile(
+    r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*|(?i:bearer)\s+[^\s,;\"']+"
+)
+REDACTED = "[redacted]"
+
+
+class _Stderr(logging.StreamHandler[TextIO]):
+    """Writes to whatever `sys.stderr` is at the time of each line (as logging's last resort)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        del value  # always sys.stderr
+
+
+def configure_logging(
+    level: str = "info", fmt: Format | None = None, *, stream: TextIO | None = None
+) -> None:
+    """Route every record of the process through one handler on the root logger.
+
+    `fmt` None chooses "console" when the stream is a terminal, "json" otherwise. `stream` is
+    stderr (as it is at each line) unless given. Calling it again replaces the handler.
+    """
+    target = stream if stream is not None else sys.stderr
+    chosen: Format = fmt or ("console" if _is_terminal(target) else "json")
+    handler: logging.Handler = _Stderr() if stream is None else logging.StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(_formatter(chosen, colours=_is_terminal(target)))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    numeric = logging.getLevelNamesMapping()[level.upper()]
+    root.setLevel(numeric)
+    for name in UVICORN_LOGGERS:
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)
+    quiet = logging.NOTSET if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
+    structlog.configure(
+        processors=[*_common(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+def _common() -> list[Processor]:
+    """What every line gets, whichever logger made it."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def _formatter(fmt: Format, *, colours: bool) -> structlog.stdlib.ProcessorFormatter:
+    last: list[Processor]
+    if fmt == "json":  # {"message", "level", "logger", "timestamp", ...key-values}
+        last = [structlog.processors.EventRenamer("message"), structlog.processors.JSONRenderer()]
+    else:
+        last = [structlog.dev.ConsoleRenderer(colors=colours)]
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_common(), structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _plain_values,
+            redact_secrets,
+            *last,
+        ],
+    )
+
+
+def _plain_values(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """Values JSON has no type for (UUIDs, datetimes, exceptions) become their text."""
+    for key, value in event.items():
+        if not isinstance(value, str | int | float | bool | type(None) | list | dict):
+            event[key] = str(value)
+    return event
+
+
+def redact_secrets(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """Replace what looks like a token in any string value (the message, a traceback, a field)."""
+    for key, value in event.items():
+        event[key] = _redacted(value)
+    return event
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SECRETS.sub(REDACTED, value)
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    if isinstance(value, Mapping):
+        redacted: MutableMapping[str, Any] = {k: _redacted(v) for k, v in value.items()}
+        return redacted
+    return value

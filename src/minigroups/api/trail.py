@@ -1,0 +1,96 @@
+"""Each HTTP request's trail: its request id, carried by every log line it causes, and its one
+access line (issue 11).
+
+`X-Request-Id` is taken from the request when it is sane (1 to 128 visible ASCII characters),
+otherwise a new UUID is made; the answer always echoes it. While the request runs, the id (and,
+once authenticated, the caller's `account`) sit in `structlog.contextvars`, so that the log lines
+of its task carry them and the MQTT requests it makes put it into their tracking properties.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import TracebackType
+from typing import Any
+from uuid import uuid4
+
+import structlog
+from starlette.responses import Response
+from starlette.types import Scope
+
+from minigroups.api.call import header
+from minigroups.domain.ids import AccountId
+from minigroups.services.trail import ACCOUNT, REQUEST_ID
+
+access_log = logging.getLogger("minigroups.access")
+
+MAX_REQUEST_ID_LENGTH = 128
+_TRAIL_KEYS = (REQUEST_ID, ACCOUNT)
+
+
+def accepted_request_id(value: str | None) -> str | None:
+    """The caller's id when it is 1 to 128 visible ASCII characters (no space, no control)."""
+    if value is None or not 0 < len(value) <= MAX_REQUEST_ID_LENGTH:
+        return None
+    if all("!" <= char <= "~" for char in value):
+        return value
+    return None
+
+
+def note_caller(caller: AccountId) -> None:
+    """The authenticated account, for this request's later log lines and its access line."""
+    structlog.contextvars.bind_contextvars(**{ACCOUNT: str(caller)})
+
+
+class RequestTrail:
+    """`with RequestTrail(scope) as trail:` around one request; `finish` logs its access line."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.request_id = accepted_request_id(header(scope, b"x-request-id")) or str(uuid4())
+        self.started = time.perf_counter()
+        self._saved: dict[str, Any] = {}
+
+    def __enter__(self) -> RequestTrail:
+        context = structlog.contextvars.get_contextvars()
+        self._saved = {key: context[key] for key in _TRAIL_KEYS if key in context}
+        structlog.contextvars.unbind_contextvars(*_TRAIL_KEYS)
+        structlog.contextvars.bind_contextvars(**{REQUEST_ID: self.request_id})
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        structlog.contextvars.unbind_contextvars(*_TRAIL_KEYS)
+        structlog.contextvars.bind_contextvars(**self._saved)
+
+    def stamp(self, response: Response) -> None:
+        """Echo the request id in the answer (every answer, whatever its status)."""
+        response.headers["x-request-id"] = self.request_id
+
+    def finish(self, route: str, status: int) -> float:
+        """Log the access line; the seconds the request took."""
+        seconds = time.perf_counter() - self.started
+        method: str = self.scope["method"]
+        duration_ms = round(seconds * 1000, 3)
+        client = self.scope.get("client")
+        access_log.info(
+            "%s %s %d %.1f ms",
+            method,
+            route,
+            status,
+            duration_ms,
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": duration_ms,
+                ACCOUNT: structlog.contextvars.get_contextvars().get(ACCOUNT),
+                "client": client[0] if client else None,
+            },
+        )
+        return seconds

@@ -1,0 +1,168 @@
+"""The process's one logging setup (issue 11): JSON or console lines, the level from `[log]`,
+uvicorn's loggers through it, key-values and context on every line, secrets never shown."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import structlog
+
+from minigroups.adapters.logging_setup import REDACTED, configure_logging
+from minigroups.config import ConfigError, embedded_settings
+from minigroups.entrypoints.cli import main
+from tests.support.logs import captured_logs, restored_logging
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_json_lines_carry_time_level_logger_message_and_key_values() -> None:
+    with captured_logs("info", "json") as logs:
+        logging.getLogger("minigroups.demo").info("hello %s", "there", extra={"answer": 42})
+    [line] = logs.text.splitlines()
+    record = json.loads(line)
+    assert record["message"] == "hello there"
+    assert record["level"] == "info"
+    assert record["logger"] == "minigroups.demo"
+    assert record["answer"] == 42
+    assert record["timestamp"].endswith("Z")  # ISO 8601, UTC
+
+
+def test_console_lines_are_readable_text_not_json() -> None:
+    with captured_logs("info", "console") as logs:
+        logging.getLogger("minigroups.demo").warning("hello", extra={"answer": 42})
+    [line] = logs.text.splitlines()
+    assert "hello" in line
+    assert "warning" in line
+    assert "answer=42" in line
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(line)
+
+
+@pytest.mark.parametrize(("stream", "coloured"), [(io.StringIO(), False), (_Terminal(), True)])
+def test_without_a_format_a_terminal_gets_console_lines_and_anything_else_json(
+    stream: io.StringIO, coloured: bool
+) -> None:
+    with restored_logging():
+        configure_logging("info", None, stream=stream)
+        logging.getLogger("minigroups.demo").info("hello")
+    text = stream.getvalue()
+    if coloured:
+        assert "\x1b[" in text  # ANSI colours
+        assert "hello" in text
+    else:
+        assert json.loads(text)["message"] == "hello"
+
+
+def test_the_level_hides_lower_lines() -> None:
+    with captured_logs("warning", "json") as logs:
+        logging.getLogger("minigroups.demo").info("hidden")
+        logging.getLogger("minigroups.demo").warning("shown")
+    assert [r["message"] for r in logs.records()] == ["shown"]
+
+
+def test_uvicorn_lines_go_through_the_same_handler() -> None:
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    with restored_logging():
+        uvicorn_error.addHandler(logging.NullHandler())  # what uvicorn's own config would add
+        uvicorn_error.propagate = False
+        with captured_logs("info", "json") as logs:
+            uvicorn_error.info("Started server process [%d]", 1)
+            logging.getLogger("uvicorn.access").info("access")
+            assert uvicorn_error.handlers == []
+            assert uvicorn_error.propagate
+        assert [(r["logger"], r["message"]) for r in logs.records()] == [
+            ("uvicorn.error", "Started server process [1]"),
+            ("uvicorn.access", "access"),
+        ]
+
+
+def test_chatty_libraries_are_quiet_unless_debug() -> None:
+    with captured_logs("info", "json") as logs:
+        logging.getLogger("httpx").info('HTTP Request: POST http://tq/ "200 OK"')
+    assert logs.records() == []
+    with captured_logs("debug", "json") as logs:
+        logging.getLogger("httpx").info("shown at debug")
+    assert [r["message"] for r in logs.records()] == ["shown at debug"]
+
+
+def test_context_variables_are_on_every_line_of_the_task() -> None:
+    with captured_logs("info", "json") as logs:
+        with structlog.contextvars.bound_contextvars(request_id="r-1"):
+            logging.getLogger("minigroups.demo").info("inside")
+        logging.getLogger("minigroups.demo").info("outside")
+    inside, outside = logs.records()
+    assert inside["request_id"] == "r-1"
+    assert "request_id" not in outside
+
+
+def test_tracebacks_are_one_json_field() -> None:
+    with captured_logs("info", "json") as logs:
+        try:
+            _fail("boom")
+        except ValueError:
+            logging.getLogger("minigroups.demo").exception("failed")
+    [record] = logs.records()
+    assert record["message"] == "failed"
+    assert "ValueError: boom" in record["exception"]
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZXYifQ.c2lnbmF0dXJlLWJ5dGVz"
+
+
+def test_anything_shaped_like_a_token_is_redacted() -> None:
+    with captured_logs("info", "json") as logs:
+        log = logging.getLogger("minigroups.demo")
+        log.warning("header was Bearer %s", "s3cr3t-value", extra={"token": JWT})
+        try:
+            _fail(f"refused {JWT}")
+        except ValueError:
+            log.exception("failed")
+    assert JWT not in logs.text
+    assert "s3cr3t-value" not in logs.text
+    first, second = logs.records()
+    assert first["message"] == f"header was {REDACTED}"
+    assert first["token"] == REDACTED
+    assert f"ValueError: refused {REDACTED}" in second["exception"]
+
+
+def test_log_settings_default_and_environment(tmp_path: Path) -> None:
+    default = embedded_settings(tmp_path, {}).settings.log
+    assert (default.level, default.format) == ("info", None)
+    environ = {"APP_LOG__LEVEL": "DEBUG", "APP_LOG__FORMAT": "console"}
+    changed = embedded_settings(tmp_path, environ).settings.log
+    assert (changed.level, changed.format) == ("DEBUG", "console")
+
+
+@pytest.mark.parametrize(
+    "environ", [{"APP_LOG__LEVEL": "loud"}, {"APP_LOG__FORMAT": "xml"}], ids=["level", "format"]
+)
+def test_log_settings_refuse_unknown_values(tmp_path: Path, environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="log"):
+        embedded_settings(tmp_path, environ)
+
+
+def test_the_command_configures_logging_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`APP_LOG__LEVEL` reaches the one setup that every command makes before it runs."""
+    monkeypatch.setenv("MINIGROUPS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("APP_LOG__LEVEL", "error")
+    monkeypatch.setenv("APP_LOG__FORMAT", "json")
+    main(["token", "--label", "web", "--audience", "usr.minigroups.local"])
+    capsys.readouterr()
+    logging.getLogger("minigroups.demo").warning("below the level")
+    logging.getLogger("minigroups.demo").error("at the level")
+    lines = capsys.readouterr().err.splitlines()
+    assert [json.loads(line)["message"] for line in lines] == ["at the level"]
