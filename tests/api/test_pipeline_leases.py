@@ -30,6 +30,7 @@ from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.domain.json_value import JsonObject
 from minigroups.ports import (
     AccountRepository,
+    ConsoleRepository,
     InboxItem,
     InboxRepository,
     IncomingEvent,
@@ -294,6 +295,7 @@ class _Unreachable:
     positions: PositionRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    console: ConsoleRepository
 
     async def __aenter__(self) -> Self:
         raise DatabaseUnavailable("database unavailable: connection refused (injected)")

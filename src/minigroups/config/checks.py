@@ -53,6 +53,8 @@ def check_values(settings: Settings) -> None:
             _check_http_authz(("authz", audience), authz)
     _check_pattern(("limits", "property_key_pattern"), settings.limits.property_key_pattern)
     _check_pipeline(settings.pipeline)
+    for index, admin in enumerate(settings.console.admins):
+        _check_account_id(("console", "admins", index), admin)
 
 
 def _check_pattern(path: KeyPath, pattern: str) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from minigroups.adapters.db.connection import TranslatingConnection
+from minigroups.adapters.db.console import SqlConsoleRepository
 from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, create_engines
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
@@ -23,6 +24,7 @@ from minigroups.adapters.db.repositories import (
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import (
     AccountRepository,
+    ConsoleRepository,
     InboxRepository,
     MinigroupRepository,
     OutboxRepository,
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
     positions: PositionRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    console: ConsoleRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
@@ -89,6 +92,7 @@ class SqlUnitOfWork:
         self.positions = SqlPositionRepository(translating_connection)
         self.inbox = SqlInboxRepository(translating_connection)
         self.outbox = SqlOutboxRepository(translating_connection)
+        self.console = SqlConsoleRepository(translating_connection)
         return self
 
     async def _connect(self) -> AsyncConnection:
