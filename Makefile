@@ -19,7 +19,7 @@ lint: sync
 	$(UV) run --frozen lint-imports
 
 # The programs the tests run; each is installed from Debian's packages when missing.
-SYSTEM_PROGRAMS := mosquitto=/usr/sbin/mosquitto
+SYSTEM_PROGRAMS := mosquitto=/usr/sbin/mosquitto chromium=/usr/bin/chromium
 
 system:
 	scripts/ensure-system-programs $(SYSTEM_PROGRAMS)

@@ -17,8 +17,8 @@ from markupsafe import Markup, escape
 
 from minigroups.domain.timeline import Stage, StageState, describe_duration
 
-WIDTH = 1000
-LABELS = 180  # the column of row labels
+WIDTH = 1040
+LABELS = 250  # the column of row labels
 PLOT = WIDTH - LABELS - 20
 
 

@@ -48,9 +48,10 @@ _BY_TYPE: tuple[tuple[type, str], ...] = (
 
 @dataclass
 class StageEvents:
-    """The events of one stage: when the first was handled, and why the last one failed."""
+    """The events of one stage: when the first arrived and was handled, and why one failed."""
 
     handled_at: datetime | None = None
+    received_at: datetime | None = None
     failure: str | None = None
 
 
@@ -71,6 +72,8 @@ class EventStages:
 
     def add(self, stage: str, entry: InboxEntry, event: PipelineEvent | None) -> None:
         found = self.by_stage.setdefault(stage, StageEvents())
+        if found.received_at is None:
+            found.received_at = entry.received_at
         if entry.status == "dead":
             found.failure = f"dead letter: {entry.last_error or 'no error kept'}"
             self.dead.append(f"dead letter {entry.label}: {entry.last_error or 'no error kept'}")
@@ -200,7 +203,8 @@ def _conversions(
                 f"{CONVERTED}:{recording.rtc_id}",
                 f"converted: {short_author(recording.created_by, minigroup_audience)}",
                 done=recording.is_ready,
-                at=found.handled_at if recording.is_ready else None,
+                # A conversion stored by an event that failed afterwards: when it arrived.
+                at=(found.handled_at or found.received_at) if recording.is_ready else None,
                 failure=None if recording.is_ready else failure,
             )
         )
