@@ -178,3 +178,21 @@ async def test_metrics_stay_on_the_same_listener_without_a_login(
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert "# TYPE http_request_duration_seconds histogram" in answer.text
     assert 'route="/healthz"' in answer.text
+
+
+async def test_bad_filters_and_unknown_minigroups_are_pages_not_tracebacks(
+    served: Served, browser: httpx.AsyncClient
+) -> None:
+    await login(browser, served.token())
+    listing = "/console/minigroups?audience=usr.example.org"
+    bad_status = await browser.get(f"{listing}&status=done")
+    assert bad_status.status_code == 400
+    assert "no status" in bad_status.text
+    bad_cursor = await browser.get(f"{listing}&cursor=not-ours")
+    assert bad_cursor.status_code == 400
+    unknown = await browser.get("/console/minigroups/00000000-0000-0000-0000-000000000000")
+    assert unknown.status_code == 404
+    assert "No minigroup has the id" in unknown.text
+    empty = await browser.get(f"{listing}&status=transcoded")
+    assert empty.status_code == 200
+    assert "No minigroups with status transcoded" in empty.text

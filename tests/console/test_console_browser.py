@@ -219,6 +219,9 @@ async def _dead_letter_replayed(served: Served, page: Page, tmp_path: Path) -> N
     await expect(page.locator("#stuck")).to_contain_text("dead letter task.complete")
     await expect(page.locator('#timeline g[data-state="stuck"]')).to_have_count(1)
     await expect(page.locator(f'tr[data-event="{letter.id}"]')).to_contain_text("dead")
+    # The event service does not answer: the bars are drawn without pins and mutes, and said so.
+    await expect(page.locator("#recordings rect.segment")).to_have_count(1)
+    await expect(page.get_by_text("pins and mutes are not shown")).to_be_visible()
     await page.screenshot(path=tmp_path / "stuck.png", full_page=True)
 
     served.faults.reset_failures()  # the cause is fixed
