@@ -13,6 +13,7 @@ from uuid import uuid4
 import httpx
 import msgspec
 from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
 
 from minigroups.adapters.auth.authn import Authenticator
 from minigroups.adapters.auth.authz import build_authorizer
@@ -40,6 +41,7 @@ from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits
 from minigroups.api.routes import build_routes
 from minigroups.config import Settings
+from minigroups.console.app import ConsoleOptions, build_console_app
 from minigroups.consumer.key_expiry import KeyExpiry, KeyExpiryOptions
 from minigroups.consumer.loops import LoopOptions
 from minigroups.consumer.runtime import PipelineRuntime
@@ -352,4 +354,25 @@ def create_app(container: Container) -> ApiApp:
         on_shutdown=container.close,
         observer=container.metrics,
         limits=RequestLimits.picked(msgspec.structs.asdict(settings.limits)),
+    )
+
+
+def create_console(container: Container) -> Starlette:
+    """The metrics listener's app: `/metrics` and the operators' console (`[console]`)."""
+    settings = container.settings
+    console = settings.console
+    options = ConsoleOptions(
+        admins=frozenset(AccountId.parse(admin) for admin in console.admins),
+        audiences=tuple(sorted({*settings.tenants, *settings.authz})),
+        session_seconds=console.session_seconds,
+        stuck_after=timedelta(seconds=console.stuck_after_seconds),
+        secure_cookie=console.secure_cookie,
+        instance=instance_id(settings),
+    )
+    return build_console_app(
+        container.ctx,
+        LifecycleWire(),
+        container.authenticator.authenticate,
+        container.registry,
+        options,
     )

@@ -30,6 +30,7 @@ from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.domain.json_value import JsonObject
 from minigroups.ports import (
     AccountRepository,
+    ConsoleRepository,
     IdempotencyRepository,
     InboxItem,
     InboxRepository,
@@ -298,6 +299,7 @@ class _Unreachable:
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     overview: OverviewRepository
+    console: ConsoleRepository
 
     async def __aenter__(self) -> Self:
         raise DatabaseUnavailable("database unavailable: connection refused (injected)")

@@ -56,6 +56,8 @@ def check_values(settings: Settings) -> None:
     _check_pipeline(settings.pipeline)
     if settings.log.level.lower() not in LOG_LEVELS:
         raise key_problem(("log", "level"), f"must be one of {', '.join(LOG_LEVELS)}")
+    for index, admin in enumerate(settings.console.admins):
+        _check_account_id(("console", "admins", index), admin)
 
 
 def _check_pattern(path: KeyPath, pattern: str) -> None:

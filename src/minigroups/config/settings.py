@@ -172,6 +172,15 @@ class LogSettings(_Section):
     format: Literal["json", "console"] | None = None
 
 
+class ConsoleSettings(_Section):
+    """Ours (issue 11): the operators' console on the metrics listener. See docs/decisions.md."""
+
+    admins: list[str] = msgspec.field(default_factory=list)  # account ids `label.audience`
+    session_seconds: Seconds = 8 * 3600.0  # a login lasts this long (then log in again)
+    stuck_after_seconds: Seconds = 600.0  # a pipeline stage waiting longer is shown stuck
+    secure_cookie: bool = False  # set true when a TLS proxy serves the console
+
+
 class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
@@ -192,3 +201,4 @@ class Settings(_Section):
     limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)  # ours
     idempotency: IdempotencySettings = msgspec.field(default_factory=IdempotencySettings)  # ours
     log: LogSettings = msgspec.field(default_factory=LogSettings)  # ours
+    console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)  # ours

@@ -1,27 +1,30 @@
-"""`minigroups serve`: the HTTP API under uvicorn, metrics on their own listener.
+"""`minigroups serve`: the HTTP API under uvicorn; metrics and the console on their own listener.
 
 Whatever can stop the start-up is checked before the first line is printed: the key files, the
 database (migrated here), then both listeners are bound (`startup.py`). Each failure is a
-`StartupError`: one line on stderr and a non-zero exit (`cli.main`).
+`StartupError`: one line on stderr and a non-zero exit (`cli.main`). The two listeners are two
+uvicorn servers in one event loop: the API's handles the signals and stops the other one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import uvicorn
+from starlette.types import ASGIApp
 
-from minigroups.bootstrap import StartupError, build_container, create_app
+from minigroups.bootstrap import StartupError, build_container, create_app, create_console
 from minigroups.config import AuthzNoneSettings, Settings
+from minigroups.config.settings import LimitsSettings
 from minigroups.entrypoints.protocol import bounded_protocol
 from minigroups.entrypoints.startup import (
     bind_listener,
     migrate_database,
     require_key_files,
-    start_metrics,
 )
 
 # HTTP requests in flight get this long after SIGTERM; the pipeline's grace (5 s by default) runs
@@ -41,6 +44,31 @@ class _Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._on_shutdown()
         await super().shutdown(sockets)
+
+
+class SecondServer(uvicorn.Server):
+    """A server beside the API's in the same loop (the metrics listener's): it leaves the
+    signals to the API's server, which ends it by setting `should_exit`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def metrics_server(app: ASGIApp, *, limits: LimitsSettings) -> SecondServer:
+    """The metrics listener's server: `/metrics` and the console (`bootstrap.create_console`)."""
+    config = uvicorn.Config(
+        app,
+        loop="none",
+        lifespan="off",
+        log_config=None,  # the API's server configured uvicorn's loggers already
+        access_log=False,
+        timeout_graceful_shutdown=2,
+        limit_concurrency=100,
+        timeout_keep_alive=limits.keep_alive_seconds,
+        h11_max_incomplete_event_size=limits.header_bytes + limits.header_field_bytes,
+    )
+    return SecondServer(config)
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -92,11 +120,12 @@ def serve(settings: Settings, *, dev_token: str | None, insecure_public: bool = 
     container = build_container(settings)
     migrate_database(settings.database_url)
     listener = bind_listener(host, port, "[http] listener_address")
+    metrics_listener = None
     if settings.http.metrics_listener_address:
         metrics_host, metrics_port = parse_address(settings.http.metrics_listener_address)
         try:
-            start_metrics(
-                metrics_host, metrics_port, container.registry, "[http] metrics_listener_address"
+            metrics_listener = bind_listener(
+                metrics_host, metrics_port, "[http] metrics_listener_address"
             )
         except StartupError:
             listener.close()
@@ -123,4 +152,31 @@ def serve(settings: Settings, *, dev_token: str | None, insecure_public: bool = 
     if dev_token is not None:
         print(f"development token (audience usr.minigroups.local):\n{dev_token}", flush=True)
         print(f"try: curl -H 'Authorization: Bearer {dev_token}' {base}/healthz", flush=True)
-    asyncio.run(_Server(config, container.runtime.begin_stop).serve(sockets=[listener]))
+    second = None
+    if metrics_listener is not None:
+        second = metrics_server(create_console(container), limits=limits)
+
+    def stopping() -> None:
+        container.runtime.begin_stop()
+        if second is not None:
+            second.should_exit = True
+
+    api = _Server(config, stopping)
+    asyncio.run(_serve_both(api, listener, second, metrics_listener))
+
+
+async def _serve_both(
+    api: uvicorn.Server,
+    listener: socket.socket,
+    second: uvicorn.Server | None,
+    second_listener: socket.socket | None,
+) -> None:
+    if second is None or second_listener is None:
+        await api.serve(sockets=[listener])
+        return
+    metrics = asyncio.create_task(second.serve(sockets=[second_listener]))
+    try:
+        await api.serve(sockets=[listener])
+    finally:
+        second.should_exit = True
+        await metrics

@@ -10,8 +10,6 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, start_http_server
-
 from minigroups.adapters.db import migrate, shown_url
 from minigroups.bootstrap import StartupError
 from minigroups.config import AuthzHttpSettings, Settings
@@ -51,8 +49,8 @@ def _key_files(settings: Settings) -> Iterator[tuple[str, str]]:
 
 
 def bind_listener(host: str, port: int, setting: str) -> socket.socket:
-    """The API's socket, bound here as uvicorn would bind it (uvicorn listens on it), so that a
-    port in use is a StartupError before anything is printed."""
+    """A listener's socket (the API's, the metrics'), bound here as uvicorn would bind it
+    (uvicorn listens on it), so that a port in use is a StartupError before anything is printed."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -63,14 +61,6 @@ def bind_listener(host: str, port: int, setting: str) -> socket.socket:
         raise _unbindable(setting, host, port, exc) from None
     sock.set_inheritable(True)
     return sock
-
-
-def start_metrics(host: str, port: int, registry: CollectorRegistry, setting: str) -> None:
-    """Serve Prometheus metrics from a thread of their own."""
-    try:
-        start_http_server(port, addr=host, registry=registry)
-    except OSError as exc:
-        raise _unbindable(setting, host, port, exc) from None
 
 
 def _unbindable(setting: str, host: str, port: int, error: OSError) -> StartupError:

@@ -7,6 +7,14 @@ services, contract.md upstream §3-§5), `auth` (the authorizer), `runtime` (clo
 """
 
 from minigroups.ports.auth import Action, Authorizer
+from minigroups.ports.console import (
+    ConsoleRepository,
+    InboxEntry,
+    ListedMinigroup,
+    ListingCursor,
+    OutboxEntry,
+    QueueTotals,
+)
 from minigroups.ports.idempotency import IdempotencyRepository, KeyClaim, StoredKey, StoredResponse
 from minigroups.ports.overview import STAGES, Backlog, OverviewRepository
 from minigroups.ports.peers import (
@@ -55,21 +63,26 @@ __all__ = [
     "BrokerLink",
     "Clock",
     "ConferenceService",
+    "ConsoleRepository",
     "Dummy",
     "Edition",
     "EventService",
     "IdempotencyRepository",
+    "InboxEntry",
     "InboxItem",
     "InboxRepository",
     "InboxStatus",
     "IncomingEvent",
     "KeyClaim",
     "LeasedQueue",
+    "ListedMinigroup",
+    "ListingCursor",
     "Metrics",
     "MinigroupChanges",
     "MinigroupRepository",
     "NewMinigroup",
     "Notifier",
+    "OutboxEntry",
     "OutboxItem",
     "OutboxKind",
     "OutboxRepository",
@@ -77,6 +90,7 @@ __all__ = [
     "OverviewRepository",
     "Owner",
     "PositionRepository",
+    "QueueTotals",
     "RecordingRepository",
     "Room",
     "RoomColumn",

@@ -12,6 +12,7 @@ from minigroups.domain.ids import AccountId
 from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.minigroup import Minigroup, Recording, Segments
 from minigroups.domain.timerange import TimeRange
+from minigroups.ports.console import ConsoleRepository
 from minigroups.ports.idempotency import IdempotencyRepository
 from minigroups.ports.overview import OverviewRepository
 from minigroups.ports.queues import InboxRepository, OutboxRepository
@@ -215,6 +216,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     overview: OverviewRepository
+    console: ConsoleRepository  # read-only queries of the operators' console
 
     async def __aenter__(self) -> Self: ...
 

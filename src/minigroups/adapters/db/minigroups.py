@@ -57,7 +57,7 @@ _BY_ROOM = {
 _LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _BY_ROOM.items()}
 
 
-def _minigroup_from_row(row: Row[Any]) -> Minigroup:
+def minigroup_from_row(row: Row[Any]) -> Minigroup:
     return Minigroup(
         id=row.id,
         scope=row.scope,
@@ -130,7 +130,7 @@ class SqlMinigroupRepository:
 
     async def _one(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:
         row = await self._connection.first(statement, params)
-        return None if row is None else _minigroup_from_row(row)
+        return None if row is None else minigroup_from_row(row)
 
     async def get(self, minigroup_id: UUID, *, any_kind: bool = False) -> Minigroup | None:
         return await self._one(_BY_ID_ANY_KIND if any_kind else _BY_ID, {"p_id": minigroup_id})

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from minigroups.adapters.db.connection import TranslatingConnection
+from minigroups.adapters.db.console import SqlConsoleRepository
 from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, create_engines
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
 from minigroups.adapters.db.idempotency import SqlIdempotencyRepository
@@ -25,6 +26,7 @@ from minigroups.adapters.db.repositories import (
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import (
     AccountRepository,
+    ConsoleRepository,
     IdempotencyRepository,
     InboxRepository,
     MinigroupRepository,
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     overview: OverviewRepository
+    console: ConsoleRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
@@ -97,6 +100,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(translating_connection)
         self.idempotency = SqlIdempotencyRepository(translating_connection)
         self.overview = SqlOverviewRepository(translating_connection)
+        self.console = SqlConsoleRepository(translating_connection)
         return self
 
     async def _connect(self) -> AsyncConnection:
