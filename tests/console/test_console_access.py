@@ -176,7 +176,7 @@ async def test_metrics_stay_on_the_same_listener_without_a_login(
     answer = await browser.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert "# TYPE http_request_duration_seconds histogram" in answer.text
+    assert "# TYPE minigroups_http_request_duration_seconds histogram" in answer.text
     assert 'route="/healthz"' in answer.text
 
 
