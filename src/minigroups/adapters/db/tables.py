@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    ColumnElement,
     DateTime,
     Dialect,
     ForeignKey,
@@ -24,8 +25,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    case,
     false,
     func,
+    literal_column,
     text,
     true,
 )
@@ -70,6 +73,8 @@ def json_type() -> TypeEngine[Any]:
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+MINIGROUP = "minigroup"  # the `kind` of a minigroup's class row
+
 class_ = Table(
     "class",
     metadata,
@@ -97,6 +102,9 @@ class_ = Table(
     # Ours (D13): the create that holds a dummy, and since when.
     Column("claim", Uuid(), nullable=True),
     Column("claimed_at", UtcDateTime(), nullable=True),
+    # Ours (listing): the first live recording's stage, or 'none' (domain/listing.py), kept by
+    # every recording write in its own transaction, so that a status filter is an index range.
+    Column("recording_stage", Text(), nullable=False, server_default=text("'none'")),
     CheckConstraint(
         "NOT established OR (conference_room_id IS NOT NULL AND event_room_id IS NOT NULL)",
         name="rooms_ids_presence",
@@ -106,6 +114,36 @@ class_ = Table(
     Index("class_event_room_id", "event_room_id"),
     Index("class_original_event_room_id", "original_event_room_id"),
     Index("class_modified_event_room_id", "modified_event_room_id"),
+    # The listing's schedule order, per audience, and per audience and stage.
+    Index("class_audience_start", "audience", "time_start", "id"),
+    Index("class_audience_stage_start", "audience", "recording_stage", "time_start", "id"),
+)
+
+POSTGRESQL_ONLY = {"only_on": "postgresql"}  # info of indexes the other database lacks
+
+
+def live_window() -> ColumnElement[Any]:
+    """A class's window as a closed tstzrange (PostgreSQL), for "running at instant t" lookups.
+
+    Closed at both ends so that it contains every instant a strict or inclusive bound may ask
+    for (the listing re-checks the exact bounds). An end before the start (a room closed before
+    its scheduled start) is taken as the start: a range must not be inverted.
+    """
+    c = class_.c
+    upper = case((c.time_end < c.time_start, c.time_start), else_=c.time_end)
+    return func.tstzrange(c.time_start, upper, literal_column("'[]'"))
+
+
+def scope_bytes() -> ColumnElement[Any]:
+    """The scope under the "C" collation (PostgreSQL): code point order, so prefixes are ranges."""
+    return class_.c.scope.collate("C")
+
+
+Index("class_live_window", live_window(), postgresql_using="gist", info=POSTGRESQL_ONLY).ddl_if(
+    dialect="postgresql"
+)
+Index("class_audience_scope_c", class_.c.audience, scope_bytes(), info=POSTGRESQL_ONLY).ddl_if(
+    dialect="postgresql"
 )
 
 recording = Table(

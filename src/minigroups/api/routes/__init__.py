@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from minigroups.api.routes import (
+    listing,
     minigroups,
     postprocessing,
     probes,
@@ -18,7 +19,8 @@ from minigroups.services.sandbox import LessonSimulator
 def build_routes(*, simulator: LessonSimulator | None = None) -> RouteTable:
     """Every route of the API; the sandbox's control route only with its lesson simulator."""
     table = RouteTable()
-    for module in (minigroups, viewing, properties, room_events, postprocessing, probes):
+    modules = (minigroups, listing, viewing, properties, room_events, postprocessing, probes)
+    for module in modules:
         module.register(table)
     if simulator is not None:
         sandbox.register(table, simulator)

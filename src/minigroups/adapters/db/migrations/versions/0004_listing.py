@@ -1,0 +1,72 @@
+"""The listing: each class's recording stage, backfilled, and the indexes of a schedule walk.
+
+Revision ID: 0004_listing
+Revises: 0003
+Create Date: 2027-02-01
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004_listing"
+down_revision: str | Sequence[str] | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The rule of domain/minigroup.py `recorded_status`, once, for the rows stored before this
+# revision: the first live recording by (created_at, id) (D4) decides; none at all is 'none'.
+BACKFILL = """
+UPDATE "class" SET recording_stage = (
+    SELECT CASE
+        WHEN r.transcoded_at IS NOT NULL THEN 'transcoded'
+        WHEN r.adjusted_at IS NOT NULL THEN 'adjusted'
+        ELSE 'finished'
+    END
+    FROM recording AS r
+    WHERE r.class_id = "class".id AND r.deleted_at IS NULL
+    ORDER BY r.created_at, r.id
+    LIMIT 1
+)
+WHERE EXISTS (
+    SELECT 1 FROM recording AS r WHERE r.class_id = "class".id AND r.deleted_at IS NULL
+)
+"""
+
+# PostgreSQL only (tables.py `live_window` and `scope_bytes`): minigroups running at an instant,
+# and scope prefixes as ranges whatever the database's collation.
+LIVE_WINDOW = (
+    'CREATE INDEX class_live_window ON "class" USING gist '
+    "(tstzrange(time_start, CASE WHEN time_end < time_start THEN time_start ELSE time_end END, "
+    "'[]'))"
+)
+SCOPE_C = 'CREATE INDEX class_audience_scope_c ON "class" (audience, scope COLLATE "C")'
+
+
+def upgrade() -> None:
+    # NOT NULL with a constant default: no table rewrite on PostgreSQL 11+, plain on SQLite.
+    op.add_column(
+        "class",
+        sa.Column("recording_stage", sa.Text(), server_default=sa.text("'none'"), nullable=False),
+    )
+    op.execute(BACKFILL)
+    op.create_index("class_audience_start", "class", ["audience", "time_start", "id"])
+    op.create_index(
+        "class_audience_stage_start", "class", ["audience", "recording_stage", "time_start", "id"]
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(LIVE_WINDOW)
+        op.execute(SCOPE_C)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("class_audience_scope_c", table_name="class")
+        op.drop_index("class_live_window", table_name="class")
+    op.drop_index("class_audience_stage_start", table_name="class")
+    op.drop_index("class_audience_start", table_name="class")
+    with op.batch_alter_table("class") as batch:
+        batch.drop_column("recording_stage")
