@@ -131,24 +131,30 @@ def sandbox_for(settings: Settings, faults: Faults) -> Sandbox:
 
 
 @asynccontextmanager
-async def running_api(
+async def running_api(database_url: str, tmp_path: Path, **limits: Any) -> AsyncIterator[Api]:
+    """The API of `build_settings`, with some `[limits]` changed."""
+    async with serving_api(database_url, tmp_path, limits=limits) as api:
+        yield api
+
+
+@asynccontextmanager
+async def serving_api(
     database_url: str,
     tmp_path: Path,
     *,
+    limits: dict[str, Any] | None = None,
     adjust: Callable[[Settings], Settings] | None = None,
     clock: Clock | None = None,
-    **limits: Any,
 ) -> AsyncIterator[Api]:
-    """The API of `build_settings`, with some `[limits]` changed, then `adjust`ed; `clock`
-    replaces the system clock."""
+    """`running_api`, with the settings `adjust`ed last and `clock` for the system clock."""
     backend = AuthzBackend()
     await backend.start()
     settings = build_settings(database_url, tmp_path, backend.uri)
-    if adjust is not None:
-        settings = adjust(settings)
     if limits:
         changed = msgspec.structs.replace(settings.limits, **limits)
         settings = msgspec.structs.replace(settings, limits=changed)
+    if adjust is not None:
+        settings = adjust(settings)
     faults = Faults()
     sandbox = sandbox_for(settings, faults)
     container = build_container(settings, sandbox=sandbox, clock=clock)

@@ -150,6 +150,8 @@ async def test_windows_prefixes_and_combinations(api: Api, schedule: list[Row]) 
         {"from": end},
         {"to": start},
         {"from": end, "to": start + 1},
+        {"from": start},  # a window starting exactly there is listed once
+        {"from": start, "status": ["real-time", "closed"]},
     ]
     prefixes: list[Params] = [
         {"scope_prefix": prefix} for prefix in ["alg-", "al", "Al", "al%", "alg_", "\u00df", "z"]

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from minigroups.config import Settings
 from minigroups.config.settings import AuthzLocalWhitelistSettings, AuthzRecordSettings
-from tests.api.conftest import ADMIN, AUDIENCE, DOWN, LOCKED, MEDIA, REMOTE, Api, running_api
+from tests.api.conftest import ADMIN, DOWN, LOCKED, MEDIA, REMOTE, Api, serving_api
 from tests.api.helpers import add_recording, ago
 from tests.api.listing import listing_url, ok_page, page, scopes
 
@@ -23,8 +23,8 @@ LISTED = "listed.example.org"  # authorization `localwhitelist`
 
 def _with_whitelist(settings: Settings) -> Settings:
     authn = {
-        issuer: msgspec.structs.replace(issuer_settings, audience=[*issuer_settings.audience, LISTED])
-        for issuer, issuer_settings in settings.authn.items()
+        issuer: msgspec.structs.replace(one, audience=[*one.audience, LISTED])
+        for issuer, one in settings.authn.items()
     }
     records = [
         AuthzRecordSettings(f"{ADMIN}.{LISTED}", ["classrooms"], "create"),
@@ -40,7 +40,7 @@ def _with_whitelist(settings: Settings) -> Settings:
 
 @pytest.fixture
 async def whitelisted(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with running_api(database_url, tmp_path, adjust=_with_whitelist) as running:
+    async with serving_api(database_url, tmp_path, adjust=_with_whitelist) as running:
         yield running
 
 
@@ -142,8 +142,12 @@ async def _varied(api: Api) -> list[dict[str, Any]]:
     made = [await api.create(properties={"p": 1}, tags={"t": i}) for i in range(8)]
     made.append(await api.create(time=[1600000000, 1600003600]))
     await api.client.put("/api/v1/account/properties/a", json=1, headers=api.auth())
+    fields: list[dict[str, Any]] = [
+        {},
+        {"adjusted_at": ago(5)},
+        {"adjusted_at": ago(5), "transcoded_at": ago(1)},
+    ]
     for index, created in enumerate(made[:6]):
-        fields = [{}, {"adjusted_at": ago(5)}, {"adjusted_at": ago(5), "transcoded_at": ago(1)}]
         await add_recording(api, created["id"], **fields[index % 3])
     original, modified = uuid4(), uuid4()
     async with api.container.ctx.store.unit_of_work() as uow:

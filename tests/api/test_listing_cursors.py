@@ -36,8 +36,10 @@ def _time(index: int) -> list[int | None] | None:
     return [start, start + 3600]
 
 
-async def _create(api: Api, scope: str, window: list[int | None] | None) -> dict[str, Any]:
-    return await api.create(scope=scope, **({} if window is None else {"time": window}))
+async def _create(api: Api, scope: str, window: list[int] | list[int | None] | None) -> Any:
+    if window is None:
+        return await api.create(scope=scope)
+    return await api.create(scope=scope, time=window)
 
 
 async def _move(api: Api, created: dict[str, Any], start: int) -> None:

@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 
 from minigroups.adapters.sandbox.autopilot import Accounts, SandboxAutopilot
-from tests.api.conftest import Api, running_api
+from tests.api.conftest import Api, serving_api
 from tests.api.listing import ok_page
 from tests.api.pipeline import ACCOUNTS, Pipeline
 
@@ -48,7 +48,7 @@ async def test_each_pipeline_step_is_listed_under_its_status_only(api: Api) -> N
     async with api.container.ctx.store.unit_of_work(read_only=True) as uow:
         room = await uow.minigroups.get(UUID(minigroup["id"]))
     assert room is not None
-    seen = []
+    seen: list[str] = []
 
     async def check() -> None:
         status = await _read_status(api, minigroup["id"])
@@ -69,7 +69,8 @@ async def test_each_pipeline_step_is_listed_under_its_status_only(api: Api) -> N
     assert seen == ["real-time", "closed", "finished", "adjusted", "transcoded"]
     # A recreate retires the recordings: a fresh window is real-time again.
     recreate = f"/api/v1/minigroups/{minigroup['id']}/recreate"
-    response = await api.client.post(recreate, json={"time": [1900000000, None]}, headers=api.auth())
+    body = {"time": [1900000000, None]}
+    response = await api.client.post(recreate, json=body, headers=api.auth())
     assert response.status_code == 200, response.text
     await check()
     assert seen[-1] == "real-time"
@@ -89,7 +90,7 @@ START = datetime(2030, 1, 1, 10, 0, tzinfo=UTC)
 @pytest.fixture
 async def clocked(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Api, SettableClock]]:
     clock = SettableClock(START - timedelta(days=1))
-    async with running_api(database_url, tmp_path, clock=clock) as running:
+    async with serving_api(database_url, tmp_path, clock=clock) as running:
         yield running, clock
 
 
@@ -113,7 +114,8 @@ async def test_real_time_becomes_closed_when_the_window_ends(
         assert await _listed_under(api, created["id"]) == statuses, moment
         assert [await _read_status(api, created["id"])] == statuses
         assert await _listed_under(api, open_ended["id"]) == ["real-time"]
-        for params in ({"status": "real-time", "from": start}, {"status": "closed", "to": start + 1}):
+        windows = ({"status": "real-time", "from": start}, {"status": "closed", "to": start + 1})
+        for params in windows:
             items: list[dict[str, Any]] = (await ok_page(api, params))["items"]
             listed = created["id"] in {item["class_id"] for item in items}
             assert listed == (params["status"] in statuses), (moment, params)
