@@ -89,9 +89,9 @@ async def _plan(store: SqlStore, statement: str, parameters: Any) -> list[dict[s
 CASES: list[tuple[ListingFilter, str]] = [
     (ListingFilter(), "class_audience_start"),
     (ListingFilter(frozenset({Status.TRANSCODED})), "class_audience_stage_start"),
-    (ListingFilter(frozenset({Status.REAL_TIME})), "class_live_window"),
+    (ListingFilter(frozenset({Status.REAL_TIME})), "class_running"),
     (ListingFilter(frozenset({Status.CLOSED, Status.FINISHED})), "class_audience_stage_start"),
-    (ListingFilter(from_=NOW, to=NOW + timedelta(days=30)), "class_live_window"),
+    (ListingFilter(from_=NOW, to=NOW + timedelta(days=30)), "class_running"),
     (ListingFilter(scope_prefix="course-3-"), ""),
     (ListingFilter(frozenset({Status.REAL_TIME}), from_=NOW, scope_prefix="course-"), ""),
 ]
@@ -122,8 +122,6 @@ async def test_no_listing_statement_needs_a_seq_scan_of_class(
 
 
 async def test_a_missing_postgresql_only_index_is_drift(postgres_url: str) -> None:
-    await execute(postgres_url, text("DROP INDEX class_live_window"))
+    await execute(postgres_url, text("DROP INDEX class_running"))
     differences = await schema_differences(postgres_url)
-    assert [(kind, index.name) for kind, index in differences] == [
-        ("add_index", "class_live_window")
-    ]
+    assert [(kind, index.name) for kind, index in differences] == [("add_index", "class_running")]

@@ -229,10 +229,8 @@ class SqlMinigroupRepository:
         )
 
     async def list_page(self, query: PageQuery) -> list[Minigroup]:
-        statement = page_statement(self._connection.dialect_name, query)
-        if statement is None:
-            return []
-        return [_minigroup_from_row(row) for row in await self._connection.all(statement)]
+        statement, params = page_statement(self._connection.dialect_name, query)
+        return [_minigroup_from_row(row) for row in await self._connection.all(statement, params)]
 
     # --- the recording pipeline (contract.md upstream §6) -----------------------------------------
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    FromClause,
     Index,
     Integer,
     MetaData,
@@ -25,7 +26,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
-    case,
     false,
     func,
     literal_column,
@@ -114,24 +114,48 @@ class_ = Table(
     Index("class_event_room_id", "event_room_id"),
     Index("class_original_event_room_id", "original_event_room_id"),
     Index("class_modified_event_room_id", "modified_event_room_id"),
-    # The listing's schedule order, per audience, and per audience and stage.
+    # The listing (adapters/db/listing.py): the schedule order, per audience and per stage; the
+    # windows with an unbounded end (also per stage), and the inverted ones (closed before their
+    # start).
     Index("class_audience_start", "audience", "time_start", "id"),
     Index("class_audience_stage_start", "audience", "recording_stage", "time_start", "id"),
+    Index(
+        "class_unbounded_end",
+        "audience",
+        "time_start",
+        "id",
+        postgresql_where=text("time_end IS NULL"),
+        sqlite_where=text("time_end IS NULL"),
+    ),
+    Index(
+        "class_unbounded_end_stage",
+        "audience",
+        "recording_stage",
+        "time_start",
+        "id",
+        postgresql_where=text("time_end IS NULL"),
+        sqlite_where=text("time_end IS NULL"),
+    ),
+    Index(
+        "class_inverted",
+        "audience",
+        "time_start",
+        "id",
+        postgresql_where=text("time_end < time_start"),
+        sqlite_where=text("time_end < time_start"),
+    ),
 )
 
 POSTGRESQL_ONLY = {"only_on": "postgresql"}  # info of indexes the other database lacks
 
 
-def live_window() -> ColumnElement[Any]:
-    """A class's window as a closed tstzrange (PostgreSQL), for "running at instant t" lookups.
+def running_window(table: FromClause = class_) -> ColumnElement[Any]:
+    """A bounded window as a closed tstzrange (PostgreSQL), to find those running at an instant.
 
-    Closed at both ends so that it contains every instant a strict or inclusive bound may ask
-    for (the listing re-checks the exact bounds). An end before the start (a room closed before
-    its scheduled start) is taken as the start: a range must not be inverted.
+    Closed at both ends, so it contains every instant a strict or inclusive bound asks about
+    (the listing checks the exact bounds too); indexed only where `time_start <= time_end`.
     """
-    c = class_.c
-    upper = case((c.time_end < c.time_start, c.time_start), else_=c.time_end)
-    return func.tstzrange(c.time_start, upper, literal_column("'[]'"))
+    return func.tstzrange(table.c.time_start, table.c.time_end, literal_column("'[]'"))
 
 
 def scope_bytes() -> ColumnElement[Any]:
@@ -139,9 +163,13 @@ def scope_bytes() -> ColumnElement[Any]:
     return class_.c.scope.collate("C")
 
 
-Index("class_live_window", live_window(), postgresql_using="gist", info=POSTGRESQL_ONLY).ddl_if(
-    dialect="postgresql"
-)
+Index(
+    "class_running",
+    running_window(),
+    postgresql_using="gist",
+    postgresql_where=text("time_start <= time_end"),
+    info=POSTGRESQL_ONLY,
+).ddl_if(dialect="postgresql")
 Index("class_audience_scope_c", class_.c.audience, scope_bytes(), info=POSTGRESQL_ONLY).ddl_if(
     dialect="postgresql"
 )

@@ -36,12 +36,11 @@ WHERE EXISTS (
 )
 """
 
-# PostgreSQL only (tables.py `live_window` and `scope_bytes`): minigroups running at an instant,
-# and scope prefixes as ranges whatever the database's collation.
-LIVE_WINDOW = (
-    'CREATE INDEX class_live_window ON "class" USING gist '
-    "(tstzrange(time_start, CASE WHEN time_end < time_start THEN time_start ELSE time_end END, "
-    "'[]'))"
+# PostgreSQL only (tables.py `running_window` and `scope_bytes`): bounded windows running at an
+# instant, and scope prefixes as ranges whatever the database's collation.
+RUNNING = (
+    'CREATE INDEX class_running ON "class" USING gist '
+    "(tstzrange(time_start, time_end, '[]')) WHERE time_start <= time_end"
 )
 SCOPE_C = 'CREATE INDEX class_audience_scope_c ON "class" (audience, scope COLLATE "C")'
 
@@ -57,15 +56,30 @@ def upgrade() -> None:
     op.create_index(
         "class_audience_stage_start", "class", ["audience", "recording_stage", "time_start", "id"]
     )
+    for name, columns, where in (
+        ("class_unbounded_end", ["audience", "time_start", "id"], "time_end IS NULL"),
+        (
+            "class_unbounded_end_stage",
+            ["audience", "recording_stage", "time_start", "id"],
+            "time_end IS NULL",
+        ),
+        ("class_inverted", ["audience", "time_start", "id"], "time_end < time_start"),
+    ):
+        op.create_index(
+            name, "class", columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where)
+        )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(LIVE_WINDOW)
+        op.execute(RUNNING)
         op.execute(SCOPE_C)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("class_audience_scope_c", table_name="class")
-        op.drop_index("class_live_window", table_name="class")
+        op.drop_index("class_running", table_name="class")
+    op.drop_index("class_inverted", table_name="class")
+    op.drop_index("class_unbounded_end_stage", table_name="class")
+    op.drop_index("class_unbounded_end", table_name="class")
     op.drop_index("class_audience_stage_start", table_name="class")
     op.drop_index("class_audience_start", table_name="class")
     with op.batch_alter_table("class") as batch:
