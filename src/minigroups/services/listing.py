@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from minigroups.domain.ids import AccountId
 from minigroups.domain.listing import (
     ListingFilter,
     Position,
@@ -11,8 +13,8 @@ from minigroups.domain.listing import (
     decode_cursor,
     encode_cursor,
 )
-from minigroups.domain.minigroup import describe_playback
-from minigroups.ports import PageQuery
+from minigroups.domain.minigroup import Minigroup, describe_playback
+from minigroups.ports import PageQuery, UnitOfWork
 from minigroups.services.access import Guard
 from minigroups.services.context import Context
 from minigroups.services.minigroups import MinigroupView, pick_turn_host
@@ -40,8 +42,7 @@ async def list_minigroups(ctx: Context, guard: Guard, request: ListMinigroups) -
     At most three statements whatever the page size: the page, the live recordings of its
     minigroups, and the caller's positions in those that show one (only transcoded ones do).
     """
-    caller = guard.caller
-    await ctx.authorizer.authorize(request.audience, caller, list(LIST_OBJECT), guard.action)
+    await ctx.authorizer.authorize(request.audience, guard.caller, list(LIST_OBJECT), guard.action)
     after = None
     if request.cursor is not None:
         after = decode_cursor(request.cursor, request.audience, request.filter)
@@ -56,12 +57,23 @@ async def list_minigroups(ctx: Context, guard: Guard, request: ListMinigroups) -
     )
     async with ctx.store.unit_of_work(read_only=True) as uow:
         rows = await uow.minigroups.list_page(query)
-        page = rows[: request.limit]
-        recordings = await uow.recordings.list_live_of([m.id for m in page])
-        playbacks = {m.id: describe_playback(m, recordings.get(m.id, []), now) for m in page}
-        watched = [key for key, playback in playbacks.items() if playback.shows_position]
-        positions = await uow.positions.get_many(watched, caller) if watched else {}
-    items = [
+        items = await _views(ctx, uow, rows[: request.limit], guard.caller, now)
+    next_cursor = None
+    if len(rows) > request.limit:
+        last = items[-1].minigroup
+        position = Position(last.time.start, last.id)
+        next_cursor = encode_cursor(request.audience, request.filter, position)
+    return MinigroupPage(items, next_cursor)
+
+
+async def _views(
+    ctx: Context, uow: UnitOfWork, page: list[Minigroup], caller: AccountId, now: datetime
+) -> list[MinigroupView]:
+    recordings = await uow.recordings.list_live_of([m.id for m in page])
+    playbacks = {m.id: describe_playback(m, recordings.get(m.id, []), now) for m in page}
+    watched = [key for key, playback in playbacks.items() if playback.shows_position]
+    positions = await uow.positions.get_many(watched, caller) if watched else {}
+    return [
         MinigroupView(
             minigroup=minigroup,
             turn_host=pick_turn_host(ctx),
@@ -72,9 +84,3 @@ async def list_minigroups(ctx: Context, guard: Guard, request: ListMinigroups) -
         )
         for minigroup in page
     ]
-    next_cursor = None
-    if len(rows) > request.limit:
-        last = page[-1]
-        position = Position(last.time.start, last.id)
-        next_cursor = encode_cursor(request.audience, request.filter, position)
-    return MinigroupPage(items, next_cursor)
