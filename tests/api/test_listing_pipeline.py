@@ -119,3 +119,27 @@ async def test_real_time_becomes_closed_when_the_window_ends(
             items: list[dict[str, Any]] = (await ok_page(api, params))["items"]
             listed = created["id"] in {item["class_id"] for item in items}
             assert listed == (params["status"] in statuses), (moment, params)
+
+
+async def test_a_room_closed_before_its_start_is_listed_as_closed(api: Api) -> None:
+    """`room.close` before the scheduled start leaves an inverted window (end before start)."""
+    pipeline = Pipeline(api)
+    start = int(datetime.now(UTC).timestamp()) + 30 * 86_400
+    early = await api.create(time=[start, start + 3600])
+    later = await api.create(time=[start + 60, start + 3660])
+    close = {
+        "id": early["conference_room_id"],
+        "audience": early["audience"],
+        "time": [start, start + 3600],
+        "timed_out": False,
+    }
+    assert await pipeline.deliver("room.close", close)
+    await pipeline.settle()
+    read = await api.client.get(f"/api/v1/minigroups/{early['id']}", headers=api.auth())
+    assert read.json()["status"] == "closed"
+    assert await _listed_under(api, early["id"]) == ["closed"]
+    closed = (await ok_page(api, {"status": "closed", "from": start - 86_400}))["items"]
+    assert [item["class_id"] for item in closed] == []  # it ended now, before `from`
+    both = (await ok_page(api, {"status": ["closed", "real-time"], "limit": 1}))["items"]
+    assert [item["class_id"] for item in both] == [early["id"]]  # still ordered by its start
+    assert await _listed_under(api, later["id"]) == ["real-time"]
