@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from minigroups.adapters.auth.tokens import mint_token
 from minigroups.adapters.sandbox import Sandbox
 from minigroups.bootstrap import Container, build_container, create_app
 from minigroups.config import Settings
+from minigroups.ports import Clock
 from tests.support.authz_backend import AuthzBackend
 from tests.support.faults import Faults
 
@@ -132,15 +133,31 @@ def sandbox_for(settings: Settings, faults: Faults) -> Sandbox:
 @asynccontextmanager
 async def running_api(database_url: str, tmp_path: Path, **limits: Any) -> AsyncIterator[Api]:
     """The API of `build_settings`, with some `[limits]` changed."""
+    async with serving_api(database_url, tmp_path, limits=limits) as api:
+        yield api
+
+
+@asynccontextmanager
+async def serving_api(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    limits: dict[str, Any] | None = None,
+    adjust: Callable[[Settings], Settings] | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[Api]:
+    """`running_api`, with the settings `adjust`ed last and `clock` for the system clock."""
     backend = AuthzBackend()
     await backend.start()
     settings = build_settings(database_url, tmp_path, backend.uri)
     if limits:
         changed = msgspec.structs.replace(settings.limits, **limits)
         settings = msgspec.structs.replace(settings, limits=changed)
+    if adjust is not None:
+        settings = adjust(settings)
     faults = Faults()
     sandbox = sandbox_for(settings, faults)
-    container = build_container(settings, sandbox=sandbox)
+    container = build_container(settings, sandbox=sandbox, clock=clock)
     transport = httpx.ASGITransport(app=create_app(container))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://minigroups.test") as c:

@@ -119,6 +119,10 @@ async def test_every_route_answers_what_it_declares(api: Api) -> None:
     malformed = await walk.send("GET", "/api/v1/minigroups/not-a-uuid", headers=auth)
     assert malformed.status_code == 400
     assert (await walk.send("GET", by_scope, headers=auth)).status_code == 200
+    listing = f"/api/v1/audiences/{AUDIENCE}/minigroups?status=real-time&limit=5"
+    assert (await walk.send("GET", listing, headers=auth)).status_code == 200
+    bad_cursor = await walk.send("GET", f"{listing}&cursor=nope", headers=auth)
+    assert bad_cursor.json()["type"] == "invalid_cursor"
     update = {"time": [1900000000, 1900007200], "reserve": 5}
     assert (await walk.send("PUT", by_id, json=update, headers=auth)).status_code == 200
     assert (await walk.send("PUT", by_scope, json=update, headers=auth)).status_code == 200

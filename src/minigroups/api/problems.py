@@ -73,6 +73,7 @@ _TABLE: dict[type[e.MinigroupsError], Problem] = {
     e.InvalidQueryString: Problem(400, "invalid_query_string", "Invalid query string"),
     e.InvalidParameter: Problem(400, "invalid_parameter", "Invalid parameter"),
     e.InvalidIdempotencyKey: Problem(400, "invalid_idempotency_key", "Invalid idempotency key"),
+    e.InvalidCursor: Problem(400, "invalid_cursor", "Invalid cursor"),
     e.AccessDenied: Problem(403, "access_denied", "Access denied"),
     e.ClassNotFound: Problem(404, "class_not_found", "Class not found"),
     e.ClassPropertyNotFound: Problem(404, "class_property_not_found", "Class property not found"),

@@ -1,7 +1,8 @@
 """Lenient query strings as front-ends write them by hand (D27, contract.md R1).
 
-Only `class_keys`, `account_keys` and `access_token` are read; other parameters are ignored,
-empty pairs and trailing `&` are harmless, brackets may be literal or percent-encoded.
+Only the parameters a route reads (`class_keys`, `account_keys`, `access_token`, the listing's)
+are decoded; other parameters are ignored, empty pairs and trailing `&` are harmless, brackets
+may be literal or percent-encoded.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class QueryString:
             if key == name:
                 return self._value(key, raw)
         return None
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a plain parameter, in order (`name=` gives an empty string)."""
+        return [self._value(key, raw) for key, raw in self._parsed() if key == name]
 
     def keys(self, name: str) -> list[str] | None:
         """`name[]=a&name[]=b`, `name[0]=a`, or `name=a` as a list; None when absent."""

@@ -24,6 +24,10 @@ class InvalidQueryString(MinigroupsError):
     """The query string cannot be parsed into the route's filters."""
 
 
+class InvalidCursor(MinigroupsError):
+    """A listing `cursor` that is malformed, altered, or made for another audience or filters."""
+
+
 class InvalidParameter(MinigroupsError):
     """A path parameter (a minigroup id) is not of the required form."""
 

@@ -105,32 +105,43 @@ def sort_recordings(recordings: Iterable[Recording]) -> list[Recording]:
     return sorted(recordings, key=lambda r: (r.created_at, r.id))
 
 
+def recorded_status(recordings: Sequence[Recording]) -> Status | None:
+    """FINISHED, ADJUSTED or TRANSCODED from the first live recording (D4); None without one.
+
+    The listing filters on this, kept on the class row as `recording_stage` (docs/decisions.md,
+    "Listing"); the time window decides between REAL_TIME and CLOSED when it is None.
+    """
+    if not recordings:
+        return None
+    first = sort_recordings(recordings)[0]
+    if first.transcoded_at is not None:
+        return Status.TRANSCODED
+    if first.adjusted_at is not None:
+        return Status.ADJUSTED
+    return Status.FINISHED
+
+
 def describe_playback(
     minigroup: Minigroup, recordings: Sequence[Recording], now: datetime
 ) -> Playback:
     """Status and on-demand versions (HTTP §3 step 6), from the first recording by D4."""
-    if not recordings:
+    status = recorded_status(recordings)
+    if status is None:
         status = Status.CLOSED if minigroup.time.has_ended(now) else Status.REAL_TIME
         return Playback(status, [], None)
     first = sort_recordings(recordings)[0]
     versions: list[Version] = []
     if minigroup.original_event_room_id is not None:
         versions.append(Version("original", minigroup.original_event_room_id, first.rtc_id))
-    if first.transcoded_at is not None:
-        if minigroup.modified_event_room_id is not None:
-            versions.append(
-                Version(
-                    "modified",
-                    minigroup.modified_event_room_id,
-                    first.rtc_id,
-                    minigroup.room_events_uri,
-                )
+    if status is Status.TRANSCODED and minigroup.modified_event_room_id is not None:
+        versions.append(
+            Version(
+                "modified",
+                minigroup.modified_event_room_id,
+                first.rtc_id,
+                minigroup.room_events_uri,
             )
-        status = Status.TRANSCODED
-    elif first.adjusted_at is not None:
-        status = Status.ADJUSTED
-    else:
-        status = Status.FINISHED
+        )
     return Playback(status, versions, first.rtc_id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -10,6 +11,7 @@ from uuid import UUID
 
 from minigroups.domain.ids import AccountId
 from minigroups.domain.json_value import JsonObject, JsonValue
+from minigroups.domain.listing import Branch, Position
 from minigroups.domain.minigroup import Minigroup, Recording, Segments
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports.console import ConsoleRepository
@@ -54,6 +56,22 @@ class MinigroupChanges:
     time: TimeRange | None = None
     reserve: int | None = None
     host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """One page of an audience's established minigroups in schedule order (domain/listing.py).
+
+    A row is on it when it matches one of `branches`, its start is before `start_before` (an
+    unbounded start always is), its scope starts with `scope_prefix`, and it comes after `after`.
+    """
+
+    audience: str
+    branches: Sequence[Branch]
+    limit: int
+    start_before: datetime | None = None
+    scope_prefix: str | None = None
+    after: Position | None = None
 
 
 RoomColumn = Literal["conference_room_id", "event_room_id", "original_event_room_id"]
@@ -126,10 +144,21 @@ class MinigroupRepository(Protocol):
         """`room.close`: the time with its end at the close, and whether it timed out."""
         ...
 
+    async def list_page(self, query: PageQuery) -> list[Minigroup]:
+        """Up to `query.limit` minigroups in schedule order, in one statement."""
+        ...
+
 
 class RecordingRepository(Protocol):
+    """Recordings of classes. Whatever a unit of work writes here also sets the class's
+    `recording_stage` (domain/listing.py) in that unit of work, before it commits."""
+
     async def list_live(self, class_id: UUID) -> list[Recording]:
         """Recordings not soft-deleted, ordered by (created_at, id) (D4)."""
+        ...
+
+    async def list_live_of(self, class_ids: Sequence[UUID]) -> dict[UUID, list[Recording]]:
+        """`list_live` of several classes in one statement (classes without any are absent)."""
         ...
 
     async def soft_delete_all(self, class_id: UUID, now: datetime) -> None: ...
@@ -195,6 +224,10 @@ class AccountRepository(Protocol):
 
 class PositionRepository(Protocol):
     async def get(self, class_id: UUID, account_id: AccountId) -> int | None: ...
+
+    async def get_many(self, class_ids: Sequence[UUID], account_id: AccountId) -> dict[UUID, int]:
+        """The account's saved positions in these classes, in one statement."""
+        ...
 
     async def save(self, class_id: UUID, account_id: AccountId, position_secs: int) -> None:
         """Insert or replace the viewing position."""

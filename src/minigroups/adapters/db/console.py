@@ -26,8 +26,8 @@ from sqlalchemy import (
 )
 
 from minigroups.adapters.db.connection import TranslatingConnection
-from minigroups.adapters.db.minigroups import MINIGROUP, minigroup_from_row
-from minigroups.adapters.db.tables import class_, inbox, outbox, recording
+from minigroups.adapters.db.minigroups import minigroup_from_row
+from minigroups.adapters.db.tables import MINIGROUP, class_, inbox, outbox, recording
 from minigroups.domain.minigroup import Status
 from minigroups.ports import (
     InboxEntry,

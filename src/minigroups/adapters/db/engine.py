@@ -86,12 +86,14 @@ def create_engines(
     }
     if url.drivername.startswith("sqlite"):
         return _sqlite_engines(url, common, foreign_keys=foreign_keys)
+    # Custom plans only: asyncpg prepares every statement, and after five executions PostgreSQL
+    # may switch to a generic plan that cannot see the parameters. For the listing's statements
+    # such a plan walked tens of thousands of rows (benchmarks/README.md); planning anew costs
+    # well under a millisecond for every statement of ours. PostgreSQL 12 or later.
+    settings = {"application_name": "minigroups", "plan_cache_mode": "force_custom_plan"}
     writer = create_async_engine(
         url,
-        connect_args={
-            "timeout": pool_timeout,
-            "server_settings": {"application_name": "minigroups"},
-        },
+        connect_args={"timeout": pool_timeout, "server_settings": settings},
         **common,
     )
     return Engines(writer, writer.execution_options(isolation_level="AUTOCOMMIT"))

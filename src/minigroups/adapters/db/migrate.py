@@ -12,7 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, MetaData, inspect, text
 
 from minigroups.adapters.db.engine import create_engines
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate
@@ -78,5 +78,40 @@ def _upgrade(connection: Connection, revision: str) -> None:
 
 
 def _compare(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, metadata))
+    """Autogenerate's differences, and any one-database index of `tables.py` that is missing.
+
+    Those indexes (an expression, a collation) are compared by name only: Alembic cannot compare
+    their reflected definitions reliably, and the other database must not miss them.
+    """
+    special = {
+        index.name: index
+        for table in metadata.tables.values()
+        for index in table.indexes
+        if index.name is not None and "only_on" in index.info
+    }
+
+    def include(_item: Any, name: str | None, kind: str, _reflected: bool, _other: Any) -> bool:
+        return not (kind == "index" and name in special)
+
+    opts = {"compare_type": True, "include_object": include}
+    context = MigrationContext.configure(connection, opts=opts)
+    differences: list[Any] = list(compare_metadata(context, _metadata_without(set(special))))
+    inspector = inspect(connection)
+    for index in special.values():
+        if index.info["only_on"] != connection.dialect.name or index.table is None:
+            continue
+        present = {found["name"] for found in inspector.get_indexes(index.table.name)}
+        if index.name not in present:
+            differences.append(("add_index", index))
+    return differences
+
+
+def _metadata_without(names: set[str]) -> MetaData:
+    """A copy of `tables.py` without the named indexes."""
+    copy = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.tables.values():
+        copied = table.to_metadata(copy)
+        for index in list(copied.indexes):
+            if index.name in names:
+                copied.indexes.discard(index)
+    return copy

@@ -12,13 +12,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert
 
 from minigroups.adapters.db.connection import TranslatingConnection
-from minigroups.adapters.db.tables import UtcDateTime, class_
+from minigroups.adapters.db.listing import page_statement
+from minigroups.adapters.db.tables import MINIGROUP, UtcDateTime, class_
 from minigroups.domain.json_value import JsonObject
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
-from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, RoomColumn
-
-MINIGROUP = "minigroup"
+from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, PageQuery, RoomColumn
 
 _c = class_.c
 _ESTABLISHED = _c.established == true()
@@ -228,6 +227,10 @@ class SqlMinigroupRepository:
         await self._connection.execute(
             update(class_).where(_c.id == minigroup_id, _ESTABLISHED).values(properties=properties)
         )
+
+    async def list_page(self, query: PageQuery) -> list[Minigroup]:
+        statement, params = page_statement(self._connection.dialect_name, query)
+        return [minigroup_from_row(row) for row in await self._connection.all(statement, params)]
 
     # --- the recording pipeline (contract.md upstream §6) -----------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -9,8 +10,9 @@ from uuid import UUID, uuid4
 from sqlalchemy import Row, bindparam, delete, select, text, update
 
 from minigroups.adapters.db.connection import TranslatingConnection
-from minigroups.adapters.db.tables import recording
+from minigroups.adapters.db.tables import class_, recording
 from minigroups.adapters.db.upsert import insert_into
+from minigroups.domain.listing import recording_stage
 from minigroups.domain.minigroup import Recording, Segments
 
 _r = recording.c
@@ -19,6 +21,18 @@ _LIVE_RECORDINGS = (
     select(recording)
     .where(_r.class_id == bindparam("p_class_id"), _LIVE)
     .order_by(_r.created_at, _r.id)  # D4
+)
+_LIVE_RECORDINGS_OF = (
+    select(recording)
+    .where(_r.class_id.in_(bindparam("p_class_ids", expanding=True)), _LIVE)
+    .order_by(_r.class_id, _r.created_at, _r.id)
+)
+# SQLite renders no FOR UPDATE: its writer holds the database (BEGIN IMMEDIATE) anyway.
+_LOCK_CLASS = select(class_.c.id).where(class_.c.id == bindparam("p_class_id")).with_for_update()
+_SET_STAGE = (
+    update(class_)
+    .where(class_.c.id == bindparam("p_class_id"))
+    .values(recording_stage=bindparam("p_stage"))
 )
 
 
@@ -47,14 +61,41 @@ def _segments_to_json(segments: Segments | None) -> list[list[int]] | None:
 
 
 class SqlRecordingRepository:
+    """Recordings; the classes whose recordings it wrote get their stage in `sync_stages`."""
+
     def __init__(self, connection: TranslatingConnection) -> None:
         self._connection = connection
+        self._touched: set[UUID] = set()
 
     async def list_live(self, class_id: UUID) -> list[Recording]:
         rows = await self._connection.all(_LIVE_RECORDINGS, {"p_class_id": class_id})
         return [_recording_from_row(row) for row in rows]
 
+    async def list_live_of(self, class_ids: Sequence[UUID]) -> dict[UUID, list[Recording]]:
+        found: dict[UUID, list[Recording]] = {}
+        if not class_ids:
+            return found
+        rows = await self._connection.all(_LIVE_RECORDINGS_OF, {"p_class_ids": list(class_ids)})
+        for row in rows:
+            found.setdefault(row.class_id, []).append(_recording_from_row(row))
+        return found
+
+    async def sync_stages(self) -> None:
+        """Store `recording_stage` of every class whose recordings this unit of work wrote.
+
+        Called by the unit of work right before it commits. The class row is locked first, and
+        the recordings are read by a later statement, which on PostgreSQL (read committed) sees
+        every transaction that held the lock before: the last writer to commit stores the stage
+        of what is committed. The pipeline's writers lock the class row before they write.
+        """
+        touched, self._touched = sorted(self._touched), set()
+        for class_id in touched:
+            await self._connection.first(_LOCK_CLASS, {"p_class_id": class_id})
+            stage = recording_stage(await self.list_live(class_id))
+            await self._connection.execute(_SET_STAGE, {"p_class_id": class_id, "p_stage": stage})
+
     async def soft_delete_all(self, class_id: UUID, now: datetime) -> None:
+        self._touched.add(class_id)
         await self._connection.execute(
             update(recording)
             .where(_r.class_id == class_id, _r.deleted_at.is_(None))
@@ -63,6 +104,7 @@ class SqlRecordingRepository:
 
     async def add(self, new: Recording) -> None:
         """Store a recording (the pipeline's write; also a test helper)."""
+        self._touched.add(new.class_id)
         await self._connection.execute(
             recording.insert().values(
                 id=new.id,
@@ -82,6 +124,7 @@ class SqlRecordingRepository:
     async def upsert_uploaded(
         self, class_id: UUID, rtc_id: UUID, created_by: str, now: datetime
     ) -> None:
+        self._touched.add(class_id)
         statement = insert_into(self._connection.dialect_name, recording).values(
             id=uuid4(), class_id=class_id, rtc_id=rtc_id, created_by=created_by, created_at=now
         )
@@ -121,6 +164,7 @@ class SqlRecordingRepository:
         return bool(matched)
 
     async def remove(self, class_id: UUID, rtc_id: UUID) -> None:
+        self._touched.add(class_id)
         await self._connection.execute(
             delete(recording).where(_r.class_id == class_id, _r.rtc_id == rtc_id, _LIVE)
         )
@@ -128,13 +172,17 @@ class SqlRecordingRepository:
     async def set_modified_segments(
         self, recording_id: UUID, segments: Segments, adjusted_at: datetime
     ) -> None:
-        await self._connection.execute(
+        row = await self._connection.first(
             update(recording)
             .where(_r.id == recording_id)
             .values(modified_segments=_segments_to_json(segments), adjusted_at=adjusted_at)
+            .returning(_r.class_id)
         )
+        if row is not None:
+            self._touched.add(row.class_id)
 
     async def mark_transcoded(self, class_id: UUID, now: datetime) -> int:
+        self._touched.add(class_id)
         return await self._connection.execute(
             update(recording).where(_r.class_id == class_id, _LIVE).values(transcoded_at=now)
         )

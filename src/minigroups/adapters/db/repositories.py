@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -18,6 +19,11 @@ _ACCOUNT_PROPERTIES = select(account.c.properties).where(account.c.id == bindpar
 _LOCK_ACCOUNT = _ACCOUNT_PROPERTIES.with_for_update()
 _POSITION = select(record_timestamp.c.position_secs).where(
     record_timestamp.c.class_id == bindparam("p_class_id"),
+    record_timestamp.c.account_id == bindparam("p_account_id"),
+)
+
+_POSITIONS = select(record_timestamp.c.class_id, record_timestamp.c.position_secs).where(
+    record_timestamp.c.class_id.in_(bindparam("p_class_ids", expanding=True)),
     record_timestamp.c.account_id == bindparam("p_account_id"),
 )
 
@@ -76,6 +82,14 @@ class SqlPositionRepository:
             _POSITION, {"p_class_id": class_id, "p_account_id": account_id.key()}
         )
         return position
+
+    async def get_many(self, class_ids: Sequence[UUID], account_id: AccountId) -> dict[UUID, int]:
+        if not class_ids:
+            return {}
+        rows = await self._connection.all(
+            _POSITIONS, {"p_class_ids": list(class_ids), "p_account_id": account_id.key()}
+        )
+        return {row.class_id: row.position_secs for row in rows}
 
     async def save(self, class_id: UUID, account_id: AccountId, position_secs: int) -> None:
         now = datetime.now(UTC)

@@ -78,6 +78,7 @@ class SqlUnitOfWork:
         self._read_only = read_only
         self._gate = gate
         self._connection: AsyncConnection | None = None
+        self._recordings: SqlRecordingRepository | None = None
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
@@ -93,7 +94,8 @@ class SqlUnitOfWork:
         self._connection = connection
         translating_connection = TranslatingConnection(connection)
         self.minigroups = SqlMinigroupRepository(translating_connection)
-        self.recordings = SqlRecordingRepository(translating_connection)
+        self._recordings = SqlRecordingRepository(translating_connection)
+        self.recordings = self._recordings
         self.accounts = SqlAccountRepository(translating_connection)
         self.positions = SqlPositionRepository(translating_connection)
         self.inbox = SqlInboxRepository(translating_connection)
@@ -136,8 +138,9 @@ class SqlUnitOfWork:
                 self._gate.release()
 
     async def commit(self) -> None:
-        if self._connection is None:
+        if self._connection is None or self._recordings is None:
             raise RuntimeError("commit outside the unit of work")
+        await self._recordings.sync_stages()  # the listing's stage, in this transaction
         with translating():
             await self._connection.commit()
 

@@ -13,9 +13,11 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    ColumnElement,
     DateTime,
     Dialect,
     ForeignKey,
+    FromClause,
     Index,
     Integer,
     LargeBinary,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     Uuid,
     false,
     func,
+    literal_column,
     text,
     true,
 )
@@ -71,6 +74,8 @@ def json_type() -> TypeEngine[Any]:
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+MINIGROUP = "minigroup"  # the `kind` of a minigroup's class row
+
 class_ = Table(
     "class",
     metadata,
@@ -98,6 +103,9 @@ class_ = Table(
     # Ours (D13): the create that holds a dummy, and since when.
     Column("claim", Uuid(), nullable=True),
     Column("claimed_at", UtcDateTime(), nullable=True),
+    # Ours (listing): the first live recording's stage, or 'none' (domain/listing.py), kept by
+    # every recording write in its own transaction, so that a status filter is an index range.
+    Column("recording_stage", Text(), nullable=False, server_default=text("'none'")),
     CheckConstraint(
         "NOT established OR (conference_room_id IS NOT NULL AND event_room_id IS NOT NULL)",
         name="rooms_ids_presence",
@@ -107,6 +115,64 @@ class_ = Table(
     Index("class_event_room_id", "event_room_id"),
     Index("class_original_event_room_id", "original_event_room_id"),
     Index("class_modified_event_room_id", "modified_event_room_id"),
+    # The listing (adapters/db/listing.py): the schedule order, per audience and per stage; the
+    # windows with an unbounded end (also per stage), and the inverted ones (closed before their
+    # start).
+    Index("class_audience_start", "audience", "time_start", "id"),
+    Index("class_audience_stage_start", "audience", "recording_stage", "time_start", "id"),
+    Index(
+        "class_unbounded_end",
+        "audience",
+        "time_start",
+        "id",
+        postgresql_where=text("time_end IS NULL"),
+        sqlite_where=text("time_end IS NULL"),
+    ),
+    Index(
+        "class_unbounded_end_stage",
+        "audience",
+        "recording_stage",
+        "time_start",
+        "id",
+        postgresql_where=text("time_end IS NULL"),
+        sqlite_where=text("time_end IS NULL"),
+    ),
+    Index(
+        "class_inverted",
+        "audience",
+        "time_start",
+        "id",
+        postgresql_where=text("time_end < time_start"),
+        sqlite_where=text("time_end < time_start"),
+    ),
+)
+
+POSTGRESQL_ONLY = {"only_on": "postgresql"}  # info of indexes the other database lacks
+
+
+def running_window(table: FromClause = class_) -> ColumnElement[Any]:
+    """A bounded window as a closed tstzrange (PostgreSQL), to find those running at an instant.
+
+    Closed at both ends, so it contains every instant a strict or inclusive bound asks about
+    (the listing checks the exact bounds too); indexed only where `time_start <= time_end`.
+    """
+    return func.tstzrange(table.c.time_start, table.c.time_end, literal_column("'[]'"))
+
+
+def scope_bytes() -> ColumnElement[Any]:
+    """The scope under the "C" collation (PostgreSQL): code point order, so prefixes are ranges."""
+    return class_.c.scope.collate("C")
+
+
+Index(
+    "class_running",
+    running_window(),
+    postgresql_using="gist",
+    postgresql_where=text("time_start <= time_end"),
+    info=POSTGRESQL_ONLY,
+).ddl_if(dialect="postgresql")
+Index("class_audience_scope_c", class_.c.audience, scope_bytes(), info=POSTGRESQL_ONLY).ddl_if(
+    dialect="postgresql"
 )
 
 recording = Table(

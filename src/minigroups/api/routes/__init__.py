@@ -5,6 +5,7 @@ from __future__ import annotations
 from minigroups.api import idempotency
 from minigroups.api.routes import (
     docs,
+    listing,
     minigroups,
     postprocessing,
     probes,
@@ -23,7 +24,8 @@ def build_routes(*, simulator: LessonSimulator | None = None) -> RouteTable:
     The API's description (`docs`) comes last: it describes every route registered before it.
     """
     table = RouteTable()
-    for module in (minigroups, viewing, properties, room_events, postprocessing, probes):
+    modules = (minigroups, listing, viewing, properties, room_events, postprocessing, probes)
+    for module in modules:
         module.register(table)
     if simulator is not None:
         sandbox.register(table, simulator)
