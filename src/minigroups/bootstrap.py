@@ -35,6 +35,7 @@ from minigroups.adapters.ulms import AgentOptions, MqttAgent, MqttNotifier, Mqtt
 from minigroups.adapters.ulms.errors import MalformedEnvelope
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage
 from minigroups.adapters.ulms.topics import lifecycle_subscriptions
+from minigroups.adapters.webhooks import HttpWebhookClient, Resolver
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits
@@ -46,6 +47,7 @@ from minigroups.consumer.upkeep import PurgeOptions
 from minigroups.domain.ids import AccountId
 from minigroups.domain.limits import Limits
 from minigroups.domain.tasks import AudienceMedia
+from minigroups.domain.webhooks import WebhookPolicy
 from minigroups.ports import Clock, Notifier, Owner
 from minigroups.services.context import Context, Options
 from minigroups.services.sandbox import minigroup_of_room
@@ -75,6 +77,7 @@ class Container:
     metrics: PrometheusMetrics
     runtime: PipelineRuntime
     clients: list[httpx.AsyncClient]
+    webhook_client: HttpWebhookClient
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -104,6 +107,7 @@ class Container:
             await self.agent.close()
         for client in self.clients:
             await client.aclose()
+        await self.webhook_client.aclose()
         await self.ctx.store.close()
 
 
@@ -123,11 +127,12 @@ def build_container(
     *,
     sandbox: Sandbox | None = None,
     clock: Clock | None = None,
+    resolver: Resolver | None = None,
 ) -> Container:
     """Build the service from its settings.
 
-    Tests pass their own clock, and for `upstream = "sandbox"` their own sandbox (with the
-    faults they inject).
+    Tests pass their own clock, for `upstream = "sandbox"` their own sandbox (with the faults
+    they inject), and the resolver webhook hosts are looked up with (DNS they control).
     """
     if settings.upstream == "ulms":
         _require_ulms_sections(settings)
@@ -157,6 +162,7 @@ def build_container(
         token=id_token,
         user_agent=f"minigroups-{version('minigroups')}",
     )
+    webhook_client = _webhook_client(settings, resolver)
     ctx = Context(
         store=create_store(settings.database_url),
         authorizer=authorizer,
@@ -164,6 +170,7 @@ def build_container(
         conferences=peers.conference,
         tasks=peers.tq,
         notifier=upstream.notifier,
+        webhook_client=webhook_client,
         clock=clock,
         metrics=metrics,
         options=_options(settings),
@@ -175,6 +182,7 @@ def build_container(
         LifecycleWire(),
         owner=Owner(instance_id(settings), incarnation=uuid4()),
         purge=_purge_options(settings),
+        webhooks=_webhook_loop_options(settings),
     )
     if upstream.autopilot is not None:
         upstream.autopilot.emit = runtime.receive
@@ -187,6 +195,7 @@ def build_container(
         metrics=metrics,
         runtime=runtime,
         clients=[http] if upstream.tq_http is http else [http, upstream.tq_http],
+        webhook_client=webhook_client,
         agent=upstream.agent,
         autopilot=upstream.autopilot,
     )
@@ -249,6 +258,45 @@ def _options(settings: Settings) -> Options:
             for audience, media in settings.tq_client.audience_settings.items()
         },
         limits=Limits.picked(msgspec.structs.asdict(settings.limits)),
+        webhooks=webhook_policy(settings),
+    )
+
+
+def webhook_policy(settings: Settings) -> WebhookPolicy:
+    webhooks = settings.webhooks
+    return WebhookPolicy(
+        timeout=webhooks.timeout_seconds,
+        retry_schedule=tuple(webhooks.retry_schedule_seconds),
+        disable_after=timedelta(days=webhooks.disable_after_days),
+        rotation_overlap=timedelta(seconds=webhooks.rotation_overlap_seconds),
+        allow_http=webhooks.allow_http,
+        allow_private_targets=webhooks.allow_private_targets,
+        max_endpoints=webhooks.max_endpoints_per_audience,
+        per_endpoint_concurrency=webhooks.per_endpoint_concurrency,
+    )
+
+
+def _webhook_client(settings: Settings, resolver: Resolver | None) -> HttpWebhookClient:
+    webhooks = settings.webhooks
+    return HttpWebhookClient(
+        timeout=webhooks.timeout_seconds,
+        max_response_bytes=webhooks.max_response_bytes,
+        allow_http=webhooks.allow_http,
+        allow_private_targets=webhooks.allow_private_targets,
+        resolver=resolver,
+        user_agent=f"minigroups-webhooks/{version('minigroups')}",
+    )
+
+
+def _webhook_loop_options(settings: Settings) -> LoopOptions:
+    """The pipeline's leases and pace, with the webhooks' own concurrency (retries follow the
+    webhook schedule, not these backoff settings)."""
+    pipeline = settings.pipeline
+    return LoopOptions(
+        lease=pipeline.lease_seconds,
+        concurrency=settings.webhooks.concurrency,
+        poll=pipeline.poll_seconds,
+        grace=pipeline.shutdown_grace_seconds,
     )
 
 
@@ -271,6 +319,7 @@ def _purge_options(settings: Settings) -> PurgeOptions:
         retention=timedelta(days=pipeline.retention_days),
         interval=pipeline.purge_interval_seconds,
         batch=pipeline.purge_batch_size,
+        deliveries=timedelta(days=settings.webhooks.retention_days),
     )
 
 

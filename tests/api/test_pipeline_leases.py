@@ -30,6 +30,7 @@ from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.domain.json_value import JsonObject
 from minigroups.ports import (
     AccountRepository,
+    DeliveryQueue,
     InboxItem,
     InboxRepository,
     IncomingEvent,
@@ -41,6 +42,7 @@ from minigroups.ports import (
     RecordingRepository,
     Store,
     UnitOfWork,
+    WebhookRepository,
 )
 from minigroups.services import inbox, inbox_admin
 from minigroups.services.context import Context
@@ -294,6 +296,8 @@ class _Unreachable:
     positions: PositionRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryQueue
 
     async def __aenter__(self) -> Self:
         raise DatabaseUnavailable("database unavailable: connection refused (injected)")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Call"], Awaitable[Response]]
 
-UUID_PARAMS = frozenset({"id", "edition_id"})
+UUID_PARAMS = frozenset({"id", "edition_id", "delivery_id"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from minigroups.config.settings import (
     PipelineSettings,
     Settings,
     TqClientSettings,
+    WebhooksSettings,
 )
 from minigroups.domain.ids import AccountId
 
@@ -53,6 +54,7 @@ def check_values(settings: Settings) -> None:
             _check_http_authz(("authz", audience), authz)
     _check_pattern(("limits", "property_key_pattern"), settings.limits.property_key_pattern)
     _check_pipeline(settings.pipeline)
+    _check_webhooks(settings.webhooks)
 
 
 def _check_pattern(path: KeyPath, pattern: str) -> None:
@@ -92,6 +94,15 @@ def _check_pipeline(pipeline: PipelineSettings) -> None:
         raise key_problem(("pipeline", "shutdown_grace_seconds"), "must be a number >= 0")
     if pipeline.purge_batch_size < 1:
         raise key_problem(("pipeline", "purge_batch_size"), "must be at least 1")
+
+
+def _check_webhooks(webhooks: WebhooksSettings) -> None:
+    schedule = webhooks.retry_schedule_seconds
+    if not schedule:
+        raise key_problem(("webhooks", "retry_schedule_seconds"), "must list at least one delay")
+    for index, delay in enumerate(schedule):
+        if not (math.isfinite(delay) and delay >= 0):
+            raise key_problem(("webhooks", "retry_schedule_seconds", index), "must be >= 0")
 
 
 def _check_http_authz(path: KeyPath, authz: AuthzHttpSettings) -> None:

@@ -150,6 +150,27 @@ class LimitsSettings(_Section):
     max_connections: Positive = 1000  # open connections and requests; over it: 503
 
 
+class WebhooksSettings(_Section):
+    """Ours (issue 10): signed webhooks, their retries and where they may go. See
+    docs/decisions.md, "Webhooks"."""
+
+    timeout_seconds: Seconds = 10.0  # a 2xx within this is a success
+    # Delays before each attempt, the first counted from the event (Standard Webhooks' default:
+    # at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); after the last, the delivery fails.
+    retry_schedule_seconds: list[float] = msgspec.field(
+        default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    )
+    disable_after_days: Seconds = 5.0  # failing without a success this long disables it
+    rotation_overlap_seconds: Seconds = 86400.0  # the old secret keeps signing this long
+    allow_http: bool = False  # `http://` URLs too (else only `https://`)
+    allow_private_targets: bool = False  # loopback, private, link-local, metadata addresses
+    max_endpoints_per_audience: Positive = 20
+    concurrency: Positive = 16  # deliveries sent at once per instance
+    per_endpoint_concurrency: Positive = 2  # deliveries of one endpoint in flight at once
+    max_response_bytes: Positive = 4096  # of a receiver's answer read; the rest is dropped
+    retention_days: Seconds = 30.0  # settled deliveries (and their attempts) are purged after
+
+
 class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
@@ -168,3 +189,4 @@ class Settings(_Section):
     upstream: Literal["sandbox", "ulms"] = "sandbox"  # ours
     pipeline: PipelineSettings = msgspec.field(default_factory=PipelineSettings)  # ours
     limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)  # ours
+    webhooks: WebhooksSettings = msgspec.field(default_factory=WebhooksSettings)  # ours

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from minigroups.ports import Owner
 from minigroups.services.context import Context
-from minigroups.services.upkeep import purge_settled, reclaim_earlier_claims
+from minigroups.services.upkeep import purge_deliveries, purge_settled, reclaim_earlier_claims
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ class PurgeOptions:
     retention: timedelta = timedelta(days=7)  # handled and sent rows older than this go
     interval: float = 600.0  # seconds between two purges
     batch: int = 500  # rows per table per transaction
+    deliveries: timedelta = timedelta(days=30)  # settled webhook deliveries older than this go
 
 
 class Upkeep:
@@ -65,9 +66,14 @@ class Upkeep:
 
     async def purge_once(self) -> int:
         """Purge everything past retention, a batch per table per transaction; how many rows."""
-        before = self.ctx.clock.now() - self.purge.retention
+        now = self.ctx.clock.now()
+        before = now - self.purge.retention
         total = 0
         while purged := await purge_settled(self.ctx, before, self.purge.batch):
+            total += purged
+            await asyncio.sleep(PAUSE_BETWEEN_BATCHES)
+        before = now - self.purge.deliveries
+        while purged := await purge_deliveries(self.ctx, before, self.purge.batch):
             total += purged
             await asyncio.sleep(PAUSE_BETWEEN_BATCHES)
         return total
@@ -79,4 +85,7 @@ class Upkeep:
             log.warning("pipeline: purging old rows failed: %s", exc)
         else:
             if purged:
-                log.info("pipeline: purged %d handled events and sent effects", purged)
+                log.info(
+                    "pipeline: purged %d handled events, sent effects and webhook deliveries",
+                    purged,
+                )

@@ -1,8 +1,9 @@
 """The interfaces the use cases need from the outside world; adapters implement them.
 
 One module per concern: `store` (repositories, units of work, the storage dataclasses), `queues`
-(the inbox and the outbox), `peers` (the upstream services, contract.md upstream §3-§5), `auth` (the
-authorizer) and `runtime` (clock and metrics). Everything is importable from `minigroups.ports`.
+(the inbox and the outbox), `webhooks` (endpoints, deliveries, the client that sends), `peers`
+(the upstream services, contract.md upstream §3-§5), `auth` (the authorizer) and `runtime`
+(clock and metrics). Everything is importable from `minigroups.ports`.
 """
 
 from minigroups.ports.auth import Action, Authorizer
@@ -42,6 +43,16 @@ from minigroups.ports.store import (
     UnitOfWork,
     Viewer,
 )
+from minigroups.ports.webhooks import (
+    DeliveryItem,
+    DeliveryPage,
+    DeliveryQueue,
+    NewDelivery,
+    WebhookClient,
+    WebhookRepository,
+    WebhookRequest,
+    WebhookResponse,
+)
 
 __all__ = [
     "AccountRepository",
@@ -50,6 +61,9 @@ __all__ = [
     "BrokerLink",
     "Clock",
     "ConferenceService",
+    "DeliveryItem",
+    "DeliveryPage",
+    "DeliveryQueue",
     "Dummy",
     "Edition",
     "EventService",
@@ -61,6 +75,7 @@ __all__ = [
     "Metrics",
     "MinigroupChanges",
     "MinigroupRepository",
+    "NewDelivery",
     "NewMinigroup",
     "Notifier",
     "OutboxItem",
@@ -77,5 +92,9 @@ __all__ = [
     "TaskQueue",
     "UnitOfWork",
     "Viewer",
+    "WebhookClient",
+    "WebhookRepository",
+    "WebhookRequest",
+    "WebhookResponse",
     "WriterConfigSnapshot",
 ]

@@ -13,6 +13,7 @@ from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.minigroup import Minigroup, Recording, Segments
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports.queues import InboxRepository, OutboxRepository
+from minigroups.ports.webhooks import DeliveryQueue, WebhookRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +212,8 @@ class UnitOfWork(Protocol):
     positions: PositionRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryQueue
 
     async def __aenter__(self) -> Self: ...
 

@@ -20,14 +20,17 @@ from minigroups.adapters.db.repositories import (
     SqlAccountRepository,
     SqlPositionRepository,
 )
+from minigroups.adapters.db.webhooks import SqlDeliveryQueue, SqlWebhookRepository
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import (
     AccountRepository,
+    DeliveryQueue,
     InboxRepository,
     MinigroupRepository,
     OutboxRepository,
     PositionRepository,
     RecordingRepository,
+    WebhookRepository,
 )
 
 
@@ -63,6 +66,8 @@ class SqlUnitOfWork:
     positions: PositionRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryQueue
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
@@ -89,6 +94,8 @@ class SqlUnitOfWork:
         self.positions = SqlPositionRepository(translating_connection)
         self.inbox = SqlInboxRepository(translating_connection)
         self.outbox = SqlOutboxRepository(translating_connection)
+        self.webhooks = SqlWebhookRepository(translating_connection)
+        self.deliveries = SqlDeliveryQueue(translating_connection)
         return self
 
     async def _connect(self) -> AsyncConnection:

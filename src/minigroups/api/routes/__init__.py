@@ -10,6 +10,7 @@ from minigroups.api.routes import (
     room_events,
     sandbox,
     viewing,
+    webhooks,
 )
 from minigroups.api.routing import RouteTable
 from minigroups.services.sandbox import LessonSimulator
@@ -18,7 +19,8 @@ from minigroups.services.sandbox import LessonSimulator
 def build_routes(*, simulator: LessonSimulator | None = None) -> RouteTable:
     """Every route of the API; the sandbox's control route only with its lesson simulator."""
     table = RouteTable()
-    for module in (minigroups, viewing, properties, room_events, postprocessing, probes):
+    modules = (minigroups, viewing, properties, room_events, postprocessing, webhooks, probes)
+    for module in modules:
         module.register(table)
     if simulator is not None:
         sandbox.register(table, simulator)
