@@ -18,8 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from minigroups.adapters.auth.keys import load_signing_key
 from minigroups.adapters.auth.tokens import mint_token
 from minigroups.adapters.sandbox import Sandbox
+from minigroups.adapters.webhooks import Resolver
 from minigroups.bootstrap import Container, build_container, create_app
 from minigroups.config import Settings
+from minigroups.ports import Clock
 from tests.support.authz_backend import AuthzBackend
 from tests.support.faults import Faults
 
@@ -130,17 +132,27 @@ def sandbox_for(settings: Settings, faults: Faults) -> Sandbox:
 
 
 @asynccontextmanager
-async def running_api(database_url: str, tmp_path: Path, **limits: Any) -> AsyncIterator[Api]:
-    """The API of `build_settings`, with some `[limits]` changed."""
+async def running_api(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    sections: dict[str, dict[str, Any]] | None = None,
+    resolver: Resolver | None = None,
+    clock: Clock | None = None,
+    **limits: Any,
+) -> AsyncIterator[Api]:
+    """The API of `build_settings`, with some `[limits]` (or keys of other `sections`) changed;
+    webhook hosts looked up with `resolver`, the time read from `clock`."""
     backend = AuthzBackend()
     await backend.start()
     settings = build_settings(database_url, tmp_path, backend.uri)
-    if limits:
-        changed = msgspec.structs.replace(settings.limits, **limits)
-        settings = msgspec.structs.replace(settings, limits=changed)
+    for name, changes in {**(sections or {}), "limits": limits}.items():
+        if changes:
+            changed = msgspec.structs.replace(getattr(settings, name), **changes)
+            settings = msgspec.structs.replace(settings, **{name: changed})
     faults = Faults()
     sandbox = sandbox_for(settings, faults)
-    container = build_container(settings, sandbox=sandbox)
+    container = build_container(settings, sandbox=sandbox, resolver=resolver, clock=clock)
     transport = httpx.ASGITransport(app=create_app(container))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://minigroups.test") as c:

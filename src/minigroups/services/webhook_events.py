@@ -19,8 +19,9 @@ WEBHOOK_KIND = "minigroup"  # the class kind webhooks report (their types are `m
 
 
 def rfc3339(moment: datetime) -> str:
-    """`2027-02-02T10:00:00.123456Z`: UTC with a `Z`."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """`2027-02-02T10:00:00.123456Z`: UTC with a `Z`, always to the microsecond (a fixed
+    width, so that the texts sort as the times)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def event_data(minigroup: Minigroup, notification: JsonObject | None = None) -> JsonObject:
