@@ -35,7 +35,7 @@ from minigroups.adapters.ulms import AgentOptions, MqttAgent, MqttNotifier, Mqtt
 from minigroups.adapters.ulms.errors import MalformedEnvelope
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage
 from minigroups.adapters.ulms.topics import lifecycle_subscriptions
-from minigroups.adapters.webhooks import HttpWebhookClient, Resolver
+from minigroups.adapters.webhooks import HttpWebhookClient, Resolver, webhook_client, webhook_policy
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits
@@ -47,7 +47,6 @@ from minigroups.consumer.upkeep import PurgeOptions
 from minigroups.domain.ids import AccountId
 from minigroups.domain.limits import Limits
 from minigroups.domain.tasks import AudienceMedia
-from minigroups.domain.webhooks import WebhookPolicy
 from minigroups.ports import Clock, Notifier, Owner
 from minigroups.services.context import Context, Options
 from minigroups.services.sandbox import minigroup_of_room
@@ -162,7 +161,7 @@ def build_container(
         token=id_token,
         user_agent=f"minigroups-{version('minigroups')}",
     )
-    webhook_client = _webhook_client(settings, resolver)
+    client = webhook_client(settings, resolver)
     ctx = Context(
         store=create_store(settings.database_url),
         authorizer=authorizer,
@@ -170,7 +169,7 @@ def build_container(
         conferences=peers.conference,
         tasks=peers.tq,
         notifier=upstream.notifier,
-        webhook_client=webhook_client,
+        webhook_client=client,
         clock=clock,
         metrics=metrics,
         options=_options(settings),
@@ -195,7 +194,7 @@ def build_container(
         metrics=metrics,
         runtime=runtime,
         clients=[http] if upstream.tq_http is http else [http, upstream.tq_http],
-        webhook_client=webhook_client,
+        webhook_client=client,
         agent=upstream.agent,
         autopilot=upstream.autopilot,
     )
@@ -259,32 +258,6 @@ def _options(settings: Settings) -> Options:
         },
         limits=Limits.picked(msgspec.structs.asdict(settings.limits)),
         webhooks=webhook_policy(settings),
-    )
-
-
-def webhook_policy(settings: Settings) -> WebhookPolicy:
-    webhooks = settings.webhooks
-    return WebhookPolicy(
-        timeout=webhooks.timeout_seconds,
-        retry_schedule=tuple(webhooks.retry_schedule_seconds),
-        disable_after=timedelta(days=webhooks.disable_after_days),
-        rotation_overlap=timedelta(seconds=webhooks.rotation_overlap_seconds),
-        allow_http=webhooks.allow_http,
-        allow_private_targets=webhooks.allow_private_targets,
-        max_endpoints=webhooks.max_endpoints_per_audience,
-        per_endpoint_concurrency=webhooks.per_endpoint_concurrency,
-    )
-
-
-def _webhook_client(settings: Settings, resolver: Resolver | None) -> HttpWebhookClient:
-    webhooks = settings.webhooks
-    return HttpWebhookClient(
-        timeout=webhooks.timeout_seconds,
-        max_response_bytes=webhooks.max_response_bytes,
-        allow_http=webhooks.allow_http,
-        allow_private_targets=webhooks.allow_private_targets,
-        resolver=resolver,
-        user_agent=f"minigroups-webhooks/{version('minigroups')}",
     )
 
 

@@ -47,7 +47,7 @@ class PipelineRuntime:
         self.relay = OutboxRelay(ctx, options, owner=self.owner)
         self.webhooks = WebhookSender(ctx, webhooks or options, owner=self.owner)
         self.worker = InboxWorker(
-            ctx, options, decoder, owner=self.owner, after_handled=self._after_handled
+            ctx, options, decoder, owner=self.owner, after_handled=self.relay.wake
         )
         self.upkeep = Upkeep(ctx, self.owner, purge or PurgeOptions(), on_reclaimed=self._wake)
         self._tasks: list[asyncio.Task[None]] = []
@@ -121,11 +121,6 @@ class PipelineRuntime:
         else:
             if released:
                 log.info("pipeline: released %d claimed items for other instances", released)
-
-    def _after_handled(self) -> None:
-        """Effects and webhook deliveries were just committed with a handled event."""
-        self.relay.wake()
-        self.webhooks.wake()
 
     def _wake(self) -> None:
         self.worker.wake()

@@ -43,7 +43,8 @@ def add_parser(commands: Any, add_config: AddConfig) -> None:
 
 async def run(args: argparse.Namespace, loaded: LoadedSettings) -> None:
     from minigroups.adapters.db import create_store
-    from minigroups.bootstrap import StartupError, webhook_policy
+    from minigroups.adapters.webhooks import webhook_policy
+    from minigroups.bootstrap import StartupError
     from minigroups.domain.errors import MinigroupsError
     from minigroups.services import webhooks
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from minigroups.bootstrap import webhook_policy
+from minigroups.adapters.webhooks import webhook_policy
 from tests.unit.config.helpers import MINIMAL, load_error, load_text, with_section
 
 

@@ -20,7 +20,8 @@ from minigroups.adapters.db.repositories import (
     SqlAccountRepository,
     SqlPositionRepository,
 )
-from minigroups.adapters.db.webhooks import SqlDeliveryQueue, SqlWebhookRepository
+from minigroups.adapters.db.webhook_deliveries import SqlDeliveryQueue
+from minigroups.adapters.db.webhook_endpoints import SqlWebhookRepository
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import (
     AccountRepository,

@@ -3,5 +3,6 @@ only (checked again at every connection), follows no redirect and reads little o
 
 from minigroups.adapters.webhooks.client import HttpWebhookClient
 from minigroups.adapters.webhooks.resolver import Resolver, SystemResolver
+from minigroups.adapters.webhooks.settings import webhook_client, webhook_policy
 
-__all__ = ["HttpWebhookClient", "Resolver", "SystemResolver"]
+__all__ = ["HttpWebhookClient", "Resolver", "SystemResolver", "webhook_client", "webhook_policy"]
