@@ -36,6 +36,7 @@ from minigroups.adapters.ulms import AgentOptions, MqttAgent, MqttNotifier, Mqtt
 from minigroups.adapters.ulms.errors import MalformedEnvelope
 from minigroups.adapters.ulms.inbound import Handler, InboundMessage
 from minigroups.adapters.ulms.topics import lifecycle_subscriptions
+from minigroups.adapters.webhooks import HttpWebhookClient, Resolver, webhook_client, webhook_policy
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits
@@ -78,6 +79,7 @@ class Container:
     metrics: PrometheusMetrics
     runtime: PipelineRuntime
     clients: list[httpx.AsyncClient]
+    webhook_client: HttpWebhookClient
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
     key_expiry: KeyExpiry | None = None
@@ -110,6 +112,7 @@ class Container:
             await self.agent.close()
         for client in self.clients:
             await client.aclose()
+        await self.webhook_client.aclose()
         await self.ctx.store.close()
 
 
@@ -129,11 +132,12 @@ def build_container(
     *,
     sandbox: Sandbox | None = None,
     clock: Clock | None = None,
+    resolver: Resolver | None = None,
 ) -> Container:
     """Build the service from its settings.
 
-    Tests pass their own clock, and for `upstream = "sandbox"` their own sandbox (with the
-    faults they inject).
+    Tests pass their own clock, for `upstream = "sandbox"` their own sandbox (with the faults
+    they inject), and the resolver webhook hosts are looked up with (DNS they control).
     """
     if settings.upstream == "ulms":
         _require_ulms_sections(settings)
@@ -167,6 +171,7 @@ def build_container(
         token=id_token,
         user_agent=f"minigroups-{version('minigroups')}",
     )
+    client = webhook_client(settings, resolver)
     ctx = Context(
         store=create_store(settings.database_url),
         authorizer=authorizer,
@@ -174,6 +179,7 @@ def build_container(
         conferences=peers.conference,
         tasks=peers.tq,
         notifier=upstream.notifier,
+        webhook_client=client,
         clock=clock,
         metrics=metrics,
         options=_options(settings),
@@ -185,6 +191,7 @@ def build_container(
         wire,
         owner=Owner(instance_id(settings), incarnation=uuid4()),
         purge=_purge_options(settings),
+        webhooks=_webhook_loop_options(settings),
     )
     if upstream.autopilot is not None:
         upstream.autopilot.emit = runtime.receive
@@ -197,6 +204,7 @@ def build_container(
         metrics=metrics,
         runtime=runtime,
         clients=[http] if upstream.tq_http is http else [http, upstream.tq_http],
+        webhook_client=client,
         agent=upstream.agent,
         autopilot=upstream.autopilot,
         key_expiry=KeyExpiry(
@@ -270,6 +278,19 @@ def _options(settings: Settings) -> Options:
             ttl=timedelta(seconds=settings.idempotency.ttl_seconds),
             lease=timedelta(seconds=settings.idempotency.lease_seconds),
         ),
+        webhooks=webhook_policy(settings),
+    )
+
+
+def _webhook_loop_options(settings: Settings) -> LoopOptions:
+    """The pipeline's leases and pace, with the webhooks' own concurrency (retries follow the
+    webhook schedule, not these backoff settings)."""
+    pipeline = settings.pipeline
+    return LoopOptions(
+        lease=pipeline.lease_seconds,
+        concurrency=settings.webhooks.concurrency,
+        poll=pipeline.poll_seconds,
+        grace=pipeline.shutdown_grace_seconds,
     )
 
 
@@ -293,6 +314,7 @@ def _purge_options(settings: Settings) -> PurgeOptions:
         interval=pipeline.purge_interval_seconds,
         batch=pipeline.purge_batch_size,
         gauge_interval=pipeline.gauge_interval_seconds,
+        deliveries=timedelta(days=settings.webhooks.retention_days),
     )
 
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from minigroups.adapters.auth.keys import load_signing_key
 from minigroups.adapters.auth.tokens import mint_token
 from minigroups.adapters.sandbox import Sandbox
+from minigroups.adapters.webhooks import Resolver
 from minigroups.bootstrap import Container, build_container, create_app
 from minigroups.config import Settings
 from minigroups.ports import Clock
@@ -131,9 +132,20 @@ def sandbox_for(settings: Settings, faults: Faults) -> Sandbox:
 
 
 @asynccontextmanager
-async def running_api(database_url: str, tmp_path: Path, **limits: Any) -> AsyncIterator[Api]:
-    """The API of `build_settings`, with some `[limits]` changed."""
-    async with serving_api(database_url, tmp_path, limits=limits) as api:
+async def running_api(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    sections: dict[str, dict[str, Any]] | None = None,
+    resolver: Resolver | None = None,
+    clock: Clock | None = None,
+    **limits: Any,
+) -> AsyncIterator[Api]:
+    """The API of `build_settings`, with some `[limits]` (or keys of other `sections`) changed;
+    webhook hosts looked up with `resolver`, the time read from `clock`."""
+    async with serving_api(
+        database_url, tmp_path, limits=limits, sections=sections, resolver=resolver, clock=clock
+    ) as api:
         yield api
 
 
@@ -143,21 +155,24 @@ async def serving_api(
     tmp_path: Path,
     *,
     limits: dict[str, Any] | None = None,
+    sections: dict[str, dict[str, Any]] | None = None,
     adjust: Callable[[Settings], Settings] | None = None,
+    resolver: Resolver | None = None,
     clock: Clock | None = None,
 ) -> AsyncIterator[Api]:
     """`running_api`, with the settings `adjust`ed last and `clock` for the system clock."""
     backend = AuthzBackend()
     await backend.start()
     settings = build_settings(database_url, tmp_path, backend.uri)
-    if limits:
-        changed = msgspec.structs.replace(settings.limits, **limits)
-        settings = msgspec.structs.replace(settings, limits=changed)
+    for name, changes in {**(sections or {}), "limits": limits or {}}.items():
+        if changes:
+            changed = msgspec.structs.replace(getattr(settings, name), **changes)
+            settings = msgspec.structs.replace(settings, **{name: changed})
     if adjust is not None:
         settings = adjust(settings)
     faults = Faults()
     sandbox = sandbox_for(settings, faults)
-    container = build_container(settings, sandbox=sandbox, clock=clock)
+    container = build_container(settings, sandbox=sandbox, resolver=resolver, clock=clock)
     transport = httpx.ASGITransport(app=create_app(container))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://minigroups.test") as c:

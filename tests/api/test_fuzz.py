@@ -187,6 +187,7 @@ class Fuzzer:
             value = {
                 "id": self.known["id"],
                 "edition_id": str(uuid4()),
+                "delivery_id": str(uuid4()),
                 "audience": rng.choice([self.known["audience"], *AUDIENCES]),
                 "scope": self.known["scope"],
                 "property_id": rng.choice(["p", "is_adult", "a.b:c", "k" * 129, "x y"]),
@@ -256,6 +257,23 @@ class Fuzzer:
                 {"type": "message", "data": self.json_value(3), "set": "s", "label": "l"},
                 {"priority": rng.choice(["low", "high", "urgent", 1, None])},
                 {"participants": rng.choice([0, 1, 3, -1, 2**40])},
+                {
+                    "url": rng.choice(
+                        [
+                            "https://93.184.216.34/hook",
+                            "https://127.0.0.1/hook",
+                            "http://[::1]/",
+                            "https://localhost/",
+                            "https://x/" + "a" * 3000,
+                            "https://\u0000/",
+                            "javascript:alert(1)",
+                            "",
+                        ]
+                    ),
+                    "events": rng.choice([["*"], ["minigroup.ready"], [], ["nope"], "x", [1]]),
+                    "description": rng.choice(["", "d", "é" * 2000, None]),
+                    "enabled": rng.choice([True, False, None, "yes"]),
+                },
             ]
         )
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.api.conftest import ADMIN, AUDIENCE, Api, running_api
 
-SMALL = {
+SMALL: dict[str, Any] = {
     "property_value_bytes": 40,
     "property_keys": 3,
     "property_map_bytes": 100,

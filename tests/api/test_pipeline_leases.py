@@ -31,6 +31,7 @@ from minigroups.domain.json_value import JsonObject
 from minigroups.ports import (
     AccountRepository,
     ConsoleRepository,
+    DeliveryQueue,
     IdempotencyRepository,
     InboxItem,
     InboxRepository,
@@ -44,6 +45,7 @@ from minigroups.ports import (
     RecordingRepository,
     Store,
     UnitOfWork,
+    WebhookRepository,
 )
 from minigroups.services import inbox, inbox_admin
 from minigroups.services.context import Context
@@ -304,6 +306,8 @@ class _Unreachable:
     idempotency: IdempotencyRepository
     overview: OverviewRepository
     console: ConsoleRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryQueue
 
     async def __aenter__(self) -> Self:
         raise DatabaseUnavailable("database unavailable: connection refused (injected)")

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Call"], Awaitable[Response]]
 
-UUID_PARAMS = frozenset({"id", "edition_id"})
+UUID_PARAMS = frozenset({"id", "edition_id", "delivery_id"})
 JSON = "application/json"
 
 

@@ -35,6 +35,7 @@ from minigroups.config.settings import (
     Settings,
     StorageSettings,
     TqClientSettings,
+    WebhooksSettings,
 )
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "Settings",
     "StorageSettings",
     "TqClientSettings",
+    "WebhooksSettings",
     "default_data_dir",
     "embedded_settings",
     "load_settings",

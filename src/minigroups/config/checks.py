@@ -14,6 +14,7 @@ from minigroups.config.settings import (
     PipelineSettings,
     Settings,
     TqClientSettings,
+    WebhooksSettings,
 )
 from minigroups.domain.ids import AccountId
 
@@ -58,6 +59,7 @@ def check_values(settings: Settings) -> None:
         raise key_problem(("log", "level"), f"must be one of {', '.join(LOG_LEVELS)}")
     for index, admin in enumerate(settings.console.admins):
         _check_account_id(("console", "admins", index), admin)
+    _check_webhooks(settings.webhooks)
 
 
 def _check_pattern(path: KeyPath, pattern: str) -> None:
@@ -97,6 +99,15 @@ def _check_pipeline(pipeline: PipelineSettings) -> None:
         raise key_problem(("pipeline", "shutdown_grace_seconds"), "must be a number >= 0")
     if pipeline.purge_batch_size < 1:
         raise key_problem(("pipeline", "purge_batch_size"), "must be at least 1")
+
+
+def _check_webhooks(webhooks: WebhooksSettings) -> None:
+    schedule = webhooks.retry_schedule_seconds
+    if not schedule:
+        raise key_problem(("webhooks", "retry_schedule_seconds"), "must list at least one delay")
+    for index, delay in enumerate(schedule):
+        if not (math.isfinite(delay) and delay >= 0):
+            raise key_problem(("webhooks", "retry_schedule_seconds", index), "must be >= 0")
 
 
 def _check_http_authz(path: KeyPath, authz: AuthzHttpSettings) -> None:

@@ -181,6 +181,27 @@ class ConsoleSettings(_Section):
     secure_cookie: bool = False  # set true when a TLS proxy serves the console
 
 
+class WebhooksSettings(_Section):
+    """Ours (issue 10): signed webhooks, their retries and where they may go. See
+    docs/decisions.md, "Webhooks"."""
+
+    timeout_seconds: Seconds = 10.0  # a 2xx within this is a success
+    # Delays before each attempt, the first counted from the event (Standard Webhooks' default:
+    # at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); after the last, the delivery fails.
+    retry_schedule_seconds: list[float] = msgspec.field(
+        default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    )
+    disable_after_days: Seconds = 5.0  # failing without a success this long disables it
+    rotation_overlap_seconds: Seconds = 86400.0  # the old secret keeps signing this long
+    allow_http: bool = False  # `http://` URLs too (else only `https://`)
+    allow_private_targets: bool = False  # loopback, private, link-local, metadata addresses
+    max_endpoints_per_audience: Positive = 20
+    concurrency: Positive = 16  # deliveries sent at once per instance
+    per_endpoint_concurrency: Positive = 2  # deliveries of one endpoint in flight at once
+    max_response_bytes: Positive = 4096  # of a receiver's answer read; the rest is dropped
+    retention_days: Seconds = 30.0  # settled deliveries (and their attempts) are purged after
+
+
 class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
@@ -202,3 +223,4 @@ class Settings(_Section):
     idempotency: IdempotencySettings = msgspec.field(default_factory=IdempotencySettings)  # ours
     log: LogSettings = msgspec.field(default_factory=LogSettings)  # ours
     console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)  # ours
+    webhooks: WebhooksSettings = msgspec.field(default_factory=WebhooksSettings)  # ours

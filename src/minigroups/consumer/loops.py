@@ -23,14 +23,14 @@ from uuid import UUID, uuid4
 from minigroups.consumer.dispatch import handle
 from minigroups.consumer.logfields import log_effect, log_event
 from minigroups.domain.errors import DatabaseUnavailable, LeaseLost, LifecycleFailed
-from minigroups.ports import InboxItem, OutboxItem, Owner
+from minigroups.ports import DeliveryItem, InboxItem, OutboxItem, Owner
 from minigroups.services import inbox, outbox
 from minigroups.services.context import Context
 from minigroups.services.outage import Backoff, Outage
 from minigroups.services.pipeline.events import LifecycleDecoder
 
 log = logging.getLogger(__name__)
-Item = TypeVar("Item", InboxItem, OutboxItem)
+Item = TypeVar("Item", InboxItem, OutboxItem, DeliveryItem)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""The pipeline of one process: intake into the inbox, the inbox worker, the outbox relay, and
-their upkeep (claims of a dead incarnation taken back at start, old rows purged)."""
+"""The pipeline of one process: intake into the inbox, the inbox worker, the outbox relay, the
+webhook sender, and their upkeep (claims of a dead incarnation taken back at start, old rows
+purged)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from uuid import uuid4
 
 from minigroups.consumer.loops import InboxWorker, LoopOptions, OutboxRelay
 from minigroups.consumer.upkeep import PurgeOptions, Upkeep
+from minigroups.consumer.webhooks import WebhookSender
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import Owner
 from minigroups.services.context import Context
@@ -36,12 +38,14 @@ class PipelineRuntime:
         *,
         owner: Owner | None = None,
         purge: PurgeOptions | None = None,
+        webhooks: LoopOptions | None = None,
     ) -> None:
         self.ctx = ctx
         self.decoder = decoder
         self.options = options
         self.owner = owner or Owner("local", uuid4())
         self.relay = OutboxRelay(ctx, options, owner=self.owner)
+        self.webhooks = WebhookSender(ctx, webhooks or options, owner=self.owner)
         self.worker = InboxWorker(
             ctx, options, decoder, owner=self.owner, after_handled=self.relay.wake
         )
@@ -80,6 +84,7 @@ class PipelineRuntime:
             self._tasks = [
                 asyncio.create_task(self.worker.run(), name="inbox-worker"),
                 asyncio.create_task(self.relay.run(), name="outbox-relay"),
+                asyncio.create_task(self.webhooks.run(), name="webhook-sender"),
                 asyncio.create_task(self.upkeep.run(), name="pipeline-upkeep"),
             ]
 
@@ -88,6 +93,7 @@ class PipelineRuntime:
         shutdown calls this as soon as it starts, while HTTP requests are still completing)."""
         self.worker.stop()
         self.relay.stop()
+        self.webhooks.stop()
 
     async def stop(self) -> None:
         """Stop the loops, then release what this process still holds for the other instances."""
@@ -95,7 +101,7 @@ class PipelineRuntime:
         tasks, self._tasks = self._tasks, []
         if not tasks:
             return
-        loops, upkeep = tasks[:2], tasks[2:]
+        loops, upkeep = tasks[:3], tasks[3:]
         for task in upkeep:
             task.cancel()
         await asyncio.wait(loops, timeout=self.options.grace + 1)
@@ -119,3 +125,4 @@ class PipelineRuntime:
     def _wake(self) -> None:
         self.worker.wake()
         self.relay.wake()
+        self.webhooks.wake()

@@ -13,7 +13,12 @@ from datetime import timedelta
 from minigroups.ports import Owner
 from minigroups.services.context import Context
 from minigroups.services.outage import Backoff, Outage
-from minigroups.services.upkeep import purge_settled, reclaim_earlier_claims, refresh_gauges
+from minigroups.services.upkeep import (
+    purge_deliveries,
+    purge_settled,
+    reclaim_earlier_claims,
+    refresh_gauges,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,7 @@ class PurgeOptions:
     interval: float = 600.0  # seconds between two purges
     batch: int = 500  # rows per table per transaction
     gauge_interval: float = 15.0  # seconds between two refreshes of the backlog gauges
+    deliveries: timedelta = timedelta(days=30)  # settled webhook deliveries older than this go
 
 
 class Upkeep:
@@ -87,9 +93,14 @@ class Upkeep:
 
     async def purge_once(self) -> int:
         """Purge everything past retention, a batch per table per transaction; how many rows."""
-        before = self.ctx.clock.now() - self.purge.retention
+        now = self.ctx.clock.now()
+        before = now - self.purge.retention
         total = 0
         while purged := await purge_settled(self.ctx, before, self.purge.batch):
+            total += purged
+            await asyncio.sleep(PAUSE_BETWEEN_BATCHES)
+        before = now - self.purge.deliveries
+        while purged := await purge_deliveries(self.ctx, before, self.purge.batch):
             total += purged
             await asyncio.sleep(PAUSE_BETWEEN_BATCHES)
         return total
@@ -101,4 +112,7 @@ class Upkeep:
             log.warning("pipeline: purging old rows failed: %s", exc)
         else:
             if purged:
-                log.info("pipeline: purged %d handled events and sent effects", purged)
+                log.info(
+                    "pipeline: purged %d handled events, sent effects and webhook deliveries",
+                    purged,
+                )

@@ -91,12 +91,37 @@ class IdempotencyKeyInUse(MinigroupsError):
     """A request with this idempotency key is still running (here or on another instance)."""
 
 
+class InvalidWebhookUrl(MinigroupsError):
+    """A webhook URL is not an absolute `https://` URL with a host (`http://` only when allowed)."""
+
+
+class WebhookTargetRefused(MinigroupsError):
+    """A webhook URL's host is, or resolves to, a loopback, private, link-local or metadata
+    address (refused at creation and again at connect time)."""
+
+
+class TooManyWebhooks(MinigroupsError):
+    """The audience has `[webhooks] max_endpoints_per_audience` endpoints already."""
+
+
+class WebhookDisabled(MinigroupsError):
+    """The endpoint is disabled: enable it (PUT `"enabled": true`) before retrying deliveries."""
+
+
 class AccessDenied(MinigroupsError):
     """The authorization backend answered that the caller may not do this."""
 
 
 class ClassNotFound(MinigroupsError):
     """No established minigroup (or class) with this id or audience and scope."""
+
+
+class WebhookNotFound(MinigroupsError):
+    """No webhook endpoint with this id in the audience."""
+
+
+class DeliveryNotFound(MinigroupsError):
+    """No delivery with this id for the webhook endpoint."""
 
 
 class ClassPropertyNotFound(MinigroupsError):

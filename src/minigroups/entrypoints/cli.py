@@ -1,4 +1,4 @@
-"""The `minigroups` command: serve, migrate, token, events, sandbox, openapi."""
+"""The `minigroups` command: serve, migrate, token, events, webhooks, sandbox, openapi."""
 
 # Start-up stays cheap (`--help` and `--version` import no framework, no database driver): each
 # command imports what it runs inside its function; only the light config package is imported here.
@@ -24,6 +24,7 @@ from minigroups.config import (
     embedded_settings,
     load_settings,
 )
+from minigroups.entrypoints import webhooks_cli
 
 if TYPE_CHECKING:
     from minigroups.services.inbox_admin import Replay
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="received longer ago than this: 30d, 12h, 90m or 45s",
     )
     _add_config(purge)
+    webhooks_cli.add_parser(commands, _add_config)
     sandbox = commands.add_parser("sandbox", help="drive the sandbox's stand-in platform")
     sandbox_actions = sandbox.add_subparsers(
         dest="action", required=True, title="actions", metavar="action", help="what to do"
@@ -186,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             import asyncio
 
             asyncio.run(_events(args, loaded))
+        elif args.command == "webhooks":
+            import asyncio
+
+            asyncio.run(webhooks_cli.run(args, loaded))
         elif args.command == "sandbox":
             _finish(args, loaded)
         else:

@@ -1,9 +1,10 @@
 """The interfaces the use cases need from the outside world; adapters implement them.
 
 One module per concern: `store` (repositories, units of work, the storage dataclasses), `queues`
-(the inbox and the outbox), `idempotency` (stored idempotency keys), `peers` (the upstream
-services, contract.md upstream §3-§5), `auth` (the authorizer), `runtime` (clock and metrics) and
-`overview` (counts for operators). Everything is importable from `minigroups.ports`.
+(the inbox and the outbox), `idempotency` (stored idempotency keys), `webhooks` (endpoints,
+deliveries, the client that sends), `peers` (the upstream services, contract.md upstream
+§3-§5), `auth` (the authorizer), `runtime` (clock and metrics) and `overview` (counts for
+operators). Everything is importable from `minigroups.ports`.
 """
 
 from minigroups.ports.auth import Action, Authorizer
@@ -54,6 +55,16 @@ from minigroups.ports.store import (
     UnitOfWork,
     Viewer,
 )
+from minigroups.ports.webhooks import (
+    DeliveryItem,
+    DeliveryPage,
+    DeliveryQueue,
+    NewDelivery,
+    WebhookClient,
+    WebhookRepository,
+    WebhookRequest,
+    WebhookResponse,
+)
 
 __all__ = [
     "STAGES",
@@ -65,6 +76,9 @@ __all__ = [
     "Clock",
     "ConferenceService",
     "ConsoleRepository",
+    "DeliveryItem",
+    "DeliveryPage",
+    "DeliveryQueue",
     "Dummy",
     "Edition",
     "EventService",
@@ -81,6 +95,7 @@ __all__ = [
     "Metrics",
     "MinigroupChanges",
     "MinigroupRepository",
+    "NewDelivery",
     "NewMinigroup",
     "Notifier",
     "OutboxEntry",
@@ -103,5 +118,9 @@ __all__ = [
     "TaskQueue",
     "UnitOfWork",
     "Viewer",
+    "WebhookClient",
+    "WebhookRepository",
+    "WebhookRequest",
+    "WebhookResponse",
     "WriterConfigSnapshot",
 ]

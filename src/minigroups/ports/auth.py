@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 from minigroups.domain.ids import AccountId
 
-Action = Literal["create", "read", "update", "download", "list"]
+Action = Literal["create", "read", "update", "delete", "download", "list"]
 
 
 class Authorizer(Protocol):

@@ -18,6 +18,7 @@ from minigroups.ports.console import ConsoleRepository
 from minigroups.ports.idempotency import IdempotencyRepository
 from minigroups.ports.overview import OverviewRepository
 from minigroups.ports.queues import InboxRepository, OutboxRepository
+from minigroups.ports.webhooks import DeliveryQueue, WebhookRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +251,8 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     overview: OverviewRepository
     console: ConsoleRepository  # read-only queries of the operators' console
+    webhooks: WebhookRepository
+    deliveries: DeliveryQueue
 
     async def __aenter__(self) -> Self: ...
 

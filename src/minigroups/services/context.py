@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from minigroups.domain.limits import Limits
 from minigroups.domain.tasks import AudienceMedia
+from minigroups.domain.webhooks import WebhookPolicy
 from minigroups.ports import (
     Authorizer,
     BrokerLink,
@@ -18,6 +19,7 @@ from minigroups.ports import (
     Notifier,
     Store,
     TaskQueue,
+    WebhookClient,
 )
 
 
@@ -41,6 +43,7 @@ class Options:
     audience_media: Mapping[str, AudienceMedia] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     idempotency: IdempotencyOptions = field(default_factory=IdempotencyOptions)
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
 
     def preroll_offset(self, audience: str) -> int:
         """ms of preroll before the lesson in the audience's videos (0 without settings)."""
@@ -58,6 +61,7 @@ class Context:
     conferences: ConferenceService
     tasks: TaskQueue
     notifier: Notifier
+    webhook_client: WebhookClient
     clock: Clock
     metrics: Metrics
     options: Options

@@ -23,6 +23,7 @@ from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.limits import Limits
 from minigroups.domain.minigroup import Minigroup, Playback, describe_playback, filter_properties
 from minigroups.domain.timerange import TimeRange, to_unix
+from minigroups.domain.webhooks import CREATED, RECREATED, UPDATED
 from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, Viewer
 from minigroups.services.access import Guard, Locator, load_authorized
 from minigroups.services.context import Context
@@ -34,6 +35,7 @@ from minigroups.services.rooms import (
     create_rooms,
     lock_interaction,
 )
+from minigroups.services.webhook_events import queue_event
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,9 @@ async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinig
     try:
         async with ctx.store.unit_of_work() as uow:
             minigroup = await uow.minigroups.establish(dummy, rooms.event.id, rooms.conference.id)
+            if minigroup is not None:
+                key = f"{CREATED}:{minigroup.id}"
+                await queue_event(ctx, uow, key=key, event_type=CREATED, minigroup=minigroup)
             await uow.commit()
     except Exception:
         await close_rooms(ctx, event=rooms.event, conference=rooms.conference)
@@ -186,6 +191,9 @@ async def update_minigroup(
             raise result
     async with ctx.store.unit_of_work() as uow:
         updated = await uow.minigroups.update(minigroup.id, changes)
+        if updated is not None:
+            key = f"{UPDATED}:{updated.id}:{uuid4()}"
+            await queue_event(ctx, uow, key=key, event_type=UPDATED, minigroup=updated)
         await uow.commit()
     if updated is None:
         raise ClassNotFound(locator.not_found_detail)
@@ -235,5 +243,7 @@ async def _store_new_rooms(
         if updated is None:
             raise ClassNotFound("Failed to find minigroup")
         await uow.recordings.soft_delete_all(minigroup.id, ctx.clock.now())
+        key = f"{RECREATED}:{updated.id}:{uuid4()}"
+        await queue_event(ctx, uow, key=key, event_type=RECREATED, minigroup=updated)
         await uow.commit()
     return updated

@@ -19,6 +19,7 @@ async def reclaim_earlier_claims(ctx: Context, owner: Owner) -> int:
     is handled again at once instead of after the lease; how many items."""
     async with ctx.store.unit_of_work() as uow:
         released = await uow.inbox.reclaim(owner) + await uow.outbox.reclaim(owner)
+        released += await uow.deliveries.reclaim(owner)
         await uow.commit()
     return released
 
@@ -27,6 +28,7 @@ async def release_own_claims(ctx: Context, owner: Owner) -> int:
     """At a graceful stop: give back what this process still holds, for the other instances."""
     async with ctx.store.unit_of_work() as uow:
         released = await uow.inbox.release(owner) + await uow.outbox.release(owner)
+        released += await uow.deliveries.release(owner)
         await uow.commit()
     return released
 
@@ -66,3 +68,11 @@ def _age(backlog: Backlog, now: datetime) -> float:
     if backlog.oldest_pending_at is None:
         return 0.0
     return max((now - backlog.oldest_pending_at).total_seconds(), 0.0)
+
+
+async def purge_deliveries(ctx: Context, before: datetime, batch: int) -> int:
+    """Delete one batch of webhook deliveries settled before `before`, with their attempts."""
+    async with ctx.store.unit_of_work() as uow:
+        purged = await uow.deliveries.purge_settled(before, batch)
+        await uow.commit()
+    return purged

@@ -23,10 +23,13 @@ from minigroups.adapters.db.repositories import (
     SqlAccountRepository,
     SqlPositionRepository,
 )
+from minigroups.adapters.db.webhook_deliveries import SqlDeliveryQueue
+from minigroups.adapters.db.webhook_endpoints import SqlWebhookRepository
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import (
     AccountRepository,
     ConsoleRepository,
+    DeliveryQueue,
     IdempotencyRepository,
     InboxRepository,
     MinigroupRepository,
@@ -34,6 +37,7 @@ from minigroups.ports import (
     OverviewRepository,
     PositionRepository,
     RecordingRepository,
+    WebhookRepository,
 )
 
 
@@ -72,6 +76,8 @@ class SqlUnitOfWork:
     idempotency: IdempotencyRepository
     overview: OverviewRepository
     console: ConsoleRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryQueue
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
@@ -103,6 +109,8 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(translating_connection)
         self.overview = SqlOverviewRepository(translating_connection)
         self.console = SqlConsoleRepository(translating_connection)
+        self.webhooks = SqlWebhookRepository(translating_connection)
+        self.deliveries = SqlDeliveryQueue(translating_connection)
         return self
 
     async def _connect(self) -> AsyncConnection:

@@ -278,3 +278,62 @@ idempotency_key = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     Index("idempotency_key_expires_at", "expires_at"),
 )
+
+# Webhooks (issue 10): a tenant's endpoints, one delivery per event and endpoint (itself a
+# leased queue, sent by the webhook sender), and every attempt of a delivery (its log).
+webhook_endpoint = Table(
+    "webhook_endpoint",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("audience", Text(), nullable=False),
+    Column("url", Text(), nullable=False),
+    Column("description", Text(), nullable=False, server_default=text("''")),
+    Column("events", json_type(), nullable=False),  # event types, or ["*"]
+    Column("secret", Text(), nullable=False),  # `whsec_...`: HMAC needs the secret itself
+    Column("previous_secret", Text(), nullable=True),  # signs too until previous_secret_until
+    Column("previous_secret_until", UtcDateTime(), nullable=True),
+    Column("enabled", Boolean(), nullable=False, server_default=true()),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    Column("disabled_reason", Text(), nullable=True),
+    Column("failing_since", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("webhook_endpoint_audience", "audience", "created_at"),
+)
+
+webhook_delivery = Table(
+    "webhook_delivery",
+    metadata,
+    *_queue_columns(),
+    Column(
+        "endpoint_id",
+        Uuid(),
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_type", Text(), nullable=False),
+    Column("body", Text(), nullable=False),  # the JSON text, signed and sent as it is
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("settled_at", UtcDateTime(), nullable=True),  # succeeded or failed
+    Index("webhook_delivery_due", "status", "next_attempt_at"),
+    Index("webhook_delivery_log", "endpoint_id", "created_at"),
+)
+
+webhook_attempt = Table(
+    "webhook_attempt",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column(
+        "delivery_id",
+        Uuid(),
+        ForeignKey("webhook_delivery.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("attempted_at", UtcDateTime(), nullable=False),
+    Column("status_code", Integer(), nullable=True),  # None: no answer (see error)
+    Column("error", Text(), nullable=True),
+    Column("duration_ms", Integer(), nullable=False),
+    Column("response", Text(), nullable=True),  # the start of the answer's body
+    Column("next_attempt_at", UtcDateTime(), nullable=True),  # None: no attempt follows
+    Index("webhook_attempt_delivery", "delivery_id", "attempted_at"),
+)

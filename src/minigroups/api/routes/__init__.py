@@ -13,6 +13,7 @@ from minigroups.api.routes import (
     room_events,
     sandbox,
     viewing,
+    webhooks,
 )
 from minigroups.api.routing import RouteTable
 from minigroups.services.sandbox import LessonSimulator
@@ -24,7 +25,16 @@ def build_routes(*, simulator: LessonSimulator | None = None) -> RouteTable:
     The API's description (`docs`) comes last: it describes every route registered before it.
     """
     table = RouteTable()
-    modules = (minigroups, listing, viewing, properties, room_events, postprocessing, probes)
+    modules = (
+        minigroups,
+        listing,
+        viewing,
+        properties,
+        room_events,
+        postprocessing,
+        webhooks,
+        probes,
+    )
     for module in modules:
         module.register(table)
     if simulator is not None:

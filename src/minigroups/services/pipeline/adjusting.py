@@ -9,6 +9,7 @@ from minigroups.domain.errors import LifecycleFailed
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.streams import host_agent
 from minigroups.domain.tasks import Priority
+from minigroups.domain.webhooks import ADJUSTED
 from minigroups.ports import InboxItem, RoomColumn
 from minigroups.services.context import Context
 from minigroups.services.pipeline.effects import concluding, effect_key
@@ -16,6 +17,7 @@ from minigroups.services.pipeline.events import RoomAdjusted
 from minigroups.services.pipeline.history import list_all_events
 from minigroups.services.pipeline.transcoding import prepare_transcoding, queue_transcoding
 from minigroups.services.trail import about_minigroup
+from minigroups.services.webhook_events import queue_event
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjuste
         )
         async with concluding(ctx, item):
             return
-    adjusted = await _store_adjustment(ctx, minigroup, event, host)
+    adjusted = await _store_adjustment(ctx, item, minigroup, event, host)
     task = await prepare_transcoding(ctx, adjusted, event.modified_room_id, Priority.NORMAL)
     async with concluding(ctx, item) as uow:
         if task is not None:
@@ -56,7 +58,7 @@ async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjuste
 
 
 async def _store_adjustment(
-    ctx: Context, minigroup: Minigroup, event: RoomAdjusted, host: str
+    ctx: Context, item: InboxItem, minigroup: Minigroup, event: RoomAdjusted, host: str
 ) -> Minigroup:
     async with ctx.store.unit_of_work() as uow:
         await uow.minigroups.lock(minigroup.id)
@@ -74,6 +76,9 @@ async def _store_adjustment(
             if segments is not None:
                 await uow.recordings.set_modified_segments(recording.id, segments, now)
         adjusted = await uow.minigroups.lock(minigroup.id)
+        if adjusted is not None:
+            key = effect_key(item, adjusted, f"webhook:{ADJUSTED}")
+            await queue_event(ctx, uow, key=key, event_type=ADJUSTED, minigroup=adjusted)
         await uow.commit()
     if adjusted is None:
         raise LifecycleFailed(f"minigroup {minigroup.id} was deleted while it was adjusted")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from minigroups.domain.webhooks import STOP
 from minigroups.ports import InboxItem, RoomColumn
 from minigroups.services.context import Context
 from minigroups.services.pipeline.effects import (
@@ -14,6 +15,7 @@ from minigroups.services.pipeline.effects import (
 )
 from minigroups.services.pipeline.events import RoomClosed
 from minigroups.services.trail import about_minigroup
+from minigroups.services.webhook_events import queue_event
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +30,16 @@ async def handle_room_closed(ctx: Context, item: InboxItem, event: RoomClosed) -
         about_minigroup(minigroup.id)
         time = minigroup.time.closed_at(ctx.clock.now())
         await uow.minigroups.close(minigroup.id, time, event.timed_out)
+        payload = notification_payload(minigroup)
         await notify(
             ctx,
             uow,
             effect_key(item, minigroup, f"{minigroup.kind}.stop"),
             minigroup,
             label=f"{minigroup.kind}.stop",
-            payload=notification_payload(minigroup),
+            payload=payload,
+        )
+        key = effect_key(item, minigroup, f"webhook:{STOP}")
+        await queue_event(
+            ctx, uow, key=key, event_type=STOP, minigroup=minigroup, notification=payload
         )

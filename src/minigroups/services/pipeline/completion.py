@@ -6,6 +6,7 @@ import logging
 
 from minigroups.domain.errors import LifecycleFailed
 from minigroups.domain.segments import stream_duration
+from minigroups.domain.webhooks import READY
 from minigroups.ports import InboxItem
 from minigroups.services.context import Context
 from minigroups.services.pipeline.effects import (
@@ -16,6 +17,7 @@ from minigroups.services.pipeline.effects import (
 )
 from minigroups.services.pipeline.events import EventsDumped, MinigroupTranscoded, TaskFailed
 from minigroups.services.trail import about_minigroup
+from minigroups.services.webhook_events import queue_event
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,10 @@ async def handle_transcoded(ctx: Context, item: InboxItem, event: MinigroupTrans
             minigroup,
             label="minigroup.ready",
             payload=payload,
+        )
+        key = effect_key(item, minigroup, f"webhook:{READY}")
+        await queue_event(
+            ctx, uow, key=key, event_type=READY, minigroup=minigroup, notification=payload
         )
 
 

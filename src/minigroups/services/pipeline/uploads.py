@@ -12,6 +12,7 @@ from minigroups.domain.segments import parse_segments
 from minigroups.domain.streams import host_agent
 from minigroups.domain.tasks import convert_task
 from minigroups.domain.timerange import to_unix_ms
+from minigroups.domain.webhooks import FINISHED
 from minigroups.ports import InboxItem, UnitOfWork
 from minigroups.services.context import Context
 from minigroups.services.pipeline.effects import (
@@ -23,6 +24,7 @@ from minigroups.services.pipeline.effects import (
 from minigroups.services.pipeline.events import RoomUploaded, StreamConverted
 from minigroups.services.pipeline.history import list_all_events
 from minigroups.services.trail import about_minigroup
+from minigroups.services.webhook_events import queue_event
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ async def handle_room_uploaded(ctx: Context, item: InboxItem, event: RoomUploade
             )
             key = effect_key(item, minigroup, f"convert:{rtc.rtc_id}")
             await submit_task(ctx, uow, key, minigroup, task)
+        key = effect_key(item, minigroup, f"webhook:{FINISHED}")
+        await queue_event(ctx, uow, key=key, event_type=FINISHED, minigroup=minigroup)
 
 
 async def _past_uploads(uow: UnitOfWork, minigroup: Minigroup) -> bool:
