@@ -56,7 +56,7 @@ def register(table: RouteTable) -> None:
         responses={201: WebhookWithSecret},
         problems=(e.InvalidWebhookUrl, e.WebhookTargetRefused, e.TooManyWebhooks),
     )
-    async def create(call: Call) -> Response:
+    async def create_webhook(call: Call) -> Response:
         body = await call.json(WebhookCreateBody)
         audience = call.params["audience"]
         created = await webhooks.create_webhook(call.ctx, call.account, audience, body.spec())
@@ -69,7 +69,7 @@ def register(table: RouteTable) -> None:
         summary="List an audience's webhook endpoints",
         responses={200: WebhookList},
     )
-    async def list_all(call: Call) -> Response:
+    async def list_webhooks(call: Call) -> Response:
         found = await webhooks.list_webhooks(call.ctx, call.account, call.params["audience"])
         now = call.ctx.clock.now()
         return json_response(WebhookList([webhook_object(endpoint, now) for endpoint in found]))
@@ -82,7 +82,7 @@ def register(table: RouteTable) -> None:
         responses={200: WebhookObject},
         problems=(e.WebhookNotFound,),
     )
-    async def read(call: Call) -> Response:
+    async def read_webhook(call: Call) -> Response:
         endpoint = await webhooks.get_webhook(
             call.ctx, call.account, call.params["audience"], _webhook_id(call)
         )
@@ -97,7 +97,7 @@ def register(table: RouteTable) -> None:
         responses={200: WebhookObject},
         problems=(e.WebhookNotFound, e.InvalidWebhookUrl, e.WebhookTargetRefused),
     )
-    async def update(call: Call) -> Response:
+    async def update_webhook(call: Call) -> Response:
         body = await call.json(WebhookUpdateBody)
         endpoint = await webhooks.update_webhook(
             call.ctx,
@@ -117,7 +117,7 @@ def register(table: RouteTable) -> None:
         responses={204: None},
         problems=(e.WebhookNotFound,),
     )
-    async def remove(call: Call) -> Response:
+    async def delete_webhook(call: Call) -> Response:
         await webhooks.delete_webhook(
             call.ctx, call.account, call.params["audience"], _webhook_id(call)
         )
@@ -131,7 +131,7 @@ def register(table: RouteTable) -> None:
         responses={200: WebhookWithSecret},
         problems=(e.WebhookNotFound,),
     )
-    async def rotate(call: Call) -> Response:
+    async def rotate_webhook_secret(call: Call) -> Response:
         endpoint = await webhooks.rotate_secret(
             call.ctx, call.account, call.params["audience"], _webhook_id(call)
         )
@@ -146,7 +146,7 @@ def register(table: RouteTable) -> None:
         responses={200: DeliveryList},
         problems=(e.WebhookNotFound, e.InvalidCursor),
     )
-    async def deliveries(call: Call) -> Response:
+    async def list_webhook_deliveries(call: Call) -> Response:
         query = DeliveriesQuery.parse(call.query.first("cursor"), call.query.first("limit"))
         page = await webhooks.list_deliveries(
             call.ctx,
@@ -166,7 +166,7 @@ def register(table: RouteTable) -> None:
         responses={202: DeliveryObject},
         problems=(e.WebhookNotFound, e.DeliveryNotFound, e.WebhookDisabled),
     )
-    async def retry(call: Call) -> Response:
+    async def retry_webhook_delivery(call: Call) -> Response:
         delivery = await webhooks.retry_delivery(
             call.ctx,
             call.account,

@@ -1,7 +1,7 @@
 """Webhooks: endpoints, deliveries (a leased queue) and the attempts of each delivery.
 
-Revision ID: 0004_webhooks
-Revises: 0003
+Revision ID: 0006_webhooks
+Revises: 0005_listing
 Create Date: 2027-02-02
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0004_webhooks"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0006_webhooks"
+down_revision: str | Sequence[str] | None = "0005_listing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
