@@ -55,6 +55,23 @@ COUNTERS: dict[str, Series] = {
             "outcome": ("sent", "retried", "lease_lost"),
         },
     ),
+    "webhook_deliveries_total": Series(
+        "Webhook delivery attempts the sender finished, by event type and outcome: succeeded, "
+        "retried (no 2xx in time; due again on the retry schedule), failed (the schedule ran out "
+        "or the endpoint was disabled)",
+        {
+            "event": (
+                "minigroup.created",
+                "minigroup.updated",
+                "minigroup.recreated",
+                "minigroup.stop",
+                "minigroup.finished",
+                "minigroup.adjusted",
+                "minigroup.ready",
+            ),
+            "outcome": ("succeeded", "retried", "failed"),
+        },
+    ),
     "rooms_compensated_total": Series(
         "Rooms closed again after a create or recreate failed half-way (D14), by service and "
         "whether closing them worked (closed) or failed too (failed: the room stays open)",
