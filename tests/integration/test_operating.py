@@ -21,7 +21,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.test_serve import _free_port, _read_token, _wait_until_ready
+from tests.support.served import free_port, read_token, wait_until_ready
 
 ROOT = Path(__file__).parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "minigroups.json"
@@ -71,7 +71,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
     tmp_path = tmp_path_factory.mktemp("operating")
-    port, metrics_port = _free_port(), _free_port()
+    port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "MINIGROUPS_DATA_DIR": str(tmp_path / "data"),
@@ -92,9 +92,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
             text=True,
         )
     try:
-        token = _read_token(process)
+        token = read_token(process)
         base = f"http://127.0.0.1:{port}"
-        _wait_until_ready(base, process)
+        wait_until_ready(base, process)
         headers = {"authorization": f"Bearer {token}", "x-request-id": "operating-1"}
         body = {"scope": "operating", "audience": "usr.minigroups.local"}
         created = httpx.post(f"{base}/api/v1/minigroups", json=body, headers=headers)

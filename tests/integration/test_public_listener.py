@@ -16,7 +16,7 @@ import pytest
 from minigroups.bootstrap import StartupError
 from minigroups.config import Settings, embedded_settings
 from minigroups.entrypoints.server import check_listener
-from tests.integration.test_serve import _free_port, _wait_until_ready
+from tests.support.served import free_port, wait_until_ready
 
 PUBLIC_HOSTS = ["0.0.0.0", "", "::", "10.1.2.3", "example.org", "192.168.0.1"]
 LOOPBACK_HOSTS = ["127.0.0.1", "127.0.0.2", "::1", "localhost"]
@@ -71,7 +71,7 @@ def _serve(tmp_path: Path, port: int, *flags: str) -> subprocess.Popen[str]:
 
 @pytest.mark.slow
 def test_serve_refuses_in_one_line_and_serves_with_the_flag(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     refused = _serve(tmp_path, port)
     out, err = refused.communicate(timeout=30)
     assert refused.returncode != 0
@@ -81,7 +81,7 @@ def test_serve_refuses_in_one_line_and_serves_with_the_flag(tmp_path: Path) -> N
     assert "--insecure-public" in err
     served = _serve(tmp_path, port, "--insecure-public")
     try:
-        _wait_until_ready(f"http://127.0.0.1:{port}", served)
+        wait_until_ready(f"http://127.0.0.1:{port}", served)
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
     finally:
         served.send_signal(signal.SIGTERM)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,23 +14,18 @@ import httpx
 import pytest
 
 from minigroups.adapters.auth.tokens import read_token
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.served import free_port, wait_until_ready
+from tests.support.served import read_token as read_token_printed
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MINIGROUPS_DATA_DIR": str(tmp_path / "data"),
         "APP_HTTP__LISTENER_ADDRESS": f"127.0.0.1:{port}",
-        "APP_HTTP__METRICS_LISTENER_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "APP_HTTP__METRICS_LISTENER_ADDRESS": f"127.0.0.1:{free_port()}",
     }
     (tmp_path / "metrics-address").write_text(env["APP_HTTP__METRICS_LISTENER_ADDRESS"])
     process = subprocess.Popen(
@@ -43,40 +37,13 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
         text=True,
     )
     try:
-        token = _read_token(process)
+        token = read_token_printed(process)
         base = f"http://127.0.0.1:{port}"
-        _wait_until_ready(base, process)
+        wait_until_ready(base, process)
         yield base, token, process
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=15)  # drains and closes the pipe
-
-
-def _read_token(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("development token"):
-            return process.stdout.readline().strip()
-    raise AssertionError("serve printed no token:\n" + "".join(lines))
-
-
-def _wait_until_ready(base: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "serve exited"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("serve never became ready")
 
 
 @pytest.mark.slow

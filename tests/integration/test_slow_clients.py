@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.integration.test_serve import _free_port, _read_token, _wait_until_ready
+from tests.support.served import free_port, read_token, wait_until_ready
 
 HALF_SENT = 300
 READ_SECONDS = 2
@@ -23,7 +23,7 @@ READ_SECONDS = 2
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
     tmp_path = tmp_path_factory.mktemp("slow-clients")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MINIGROUPS_DATA_DIR": str(tmp_path / "data"),
@@ -40,8 +40,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]
         text=True,
     )
     try:
-        token = _read_token(process)
-        _wait_until_ready(f"http://127.0.0.1:{port}", process)
+        token = read_token(process)
+        wait_until_ready(f"http://127.0.0.1:{port}", process)
         yield port, token
     finally:
         process.send_signal(signal.SIGTERM)

@@ -61,11 +61,11 @@ def serve(directory: Path) -> Iterator[Served]:
         text=True,
     )
     try:
-        token = _read_token(process)
+        token = read_token(process)
         output: list[str] = []
         threading.Thread(target=_drain, args=(process, output), daemon=True).start()
         base = f"http://{HOST}:{port}"
-        _wait_until_ready(base, process)
+        wait_until_ready(base, process)
         yield Served(base, token, output)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -79,7 +79,8 @@ def _drain(process: subprocess.Popen[str], output: list[str]) -> None:
         output.extend(process.stdout)
 
 
-def _read_token(process: subprocess.Popen[str]) -> str:
+def read_token(process: subprocess.Popen[str]) -> str:
+    """The development token that `serve` prints on the embedded default."""
     if process.stdout is None:
         raise AssertionError("serve has no stdout pipe")
     lines: list[str] = []
@@ -94,7 +95,8 @@ def _read_token(process: subprocess.Popen[str]) -> str:
     raise AssertionError("serve printed no token:\n" + "".join(lines))
 
 
-def _wait_until_ready(base: str, process: subprocess.Popen[str]) -> None:
+def wait_until_ready(base: str, process: subprocess.Popen[str]) -> None:
+    """Until `/readyz` answers 200; fail if the process exits or START_SECONDS pass."""
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
