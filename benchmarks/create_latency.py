@@ -30,6 +30,7 @@ from tests.support.simulators import BrokerPeers
 
 from minigroups.adapters.auth.keys import load_signing_key
 from minigroups.adapters.auth.tokens import mint_token
+from minigroups.adapters.db import migrate
 from minigroups.adapters.sandbox import Sandbox
 from minigroups.bootstrap import build_container, create_app
 from minigroups.config import Settings
@@ -85,7 +86,7 @@ def settings_for(directory: Path, upstream: str, broker: Mosquitto | None) -> Se
 @asynccontextmanager
 async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     container = build_container(settings)
-    container.prepare_database()
+    migrate(settings.database_url)
     app = create_app(container)
     await container.start()  # what the lifespan start-up runs
     secret = Path(settings.authn[ISSUER].key)
