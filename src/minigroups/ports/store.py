@@ -87,6 +87,19 @@ class MinigroupRepository(Protocol):
         """The established minigroup with this audience and scope."""
         ...
 
+    async def read_by_id(
+        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
+    ) -> MinigroupRead | None:
+        """The established class with this id (kind minigroup unless `any_kind`), its live
+        recordings and `viewer`'s data, in one statement (the read path, issue 12)."""
+        ...
+
+    async def read_by_scope(
+        self, audience: str, scope: str, viewer: AccountId
+    ) -> MinigroupRead | None:
+        """As `read_by_id`, by audience and scope."""
+        ...
+
     async def lock(self, minigroup_id: UUID) -> Minigroup | None:
         """Like `get(any_kind=True)`, and holds the row until the unit of work ends."""
         ...
@@ -207,13 +220,19 @@ class Viewer:
     position: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class MinigroupRead:
+    """What a read (R1/R3) needs, found together: the minigroup, its live recordings (D4 order)
+    and what the reader's account contributes."""
+
+    minigroup: Minigroup
+    recordings: list[Recording]
+    viewer: Viewer
+
+
 class AccountRepository(Protocol):
     async def get_properties(self, account_id: AccountId) -> JsonObject | None:
         """The account's properties, or None when the account has none stored."""
-        ...
-
-    async def get_viewer(self, account_id: AccountId, class_id: UUID) -> Viewer:
-        """Properties and viewing position of the account in one round trip."""
         ...
 
     async def lock_properties(self, account_id: AccountId) -> JsonObject:

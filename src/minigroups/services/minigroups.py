@@ -25,7 +25,7 @@ from minigroups.domain.minigroup import Minigroup, Playback, describe_playback, 
 from minigroups.domain.timerange import TimeRange, to_unix
 from minigroups.domain.webhooks import CREATED, RECREATED, UPDATED
 from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, Viewer
-from minigroups.services.access import Guard, Locator, load_authorized
+from minigroups.services.access import Guard, Locator, load_authorized, read_authorized
 from minigroups.services.context import Context
 from minigroups.services.rooms import (
     Locks,
@@ -129,14 +129,17 @@ async def read_minigroup(
     class_keys: Sequence[str] | None,
     account_keys: Sequence[str] | None,
 ) -> MinigroupView:
-    """R1/R3: the read representation's data in at most three database round trips."""
-    minigroup = await load_authorized(ctx, guard, locator)
-    async with ctx.store.unit_of_work(read_only=True) as uow:
-        recordings = await uow.recordings.list_live(minigroup.id)
-        playback = describe_playback(minigroup, recordings, ctx.clock.now())
+    """R1/R3: the read representation's data, found in one database round trip.
+
+    The viewer's account properties and position are shown only when asked for
+    (`account_keys`) or when the playback shows a position, as before they were read only then.
+    """
+    found = await read_authorized(ctx, guard, locator)
+    minigroup = found.minigroup
+    playback = describe_playback(minigroup, found.recordings, ctx.clock.now())
+    viewer = found.viewer
+    if account_keys is None and not playback.shows_position:
         viewer = Viewer(None, None)
-        if account_keys is not None or playback.shows_position:
-            viewer = await uow.accounts.get_viewer(guard.caller, minigroup.id)
     return MinigroupView(
         minigroup=minigroup,
         turn_host=pick_turn_host(ctx),

@@ -13,11 +13,26 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.listing import page_statement
+from minigroups.adapters.db.minigroup_read import (
+    READ_BY_ID,
+    READ_BY_ID_ANY_KIND,
+    READ_BY_SCOPE,
+    read_from_rows,
+)
+from minigroups.adapters.db.rows import minigroup_from_row
 from minigroups.adapters.db.tables import MINIGROUP, UtcDateTime, class_
+from minigroups.domain.ids import AccountId
 from minigroups.domain.json_value import JsonObject
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
-from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, PageQuery, RoomColumn
+from minigroups.ports import (
+    Dummy,
+    MinigroupChanges,
+    MinigroupRead,
+    NewMinigroup,
+    PageQuery,
+    RoomColumn,
+)
 
 _c = class_.c
 _ESTABLISHED = _c.established == true()
@@ -54,30 +69,6 @@ _BY_ROOM = {
     for column in ("conference_room_id", "event_room_id", "original_event_room_id")
 }
 _LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _BY_ROOM.items()}
-
-
-def minigroup_from_row(row: Row[Any]) -> Minigroup:
-    return Minigroup(
-        id=row.id,
-        scope=row.scope,
-        audience=row.audience,
-        time=TimeRange(row.time_start, row.time_end),
-        created_at=row.created_at,
-        event_room_id=row.event_room_id,
-        conference_room_id=row.conference_room_id,
-        tags=row.tags,
-        properties=row.properties,
-        original_event_room_id=row.original_event_room_id,
-        modified_event_room_id=row.modified_event_room_id,
-        preserve_history=row.preserve_history,
-        reserve=row.reserve,
-        room_events_uri=row.room_events_uri,
-        host=row.host,
-        timed_out=row.timed_out,
-        original_class_id=row.original_class_id,
-        content_id=row.content_id,
-        kind=row.kind,
-    )
 
 
 def _dummy_from_row(row: Row[Any]) -> Dummy:
@@ -136,6 +127,19 @@ class SqlMinigroupRepository:
 
     async def get_by_scope(self, audience: str, scope: str) -> Minigroup | None:
         return await self._one(_BY_SCOPE, {"p_audience": audience, "p_scope": scope})
+
+    async def read_by_id(
+        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
+    ) -> MinigroupRead | None:
+        statement = READ_BY_ID_ANY_KIND if any_kind else READ_BY_ID
+        params = {"p_id": minigroup_id, "p_viewer": viewer.key()}
+        return read_from_rows(await self._connection.all(statement, params))
+
+    async def read_by_scope(
+        self, audience: str, scope: str, viewer: AccountId
+    ) -> MinigroupRead | None:
+        params = {"p_audience": audience, "p_scope": scope, "p_viewer": viewer.key()}
+        return read_from_rows(await self._connection.all(READ_BY_SCOPE, params))
 
     async def lock(self, minigroup_id: UUID) -> Minigroup | None:
         return await self._one(_LOCK, {"p_id": minigroup_id})
