@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -14,12 +15,21 @@ from tests.api.helpers import add_recording, ago
 
 
 @pytest.fixture
-def statements() -> Iterator[list[str]]:
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement sent: through SQLAlchemy (units of work; the SQLite reader), and through
+    asyncpg's `Connection.fetch` (the PostgreSQL reader, which bypasses SQLAlchemy)."""
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
+    fetch = asyncpg.connection.Connection.fetch
+
+    async def counted_fetch(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+        seen.append(query)
+        return await fetch(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "fetch", counted_fetch)
     event.listen(Engine, "before_cursor_execute", count)
     yield seen
     event.remove(Engine, "before_cursor_execute", count)

@@ -87,19 +87,6 @@ class MinigroupRepository(Protocol):
         """The established minigroup with this audience and scope."""
         ...
 
-    async def read_by_id(
-        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
-    ) -> MinigroupRead | None:
-        """The established class with this id (kind minigroup unless `any_kind`), its live
-        recordings and `viewer`'s data, in one statement (the read path, issue 12)."""
-        ...
-
-    async def read_by_scope(
-        self, audience: str, scope: str, viewer: AccountId
-    ) -> MinigroupRead | None:
-        """As `read_by_id`, by audience and scope."""
-        ...
-
     async def lock(self, minigroup_id: UUID) -> Minigroup | None:
         """Like `get(any_kind=True)`, and holds the row until the unit of work ends."""
         ...
@@ -285,9 +272,31 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
+class MinigroupReader(Protocol):
+    """The read path's own lookups (R1/R3), outside any unit of work: one statement each."""
+
+    async def read_by_id(
+        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
+    ) -> MinigroupRead | None:
+        """The established class with this id (kind minigroup unless `any_kind`), its live
+        recordings and `viewer`'s data, in one statement (the read path, issue 12)."""
+        ...
+
+    async def read_by_scope(
+        self, audience: str, scope: str, viewer: AccountId
+    ) -> MinigroupRead | None:
+        """As `read_by_id`, by audience and scope."""
+        ...
+
+
 class Store(Protocol):
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """A new unit of work; read-only ones never take write locks."""
+        ...
+
+    @property
+    def reader(self) -> MinigroupReader:
+        """The read path's lookups, on connections of their own."""
         ...
 
     async def ping(self) -> None:

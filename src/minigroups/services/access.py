@@ -80,15 +80,11 @@ async def read_authorized(ctx: Context, guard: Guard, locator: Locator) -> Minig
     """`load_authorized` for the read path: the minigroup with its live recordings and the
     caller's viewer data, found in one statement, then authorized (still 404 before 403; what
     was read for a caller who may not see it is dropped)."""
-    async with ctx.store.unit_of_work(read_only=True) as uow:
-        if isinstance(locator, ById):
-            found = await uow.minigroups.read_by_id(
-                locator.id, guard.caller, any_kind=locator.any_kind
-            )
-        else:
-            found = await uow.minigroups.read_by_scope(
-                locator.audience, locator.scope, guard.caller
-            )
+    reader = ctx.store.reader
+    if isinstance(locator, ById):
+        found = await reader.read_by_id(locator.id, guard.caller, any_kind=locator.any_kind)
+    else:
+        found = await reader.read_by_scope(locator.audience, locator.scope, guard.caller)
     if found is None:
         raise ClassNotFound(locator.not_found_detail)
     await ctx.authorizer.authorize(

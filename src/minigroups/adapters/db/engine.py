@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+# Connections per instance (`[database]` in the configuration; see docs/decisions.md).
+DEFAULT_POOL_SIZE = 10  # the units of work's
+DEFAULT_READ_POOL_SIZE = 5  # the read path's, on PostgreSQL
+DEFAULT_POOL_TIMEOUT = 5.0  # seconds to wait for a free connection, or to connect
 
 # An execution option of ours: a SQLite connection carrying it emits no BEGIN (autocommit).
 READ_ONLY_OPTION = "minigroups_read_only"
@@ -73,8 +77,8 @@ def shown_url(database_url: str) -> str:
 def create_engines(
     database_url: str,
     *,
-    pool_size: int = 10,
-    pool_timeout: float = 5.0,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT,
     foreign_keys: bool = True,
 ) -> Engines:
     """Engines for the URL; `foreign_keys=False` only for SQLite migrations (batch table copies)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, select, true
+from sqlalchemy import and_, bindparam, select, true
 from sqlalchemy.sql import Select
 
 from minigroups.adapters.db.rows import minigroup_from_row, recording_from_row
@@ -62,14 +62,15 @@ class _Prefixed:
 
     __slots__ = ("_row",)
 
-    def __init__(self, row: Row[Any]) -> None:
+    def __init__(self, row: Any) -> None:
         self._row = row
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._row, RECORDING_PREFIX + name)
 
 
-def read_from_rows(rows: Sequence[Row[Any]]) -> MinigroupRead | None:
+def read_from_rows(rows: Sequence[Any]) -> MinigroupRead | None:
+    """The read from its rows (SQLAlchemy rows, or anything with the columns as attributes)."""
     if not rows:
         return None
     first = rows[0]

@@ -13,22 +13,14 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.listing import page_statement
-from minigroups.adapters.db.minigroup_read import (
-    READ_BY_ID,
-    READ_BY_ID_ANY_KIND,
-    READ_BY_SCOPE,
-    read_from_rows,
-)
 from minigroups.adapters.db.rows import minigroup_from_row
 from minigroups.adapters.db.tables import MINIGROUP, UtcDateTime, class_
-from minigroups.domain.ids import AccountId
 from minigroups.domain.json_value import JsonObject
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports import (
     Dummy,
     MinigroupChanges,
-    MinigroupRead,
     NewMinigroup,
     PageQuery,
     RoomColumn,
@@ -127,19 +119,6 @@ class SqlMinigroupRepository:
 
     async def get_by_scope(self, audience: str, scope: str) -> Minigroup | None:
         return await self._one(_BY_SCOPE, {"p_audience": audience, "p_scope": scope})
-
-    async def read_by_id(
-        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
-    ) -> MinigroupRead | None:
-        statement = READ_BY_ID_ANY_KIND if any_kind else READ_BY_ID
-        params = {"p_id": minigroup_id, "p_viewer": viewer.key()}
-        return read_from_rows(await self._connection.all(statement, params))
-
-    async def read_by_scope(
-        self, audience: str, scope: str, viewer: AccountId
-    ) -> MinigroupRead | None:
-        params = {"p_audience": audience, "p_scope": scope, "p_viewer": viewer.key()}
-        return read_from_rows(await self._connection.all(READ_BY_SCOPE, params))
 
     async def lock(self, minigroup_id: UUID) -> Minigroup | None:
         return await self._one(_LOCK, {"p_id": minigroup_id})

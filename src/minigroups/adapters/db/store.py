@@ -12,12 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.console import SqlConsoleRepository
-from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, create_engines
+from minigroups.adapters.db.engine import (
+    DEFAULT_POOL_SIZE,
+    DEFAULT_POOL_TIMEOUT,
+    DEFAULT_READ_POOL_SIZE,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    Engines,
+    create_engines,
+)
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
 from minigroups.adapters.db.idempotency import SqlIdempotencyRepository
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
 from minigroups.adapters.db.overview import SqlOverviewRepository
 from minigroups.adapters.db.queues import SqlInboxRepository, SqlOutboxRepository
+from minigroups.adapters.db.readers import AsyncpgReader, SqliteReader
 from minigroups.adapters.db.recordings import SqlRecordingRepository
 from minigroups.adapters.db.repositories import (
     SqlAccountRepository,
@@ -156,9 +164,14 @@ class SqlUnitOfWork:
 class SqlStore:
     """The `Store` port over SQLAlchemy Core; build it with `create_store`."""
 
-    def __init__(self, engines: Engines) -> None:
+    def __init__(self, engines: Engines, reader: AsyncpgReader | SqliteReader) -> None:
         self._engines = engines
+        self._reader = reader
         self._gate = _WriteGate(SQLITE_BUSY_TIMEOUT_SECONDS) if engines.is_sqlite else None
+
+    @property
+    def reader(self) -> AsyncpgReader | SqliteReader:
+        return self._reader
 
     @property
     def dialect_name(self) -> str:
@@ -175,10 +188,28 @@ class SqlStore:
                 await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        await self._reader.close()
         with translating():
             await self._engines.writer.dispose()
 
 
-def create_store(database_url: str, *, pool_size: int = 10, pool_timeout: float = 5.0) -> SqlStore:
-    """A store for `sqlite:///path` or `postgresql://...`; connects lazily, on first use."""
-    return SqlStore(create_engines(database_url, pool_size=pool_size, pool_timeout=pool_timeout))
+def create_store(
+    database_url: str,
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+    read_pool_size: int = DEFAULT_READ_POOL_SIZE,
+) -> SqlStore:
+    """A store for `sqlite:///path` or `postgresql://...`; connects lazily, on first use.
+
+    `pool_size` connections serve the units of work; on PostgreSQL the read path (R1/R3) has
+    `read_pool_size` more of its own (`readers.py`).
+    """
+    engines = create_engines(database_url, pool_size=pool_size, pool_timeout=pool_timeout)
+    url = engines.writer.url
+    reader: AsyncpgReader | SqliteReader
+    if engines.is_sqlite:
+        reader = SqliteReader(url.database or "")
+    else:
+        reader = AsyncpgReader(database_url, pool_size=read_pool_size, pool_timeout=pool_timeout)
+    return SqlStore(engines, reader)

@@ -1,0 +1,165 @@
+"""The read path's own connections (issue 12): R1/R3's one statement without the async ORM layer.
+
+A read is the service's hottest path, and SQLAlchemy's async layer (greenlet hand-offs, pool
+checkout events, result processing) cost as much as the rest of the request. The statement is
+still built by SQLAlchemy from the one schema (`minigroup_read.py`), compiled once, and run:
+
+- on PostgreSQL, by asyncpg directly, from a small pool of its own (created on first use; its
+  connections keep PostgreSQL's default plan caching, which suits a primary-key lookup);
+- on SQLite, by the standard `sqlite3` module in the event loop's thread: a read of a few rows
+  from a WAL database takes tens of microseconds, less than handing it to a thread and back, and
+  a WAL reader never waits for the writer.
+
+Errors leave translated, as from every other adapter (`errors.translating`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import Select
+
+from minigroups.adapters.db.errors import translating
+from minigroups.adapters.db.minigroup_read import (
+    READ_BY_ID,
+    READ_BY_ID_ANY_KIND,
+    READ_BY_SCOPE,
+    read_from_rows,
+)
+from minigroups.domain.ids import AccountId
+from minigroups.ports import MinigroupRead
+
+SQLITE_READ_BUSY_MILLISECONDS = 1000  # a WAL reader waits only while the WAL index is rebuilt
+
+
+class _Compiled:
+    """A statement as asyncpg runs it: `$n` text and the names of its parameters in order."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=PGDialect_asyncpg())  # type: ignore[no-untyped-call]
+        self.text = str(compiled)
+        self._names = tuple(compiled.positiontup or ())
+        self._fixed = dict(compiled.params)
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[name] if name in values else self._fixed[name] for name in self._names]
+
+
+class _Attributes:
+    """An asyncpg record seen by attribute, as the row mappers read rows."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: asyncpg.Record) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):  # as SQLAlchemy's JSON type reads them
+        await connection.set_type_codec(
+            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+class AsyncpgReader:
+    """`MinigroupReader` on PostgreSQL: asyncpg and a pool of `pool_size` connections."""
+
+    def __init__(self, database_url: str, *, pool_size: int, pool_timeout: float) -> None:
+        self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+        self._pool_size = pool_size
+        self._timeout = pool_timeout
+        self._pool: asyncpg.Pool | None = None
+        self._starting = asyncio.Lock()
+        self._by_id = _Compiled(READ_BY_ID)
+        self._by_id_any_kind = _Compiled(READ_BY_ID_ANY_KIND)
+        self._by_scope = _Compiled(READ_BY_SCOPE)
+
+    async def read_by_id(
+        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
+    ) -> MinigroupRead | None:
+        statement = self._by_id_any_kind if any_kind else self._by_id
+        return await self._read(statement, {"p_id": minigroup_id, "p_viewer": viewer.key()})
+
+    async def read_by_scope(
+        self, audience: str, scope: str, viewer: AccountId
+    ) -> MinigroupRead | None:
+        values = {"p_audience": audience, "p_scope": scope, "p_viewer": viewer.key()}
+        return await self._read(self._by_scope, values)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            with translating():
+                await pool.close()
+
+    async def _read(self, statement: _Compiled, values: Mapping[str, Any]) -> MinigroupRead | None:
+        with translating():
+            pool = self._pool or await self._start()
+            async with pool.acquire(timeout=self._timeout) as connection:
+                records = await connection.fetch(
+                    statement.text, *statement.arguments(values), timeout=self._timeout
+                )
+        return read_from_rows([_Attributes(record) for record in records])
+
+    async def _start(self) -> asyncpg.Pool:
+        async with self._starting:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=0,
+                    max_size=self._pool_size,
+                    timeout=self._timeout,
+                    init=_init_connection,
+                    server_settings={"application_name": "minigroups-read"},
+                )
+            return self._pool
+
+
+class SqliteReader:
+    """`MinigroupReader` on SQLite: SQLAlchemy's synchronous Core over `sqlite3`, in the loop's
+    thread (its type processing reads the same columns the same way as the writer's)."""
+
+    def __init__(self, path: str) -> None:
+        self._engine: Engine = create_engine(f"sqlite:///{path}", pool_size=1, max_overflow=0)
+        event.listen(self._engine, "connect", _read_only_pragmas)
+
+    async def read_by_id(
+        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
+    ) -> MinigroupRead | None:
+        statement = READ_BY_ID_ANY_KIND if any_kind else READ_BY_ID
+        return self._read(statement, {"p_id": minigroup_id, "p_viewer": viewer.key()})
+
+    async def read_by_scope(
+        self, audience: str, scope: str, viewer: AccountId
+    ) -> MinigroupRead | None:
+        values = {"p_audience": audience, "p_scope": scope, "p_viewer": viewer.key()}
+        return self._read(READ_BY_SCOPE, values)
+
+    async def close(self) -> None:
+        self._engine.dispose()
+
+    def _read(self, statement: Select[Any], values: Mapping[str, Any]) -> MinigroupRead | None:
+        with translating(), self._engine.connect() as connection:
+            rows: Sequence[Any] = connection.execute(statement, values).all()
+        return read_from_rows(rows)
+
+
+def _read_only_pragmas(dbapi_connection: sqlite3.Connection, _: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA query_only = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_READ_BUSY_MILLISECONDS}")
+    finally:
+        cursor.close()
