@@ -150,7 +150,6 @@ def service(
         "MINIGROUPS_DATA_DIR": str(data_dir),
         "APP_HTTP__LISTENER_ADDRESS": f"{HOST}:{port}",
         "APP_HTTP__METRICS_LISTENER_ADDRESS": f"{HOST}:{free_port()}",
-        "APP_LOG__LEVEL": "warning",
         authz_key + "TYPE": authz,
     }
     if authz == "local":

@@ -20,7 +20,7 @@ from minigroups.adapters.auth.authz import build_authorizer
 from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
 from minigroups.adapters.auth.tokens import mint_id_token
 from minigroups.adapters.clock import SystemClock
-from minigroups.adapters.db import create_store
+from minigroups.adapters.db import Pools, create_store
 from minigroups.adapters.metrics import PrometheusMetrics
 from minigroups.adapters.peers.build import build_peer_clients
 from minigroups.adapters.peers.lifecycle import LifecycleWire
@@ -127,6 +127,18 @@ class _Upstream:
     autopilot: SandboxAutopilot | None = None
 
 
+def pools(settings: Settings) -> Pools:
+    """The connection pools `[database]` asks for."""
+    database = settings.database
+    return Pools(
+        size=database.pool_size,
+        timeout=database.pool_timeout,
+        max_lifetime=database.pool_max_lifetime,
+        read_size=database.read_pool_size,
+        read_idle=database.pool_idle_size,
+    )
+
+
 def build_container(
     settings: Settings,
     *,
@@ -173,7 +185,7 @@ def build_container(
     )
     client = webhook_client(settings, resolver)
     ctx = Context(
-        store=create_store(settings.database_url),
+        store=create_store(settings.database_url, pools(settings)),
         authorizer=authorizer,
         events=peers.event,
         conferences=peers.conference,

@@ -112,6 +112,18 @@ class StorageSettings(_Section):
     base_url: str
 
 
+class DatabaseSettings(_Section):
+    """Ours (issue 12): the connection pools of one process. The reference's variables
+    `DATABASE_POOL_SIZE`, `_IDLE_SIZE`, `_TIMEOUT` and `_MAX_LIFETIME` set the first four.
+    See docs/decisions.md, "Connection pools"."""
+
+    pool_size: Positive = 10  # the units of work's connections (writes, the pipeline, listing)
+    pool_idle_size: Annotated[int, msgspec.Meta(ge=0)] = 1  # read connections kept when idle
+    pool_timeout: Seconds = 5.0  # to get a free connection or to connect; then 503
+    pool_max_lifetime: Seconds = 1800.0  # a unit-of-work connection is replaced after this
+    read_pool_size: Positive = 5  # the read path's own connections (R1/R3), on PostgreSQL
+
+
 class PipelineSettings(_Section):
     """Ours: how the inbox worker and the outbox relay retry (D18), and how long they keep rows."""
 
@@ -218,6 +230,7 @@ class Settings(_Section):
     id_token: IdTokenSettings | None = None
     mqtt: MqttSettings | None = None
     upstream: Literal["sandbox", "ulms"] = "sandbox"  # ours
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)  # ours
     pipeline: PipelineSettings = msgspec.field(default_factory=PipelineSettings)  # ours
     limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)  # ours
     idempotency: IdempotencySettings = msgspec.field(default_factory=IdempotencySettings)  # ours

@@ -19,6 +19,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Select
 
+from minigroups.adapters.db.engine import Pools
 from minigroups.adapters.db.errors import translating
 from minigroups.adapters.db.minigroup_read import (
     READ_BY_ID,
@@ -54,18 +56,6 @@ class _Compiled:
         return [values[name] if name in values else self._fixed[name] for name in self._names]
 
 
-class _Attributes:
-    """An asyncpg record seen by attribute, as the row mappers read rows."""
-
-    __slots__ = ("_record",)
-
-    def __init__(self, record: asyncpg.Record) -> None:
-        self._record = record
-
-    def __getattr__(self, name: str) -> Any:
-        return self._record[name]
-
-
 async def _init_connection(connection: asyncpg.Connection) -> None:
     for name in ("json", "jsonb"):  # as SQLAlchemy's JSON type reads them
         await connection.set_type_codec(
@@ -73,13 +63,18 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         )
 
 
-class AsyncpgReader:
-    """`MinigroupReader` on PostgreSQL: asyncpg and a pool of `pool_size` connections."""
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """A released connection is not reset: the reader only runs its own SELECTs, which change no
+    session state, and asyncpg's default reset is one more round trip per read."""
 
-    def __init__(self, database_url: str, *, pool_size: int, pool_timeout: float) -> None:
+
+class AsyncpgReader:
+    """`MinigroupReader` on PostgreSQL: asyncpg and a pool of `pools.read_size` connections."""
+
+    def __init__(self, database_url: str, pools: Pools) -> None:
         self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-        self._pool_size = pool_size
-        self._timeout = pool_timeout
+        self._pools = pools
+        self._timeout = pools.timeout
         self._pool: asyncpg.Pool | None = None
         self._starting = asyncio.Lock()
         self._by_id = _Compiled(READ_BY_ID)
@@ -107,21 +102,22 @@ class AsyncpgReader:
     async def _read(self, statement: _Compiled, values: Mapping[str, Any]) -> MinigroupRead | None:
         with translating():
             pool = self._pool or await self._start()
-            async with pool.acquire(timeout=self._timeout) as connection:
-                records = await connection.fetch(
-                    statement.text, *statement.arguments(values), timeout=self._timeout
-                )
-        return read_from_rows([_Attributes(record) for record in records])
+            # asyncio.timeout rather than acquire(timeout=): asyncpg's wait_for makes a task
+            async with asyncio.timeout(self._timeout), pool.acquire() as connection:
+                records = await connection.fetch(statement.text, *statement.arguments(values))
+        # The row mappers read columns as attributes; a namespace is the cheapest such view.
+        return read_from_rows([SimpleNamespace(**dict(record.items())) for record in records])
 
     async def _start(self) -> asyncpg.Pool:
         async with self._starting:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
                     self._dsn,
-                    min_size=0,
-                    max_size=self._pool_size,
+                    min_size=min(self._pools.read_idle, self._pools.read_size),
+                    max_size=self._pools.read_size,
                     timeout=self._timeout,
                     init=_init_connection,
+                    reset=_keep_session,
                     server_settings={"application_name": "minigroups-read"},
                 )
             return self._pool

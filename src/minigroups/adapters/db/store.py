@@ -13,11 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.console import SqlConsoleRepository
 from minigroups.adapters.db.engine import (
-    DEFAULT_POOL_SIZE,
-    DEFAULT_POOL_TIMEOUT,
-    DEFAULT_READ_POOL_SIZE,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     Engines,
+    Pools,
     create_engines,
 )
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
@@ -193,23 +191,19 @@ class SqlStore:
             await self._engines.writer.dispose()
 
 
-def create_store(
-    database_url: str,
-    *,
-    pool_size: int = DEFAULT_POOL_SIZE,
-    pool_timeout: float = DEFAULT_POOL_TIMEOUT,
-    read_pool_size: int = DEFAULT_READ_POOL_SIZE,
-) -> SqlStore:
+DEFAULT_POOLS = Pools()
+
+
+def create_store(database_url: str, pools: Pools = DEFAULT_POOLS) -> SqlStore:
     """A store for `sqlite:///path` or `postgresql://...`; connects lazily, on first use.
 
-    `pool_size` connections serve the units of work; on PostgreSQL the read path (R1/R3) has
-    `read_pool_size` more of its own (`readers.py`).
+    `pools.size` connections serve the units of work; on PostgreSQL the read path (R1/R3) has
+    `pools.read_size` more of its own (`readers.py`).
     """
-    engines = create_engines(database_url, pool_size=pool_size, pool_timeout=pool_timeout)
-    url = engines.writer.url
+    engines = create_engines(database_url, pools=pools)
     reader: AsyncpgReader | SqliteReader
     if engines.is_sqlite:
-        reader = SqliteReader(url.database or "")
+        reader = SqliteReader(engines.writer.url.database or "")
     else:
-        reader = AsyncpgReader(database_url, pool_size=read_pool_size, pool_timeout=pool_timeout)
+        reader = AsyncpgReader(database_url, pools)
     return SqlStore(engines, reader)
