@@ -103,8 +103,8 @@ reconnect_interval = 0.2
     return config
 
 
-def serve(config: Path, label: str) -> Served:
-    """Start `minigroups serve --config`; its output is appended to `<config>.log`."""
+def serve(config: Path, label: str, *options: str) -> Served:
+    """Start `minigroups serve --config` (and `options`); output goes to `<config>.log`."""
     text = config.read_text()
     listener = text.split('listener_address = "', 1)[1].split('"', 1)[0]
     metrics = text.split('metrics_listener_address = "', 1)[1].split('"', 1)[0]
@@ -112,7 +112,7 @@ def serve(config: Path, label: str) -> Served:
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_") and k != "DATABASE_URL"}
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "minigroups", "serve", "--config", str(config)],
+            [sys.executable, "-m", "minigroups", "serve", "--config", str(config), *options],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
