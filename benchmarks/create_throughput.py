@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -57,6 +58,11 @@ class Phase:
     name: str  # "sequential" or "concurrent N"
     latencies: list[float]
     elapsed: float
+    cpu_seconds: float  # of the serving process during the phase (user + system)
+
+    @property
+    def cpu_ms_per_create(self) -> float:
+        return self.cpu_seconds / len(self.latencies) * 1000
 
     @property
     def median_ms(self) -> float:
@@ -159,9 +165,10 @@ class Creator:
 @asynccontextmanager
 async def peers_process(broker: Mosquitto) -> AsyncIterator[subprocess.Popen[bytes]]:
     """The simulators in a child process; ready once it prints `ready`."""
-    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
-        [sys.executable, "-m", "benchmarks.create_peers", "--port", str(broker.port)]
-        + ["--event", EVENT_ACCOUNT, "--conference", CONFERENCE_ACCOUNT],
+    command = [sys.executable, "-m", "benchmarks.create_peers", "--port", str(broker.port)]
+    command += ["--event", EVENT_ACCOUNT, "--conference", CONFERENCE_ACCOUNT]
+    process = subprocess.Popen(  # noqa: ASYNC220, S603 - started once, before anything is measured
+        command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -180,10 +187,13 @@ def export_source(revision: str, directory: Path) -> Path:
     """The `src` tree of `revision`, for a baseline served with PYTHONPATH pointing at it."""
     target = directory / f"baseline-{revision}"
     target.mkdir()
-    archive = subprocess.run(
-        ["git", "archive", revision, "src"], check=True, capture_output=True
+    git, tar = shutil.which("git"), shutil.which("tar")
+    if git is None or tar is None:
+        raise SystemExit("--baseline needs git and tar")
+    archive = subprocess.run(  # noqa: S603 - our own command line
+        [git, "archive", revision, "src"], check=True, capture_output=True
     ).stdout
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    subprocess.run([tar, "-x", "-C", str(target)], input=archive, check=True)  # noqa: S603
     return target / "src"
 
 
@@ -197,7 +207,7 @@ def serve(config: Path, label: str, source: Path | None) -> Served:
     if source is not None:
         env["PYTHONPATH"] = str(source)
     with log.open("ab") as out:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - our own command line
             [sys.executable, "-m", "minigroups", "serve", "--config", str(config)],
             env=env,
             stdout=out,
@@ -206,15 +216,22 @@ def serve(config: Path, label: str, source: Path | None) -> Served:
     return Served(label, f"http://{listener}", f"http://{metrics}/metrics", process, log)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Profiler:
     """py-spy recording the serving process while the phases run (SIGINT writes the SVG, or
     collapsed stacks when the file name ends in `.txt`)."""
 
     def __init__(self, pid: int, output: Path) -> None:
-        self._process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(output)]
-            + ["--pid", str(pid), "--rate", "250", "--nonblocking"]
-            + ["--format", "raw" if output.suffix == ".txt" else "flamegraph"],
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(output)]
+        command += ["--pid", str(pid), "--rate", "250", "--nonblocking"]
+        command += ["--format", "raw" if output.suffix == ".txt" else "flamegraph"]
+        self._process = subprocess.Popen(  # noqa: S603 - our own command line
+            command,
             stdout=subprocess.DEVNULL,
         )
         time.sleep(1)  # let it attach
@@ -224,7 +241,7 @@ class Profiler:
         self._process.wait(30)
 
 
-async def one_round(  # noqa: PLR0913 - one round's whole setup
+async def one_round(  # noqa: PLR0917 - one round's whole setup
     directory: Path,
     admin_url: str,
     broker: Mosquitto,
@@ -250,13 +267,15 @@ async def one_round(  # noqa: PLR0913 - one round's whole setup
             await creator.sequential(plan.warmup)
             await creator.concurrent(plan.warmup, plan.concurrency)
             profiler = None if profile is None else Profiler(served.process.pid, profile)
+            pid = served.process.pid
             try:
-                sequential = Phase(code, "sequential", *await creator.sequential(plan.count))
-                concurrent = Phase(
-                    code,
-                    f"concurrent {plan.concurrency}",
-                    *await creator.concurrent(plan.concurrent_count, plan.concurrency),
-                )
+                cpu = cpu_seconds(pid)
+                found = await creator.sequential(plan.count)
+                sequential = Phase(code, "sequential", *found, cpu_seconds(pid) - cpu)
+                cpu = cpu_seconds(pid)
+                found = await creator.concurrent(plan.concurrent_count, plan.concurrency)
+                name = f"concurrent {plan.concurrency}"
+                concurrent = Phase(code, name, *found, cpu_seconds(pid) - cpu)
             finally:
                 if profiler is not None:
                     await asyncio.to_thread(profiler.stop)
@@ -267,11 +286,8 @@ async def one_round(  # noqa: PLR0913 - one round's whole setup
         await _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
-async def run(  # noqa: PLR0913 - the command line's choices
-    plan: Plan,
-    baseline: str | None,
-    profile: Path | None,
-    profile_baseline: Path | None,
+async def run(
+    plan: Plan, baseline: str | None, profile: Path | None, profile_baseline: Path | None
 ) -> list[Phase]:
     admin_url = os.environ.get(ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL)
     phases: list[Phase] = []
@@ -319,6 +335,12 @@ def report(phases: list[Phase], concurrency: int) -> str:
         before_rate = statistics.median(
             [p.per_second for p in phases if p.code == code and p.name != "sequential"]
         )
+        before_cpu = statistics.median([p.cpu_ms_per_create for p in phases if p.code == code])
+        cpu = statistics.median([p.cpu_ms_per_create for p in current])
+        lines.append(
+            f"against {code}: service CPU per create {before_cpu:.2f} -> {cpu:.2f} ms "
+            f"(x{before_cpu / cpu:.2f} less)"
+        )
         lines.append(
             f"against {code}: sequential median {before_seq:.2f} -> {median:.2f} ms "
             f"(x{before_seq / median:.2f} faster); concurrent {before_rate:.0f} -> {rate:.0f} "
@@ -340,14 +362,14 @@ def report(phases: list[Phase], concurrency: int) -> str:
 def _header() -> str:
     return (
         f"{'code':<10} {'phase':<14} {'creates':>8} {'median ms':>10} {'p99 ms':>8} "
-        f"{'creates/s':>10}"
+        f"{'creates/s':>10} {'CPU ms/create':>14}"
     )
 
 
 def _row(p: Phase) -> str:
     return (
         f"{p.code:<10} {p.name:<14} {len(p.latencies):>8} {p.median_ms:>10.2f} "
-        f"{p.p99_ms:>8.2f} {p.per_second:>10.1f}"
+        f"{p.p99_ms:>8.2f} {p.per_second:>10.1f} {p.cpu_ms_per_create:>14.2f}"
     )
 
 
