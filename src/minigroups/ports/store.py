@@ -290,8 +290,14 @@ class MinigroupReader(Protocol):
 
 
 class Store(Protocol):
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
-        """A new unit of work; read-only ones never take write locks."""
+    def unit_of_work(
+        self, *, read_only: bool = False, single_statement: bool = False
+    ) -> UnitOfWork:
+        """A new unit of work; read-only ones never take write locks.
+
+        `single_statement`: the work is one write statement, atomic by itself; the store may run
+        it without BEGIN/COMMIT (PostgreSQL: two round trips fewer). `commit()` is still called.
+        """
         ...
 
     @property

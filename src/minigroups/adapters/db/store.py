@@ -70,7 +70,7 @@ class _WriteGate:
 
 
 class SqlUnitOfWork:
-    """One transaction (or, read-only, one autocommit connection); see `ports.UnitOfWork`."""
+    """One transaction (or, without `begin`, one autocommit connection); see `ports.UnitOfWork`."""
 
     # Typed as the ports: the Protocol's attributes are settable, hence invariant for mypy.
     minigroups: MinigroupRepository
@@ -85,9 +85,9 @@ class SqlUnitOfWork:
     webhooks: WebhookRepository
     deliveries: DeliveryQueue
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
+    def __init__(self, engine: AsyncEngine, *, begin: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
-        self._read_only = read_only
+        self._begin = begin
         self._gate = gate
         self._connection: AsyncConnection | None = None
         self._recordings: SqlRecordingRepository | None = None
@@ -123,7 +123,7 @@ class SqlUnitOfWork:
         with translating():
             connection = self._engine.connect()
             await connection.start()
-            if self._read_only:
+            if not self._begin:
                 return connection
             try:
                 await connection.begin()  # SQLite: BEGIN IMMEDIATE, waiting up to the busy timeout
@@ -175,10 +175,16 @@ class SqlStore:
     def dialect_name(self) -> str:
         return self._engines.writer.dialect.name
 
-    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+    def unit_of_work(
+        self, *, read_only: bool = False, single_statement: bool = False
+    ) -> SqlUnitOfWork:
         if read_only:
-            return SqlUnitOfWork(self._engines.reader, read_only=True, gate=None)
-        return SqlUnitOfWork(self._engines.writer, read_only=False, gate=self._gate)
+            return SqlUnitOfWork(self._engines.reader, begin=False, gate=None)
+        if single_statement and not self._engines.is_sqlite:
+            # Autocommit: the statement commits by itself. (SQLite's BEGIN IMMEDIATE costs no
+            # round trip, and its writers keep queueing at the gate, so it keeps the transaction.)
+            return SqlUnitOfWork(self._engines.reader, begin=False, gate=None)
+        return SqlUnitOfWork(self._engines.writer, begin=True, gate=self._gate)
 
     async def ping(self) -> None:
         with translating():
