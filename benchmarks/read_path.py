@@ -41,6 +41,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from benchmarks.create_throughput import export_source
 from benchmarks.listing_scale import AUDIENCE, seed
 from benchmarks.wrk import Load, run_wrk, wrk_binary
 from sqlalchemy import insert, make_url, select
@@ -138,9 +139,15 @@ def _drain(process: subprocess.Popen[str]) -> None:
 
 @contextmanager
 def service(
-    directory: Path, name: str, *, database_url: str | None, authz: str, workers: int = 1
+    directory: Path,
+    name: str,
+    *,
+    database_url: str | None,
+    authz: str,
+    source: Path | None = None,
 ) -> Iterator[Server]:
-    """`minigroups serve` on the embedded default, pinned; PostgreSQL when `database_url`."""
+    """`minigroups serve` on the embedded default, pinned; PostgreSQL when `database_url`; the
+    code of `source` (a baseline's `src`) when given."""
     port = free_port()
     data_dir = directory / name
     data_dir.mkdir(exist_ok=True)
@@ -157,9 +164,9 @@ def service(
     env.pop("DATABASE_URL", None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "minigroups", "serve"]
-    if workers > 1:
-        command += ["--workers", str(workers)]
     process = subprocess.Popen(  # noqa: S603
         command,
         env=env,
@@ -303,10 +310,15 @@ def compare(args: argparse.Namespace, admin_url: str, directory: Path) -> list[s
         asyncio.run(copy_to_sqlite(url, sqlite_url))
         ids = asyncio.run(sample(url, SAMPLE))
         base = stack.enter_context(bare(url))
-        none = stack.enter_context(service(directory, "none", database_url=url, authz="none"))
-        local = stack.enter_context(service(directory, "local", database_url=url, authz="local"))
+        source = export_source(args.baseline, directory) if args.baseline else None
+        none = stack.enter_context(
+            service(directory, "none", database_url=url, authz="none", source=source)
+        )
+        local = stack.enter_context(
+            service(directory, "local", database_url=url, authz="local", source=source)
+        )
         embedded = stack.enter_context(
-            service(directory, "sqlite", database_url=None, authz="none")
+            service(directory, "sqlite", database_url=None, authz="none", source=source)
         )
         bare_paths = [f"/minigroups/{id_}" for id_, _ in ids]
         targets = [
@@ -413,6 +425,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--scale", type=int, help="compare p50 at 1,000 and this many instead")
     parser.add_argument("--profile", help="write a py-spy flame graph of a by-id run here")
+    parser.add_argument("--baseline", help="serve git revision REF's code instead (for 'before')")
     args = parser.parse_args()
     wrk_binary()
     admin_url = os.environ.get(ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL)
