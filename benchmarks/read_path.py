@@ -375,23 +375,26 @@ def report(results: dict[str, list[Load]], half: Load, full: float) -> list[str]
 
 
 def scale(args: argparse.Namespace, admin_url: str, directory: Path) -> list[str]:
-    """Read p50 by id and by scope at 1,000 and at `args.scale` minigroups."""
-    p50: dict[str, list[float]] = {}
-    for rows in (1000, args.scale):
-        print(f"seeding {rows} minigroups", flush=True)
-        with postgres_database(admin_url, rows) as url:
+    """Read p50 by id and by scope at 1,000 and at `args.scale` minigroups: both databases
+    seeded alike, both services running, the four targets taking turns."""
+    with ExitStack() as stack:
+        targets: list[Target] = []
+        for rows in (1000, args.scale):
+            print(f"seeding {rows} minigroups", flush=True)
+            url = stack.enter_context(postgres_database(admin_url, rows))
             ids = asyncio.run(sample(url, SAMPLE))
-            with service(directory, f"scale{rows}", database_url=url, authz="none") as server:
-                targets = [
-                    Target(f"{rows}, by id", server, by_id(ids)),
-                    Target(f"{rows}, by scope", server, by_scope(ids)),
-                ]
-                for name, loads in rounds(targets, args, directory).items():
-                    p50[name] = [x.p50_ms for x in loads]
+            server = stack.enter_context(
+                service(directory, f"scale{rows}", database_url=url, authz="none")
+            )
+            targets += [
+                Target(f"{rows}, by id", server, by_id(ids)),
+                Target(f"{rows}, by scope", server, by_scope(ids)),
+            ]
+        results = rounds(targets, args, directory)
     lines = [""]
     for kind in ("by id", "by scope"):
-        small = statistics.median(p50[f"1000, {kind}"])
-        large = statistics.median(p50[f"{args.scale}, {kind}"])
+        small = statistics.median(x.p50_ms for x in results[f"1000, {kind}"])
+        large = statistics.median(x.p50_ms for x in results[f"{args.scale}, {kind}"])
         lines.append(
             verdict(
                 f"{kind} p50 at {args.scale} within 1.2x of 1000",
