@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -10,14 +12,15 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from minigroups.adapters.db import readers
 from tests.api.conftest import Api
 from tests.api.helpers import add_recording, ago
 
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement sent: through SQLAlchemy (units of work; the SQLite reader), and through
-    asyncpg's `Connection.fetch` (the PostgreSQL reader, which bypasses SQLAlchemy)."""
+    """Every statement sent: through SQLAlchemy (units of work), asyncpg's `Connection.fetch`
+    (the PostgreSQL reader) and the SQLite reader's own `sqlite3` connection (traced)."""
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -30,6 +33,18 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return await fetch(self, query, *args, **kw)
 
     monkeypatch.setattr(asyncpg.connection.Connection, "fetch", counted_fetch)
+    connect = sqlite3.connect
+
+    def trace(statement: str) -> None:
+        if not statement.startswith("PRAGMA"):  # the reader's connection set-up
+            seen.append(statement)
+
+    def traced_connect(*args: Any, **kw: Any) -> sqlite3.Connection:
+        connection: sqlite3.Connection = connect(*args, **kw)
+        connection.set_trace_callback(trace)
+        return connection
+
+    monkeypatch.setattr(readers, "sqlite3", SimpleNamespace(connect=traced_connect))
     event.listen(Engine, "before_cursor_execute", count)
     yield seen
     event.remove(Engine, "before_cursor_execute", count)

@@ -6,9 +6,10 @@ still built by SQLAlchemy from the one schema (`minigroup_read.py`), compiled on
 
 - on PostgreSQL, by asyncpg directly, from a small pool of its own (created on first use; its
   connections keep PostgreSQL's default plan caching, which suits a primary-key lookup);
-- on SQLite, by the standard `sqlite3` module in the event loop's thread: a read of a few rows
-  from a WAL database takes tens of microseconds, less than handing it to a thread and back, and
-  a WAL reader never waits for the writer.
+- on SQLite, by the standard `sqlite3` module in the event loop's thread, the columns read by
+  SQLAlchemy's own type processors: a read of a few rows from a WAL database takes tens of
+  microseconds, less than handing it to a thread and back, and a WAL reader never waits for
+  the writer.
 
 Errors leave translated, as from every other adapter (`errors.translating`).
 """
@@ -18,15 +19,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Dialect, make_url
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.sql import Select
 
 from minigroups.adapters.db.engine import Pools
@@ -44,16 +45,42 @@ SQLITE_READ_BUSY_MILLISECONDS = 1000  # a WAL reader waits only while the WAL in
 
 
 class _Compiled:
-    """A statement as asyncpg runs it: `$n` text and the names of its parameters in order."""
+    """A statement as a DB-API driver runs it: its text for `dialect`, the names of its
+    parameters in order, and (with `processors`) SQLAlchemy's own bind and result processors of
+    each parameter and column, applied without SQLAlchemy's execution layer."""
 
-    def __init__(self, statement: Select[Any]) -> None:
-        compiled = statement.compile(dialect=PGDialect_asyncpg())  # type: ignore[no-untyped-call]
+    def __init__(self, statement: Select[Any], dialect: Dialect, *, processors: bool) -> None:
+        compiled = statement.compile(dialect=dialect)
         self.text = str(compiled)
         self._names = tuple(compiled.positiontup or ())
         self._fixed = dict(compiled.params)
+        self._binds: dict[str, Callable[[Any], Any]] = {}
+        self._columns: list[tuple[str, Callable[[Any], Any] | None]] = []
+        if processors:
+            for name in self._names:
+                bind = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                if bind is not None:
+                    self._binds[name] = bind
+            for column in statement.selected_columns:
+                impl = column.type.dialect_impl(dialect)
+                self._columns.append((str(column.key), impl.result_processor(dialect, None)))
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        return [values[name] if name in values else self._fixed[name] for name in self._names]
+        arguments = []
+        for name in self._names:
+            value = values[name] if name in values else self._fixed[name]
+            bind = self._binds.get(name)
+            arguments.append(value if bind is None or value is None else bind(value))
+        return arguments
+
+    def row(self, values: Sequence[Any]) -> SimpleNamespace:
+        """A row of the DB-API cursor, its columns as attributes, as SQLAlchemy would read them."""
+        return SimpleNamespace(
+            **{
+                name: value if process is None or value is None else process(value)
+                for (name, process), value in zip(self._columns, values, strict=True)
+            }
+        )
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
@@ -77,9 +104,10 @@ class AsyncpgReader:
         self._timeout = pools.timeout
         self._pool: asyncpg.Pool | None = None
         self._starting = asyncio.Lock()
-        self._by_id = _Compiled(READ_BY_ID)
-        self._by_id_any_kind = _Compiled(READ_BY_ID_ANY_KIND)
-        self._by_scope = _Compiled(READ_BY_SCOPE)
+        dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+        self._by_id = _Compiled(READ_BY_ID, dialect, processors=False)
+        self._by_id_any_kind = _Compiled(READ_BY_ID_ANY_KIND, dialect, processors=False)
+        self._by_scope = _Compiled(READ_BY_SCOPE, dialect, processors=False)
 
     async def read_by_id(
         self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
@@ -124,38 +152,51 @@ class AsyncpgReader:
 
 
 class SqliteReader:
-    """`MinigroupReader` on SQLite: SQLAlchemy's synchronous Core over `sqlite3`, in the loop's
-    thread (its type processing reads the same columns the same way as the writer's)."""
+    """`MinigroupReader` on SQLite: one `sqlite3` connection used in the event loop's thread;
+    the columns are read by SQLAlchemy's own type processors (`_Compiled`), so a value reads the
+    same as through the units of work (a test compares them)."""
 
     def __init__(self, path: str) -> None:
-        self._engine: Engine = create_engine(f"sqlite:///{path}", pool_size=1, max_overflow=0)
-        event.listen(self._engine, "connect", _read_only_pragmas)
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        dialect = SQLiteDialect_pysqlite()
+        self._by_id = _Compiled(READ_BY_ID, dialect, processors=True)
+        self._by_id_any_kind = _Compiled(READ_BY_ID_ANY_KIND, dialect, processors=True)
+        self._by_scope = _Compiled(READ_BY_SCOPE, dialect, processors=True)
 
     async def read_by_id(
         self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
     ) -> MinigroupRead | None:
-        statement = READ_BY_ID_ANY_KIND if any_kind else READ_BY_ID
+        statement = self._by_id_any_kind if any_kind else self._by_id
         return self._read(statement, {"p_id": minigroup_id, "p_viewer": viewer.key()})
 
     async def read_by_scope(
         self, audience: str, scope: str, viewer: AccountId
     ) -> MinigroupRead | None:
         values = {"p_audience": audience, "p_scope": scope, "p_viewer": viewer.key()}
-        return self._read(READ_BY_SCOPE, values)
+        return self._read(self._by_scope, values)
 
     async def close(self) -> None:
-        self._engine.dispose()
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            with translating():
+                connection.close()
 
-    def _read(self, statement: Select[Any], values: Mapping[str, Any]) -> MinigroupRead | None:
-        with translating(), self._engine.connect() as connection:
-            rows: Sequence[Any] = connection.execute(statement, values).all()
-        return read_from_rows(rows)
+    def _read(self, statement: _Compiled, values: Mapping[str, Any]) -> MinigroupRead | None:
+        with translating():
+            connection = self._connection or self._open()
+            rows = connection.execute(statement.text, statement.arguments(values)).fetchall()
+        return read_from_rows([statement.row(row) for row in rows])
 
-
-def _read_only_pragmas(dbapi_connection: sqlite3.Connection, _: ConnectionPoolEntry) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA query_only = ON")
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_READ_BUSY_MILLISECONDS}")
-    finally:
-        cursor.close()
+    def _open(self) -> sqlite3.Connection:
+        # Autocommit (no transaction left open between reads, so no snapshot pins the WAL);
+        # used only from the event loop's thread, which need not be the constructing one.
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA query_only = ON")
+            connection.execute(f"PRAGMA busy_timeout = {SQLITE_READ_BUSY_MILLISECONDS}")
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return connection
