@@ -127,7 +127,40 @@ async def test_problem_types_per_status_come_from_the_problem_table(api: Api) ->
                     assert set(schema["allOf"][1]["properties"]["type"]["enum"]) <= known
     assert "503" in document["paths"]["/api/v1/minigroups/{id}"]["get"]["responses"]
     described = document["paths"]["/api/v1/minigroups/{id}"]["get"]["responses"]["503"]
-    assert set(described["headers"]) == {"retry-after", "x-request-id"}
+    # A limited route's every answer may carry the rate limit fields (issue 10).
+    assert set(described["headers"]) == {"retry-after", "x-request-id", *RATE_LIMIT_FIELDS}
+
+
+RATE_LIMIT_FIELDS = ("RateLimit-Policy", "RateLimit")
+UNLIMITED = (
+    "/healthz",
+    "/readyz",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/api/v1/docs/assets/{name}",
+)
+
+
+async def test_limited_routes_declare_429_and_the_rate_limit_fields(api: Api) -> None:
+    document = (await api.client.get("/api/v1/openapi.json")).json()
+    limited = 0
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            if path in UNLIMITED:
+                assert "429" not in responses, (path, method)
+                assert all("RateLimit" not in r.get("headers", {}) for r in responses.values())
+                continue
+            limited += 1
+            assert _enum(responses["429"]) == ["rate_limited"], (path, method)
+            headers = responses["429"]["headers"]
+            assert headers["retry-after"]["required"] is True
+            for described in responses.values():
+                assert set(RATE_LIMIT_FIELDS) <= set(described["headers"]), (path, method)
+                assert described["headers"]["RateLimit"]["required"] is False
+    assert limited >= 20
+    create = document["paths"]["/api/v1/minigroups"]["post"]["responses"]["201"]
+    assert "q=<requests>" in create["headers"]["RateLimit-Policy"]["description"]
 
 
 def _all_errors() -> list[type[Exception]]:

@@ -72,6 +72,19 @@ COUNTERS: dict[str, Series] = {
             "outcome": ("succeeded", "retried", "failed"),
         },
     ),
+    "rate_limited_requests_total": Series(
+        "Requests answered 429 rate_limited, by the [rate_limits] quota they were over: "
+        "per_account, per_audience, create_per_account",
+        {"policy": ("per_account", "per_audience", "create_per_account")},
+    ),
+    "rate_limit_storage_errors_total": Series(
+        "Counts of requests against their quotas that failed because the rate limits' storage "
+        "(Redis) could not be reached or did not answer in time"
+    ),
+    "rate_limit_unchecked_total": Series(
+        "Requests served without a rate limit check (fail open) because the storage was "
+        "failing, or backing off after a failure"
+    ),
     "rooms_compensated_total": Series(
         "Rooms closed again after a create or recreate failed half-way (D14), by service and "
         "whether closing them worked (closed) or failed too (failed: the room stays open)",
