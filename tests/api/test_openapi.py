@@ -12,9 +12,9 @@ from starlette.responses import Response
 from minigroups.api.app import ApiApp
 from minigroups.api.call import Call
 from minigroups.api.openapi import build_document
-from minigroups.api.problems import problem_outcomes
+from minigroups.api.problems import RateLimited, problem_outcomes
 from minigroups.api.routes import build_routes
-from minigroups.api.routing import Header, Reply, RouteTable, RouteTableError
+from minigroups.api.routing import Endpoint, Header, Reply, RouteTable, RouteTableError
 from minigroups.domain import errors as e
 from tests.api.conftest import Api
 
@@ -235,6 +235,50 @@ def test_headers_problems_and_webhooks_can_be_added_to_the_whole_document() -> N
     assert hook["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Widget"
     }
+
+
+def test_problems_and_response_headers_can_be_added_to_the_endpoints_a_filter_picks() -> None:
+    table = _toy_table()
+    table.route(
+        "GET",
+        "/api/v1/open",
+        action=None,
+        summary="Open",
+        responses={200: None},
+        authenticated=False,
+        rate_limit=None,
+    )(_handler)
+
+    def limited(endpoint: Endpoint) -> bool:
+        return endpoint.rate_limit is not None
+
+    table.describe_problems((RateLimited,), when=limited)
+    table.describe_response_headers({"RateLimit": Header("RateLimit", str, "Left")}, when=limited)
+    document = build_document(table, version="1")
+    validate(msgspec.json.decode(msgspec.json.encode(document)), cls=OpenAPIV31SpecValidator)
+    read = document["paths"]["/api/v1/widgets/{id}"]["get"]["responses"]
+    assert _enum(read["429"]) == ["rate_limited"]
+    assert read["429"]["headers"]["retry-after"]["required"] is True
+    for described in read.values():
+        assert described["headers"]["RateLimit"] == {
+            "description": "Left",
+            "required": False,
+            "schema": {"type": "string"},
+        }
+    open_responses = document["paths"]["/api/v1/open"]["get"]["responses"]
+    assert "429" not in open_responses
+    assert all("RateLimit" not in r.get("headers", {}) for r in open_responses.values())
+
+
+def test_a_route_without_a_caller_cannot_be_rate_limited() -> None:
+    with pytest.raises(RouteTableError, match="rate limits need a caller"):
+        _toy_table().route(
+            "GET", "/api/v1/open", action=None, summary="x", responses={}, authenticated=False
+        )
+
+
+async def _handler(call: Call) -> Response:
+    return Response(b"")
 
 
 def test_two_routes_cannot_share_an_operation_id() -> None:

@@ -1,0 +1,204 @@
+"""Rate limits without HTTP: the quotas' names, the order they are counted in, fail open with one
+probe and one log line per backoff step, and an in-memory storage that does not grow for ever."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+
+import pytest
+
+from minigroups.adapters.rate_limits import LimitsRateLimiter, SweptMemoryStorage, quotas_of
+from minigroups.domain.errors import RateLimitStorageUnavailable
+from minigroups.domain.ids import AccountId
+from minigroups.ports import Quota, Usage
+from minigroups.services.outage import Backoff
+from minigroups.services.rate_limits import Policies, RateLimits
+from tests.support.simulators.metrics import CountingMetrics
+
+LOGGER = "minigroups.services.rate_limits"
+ALICE = AccountId("alice", "usr.example.org")
+BOB = AccountId("bob", "usr.example.org")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingLimiter:
+    """A `RateLimiter` that counts in a `Counter`; while `down`, every hit fails as a storage
+    that cannot be reached does. `gate`, when set, holds every hit until it is opened."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.calls: list[tuple[str, str]] = []
+        self.down = False
+        self.gate: asyncio.Event | None = None
+
+    async def hit(self, quota: Quota, key: str) -> Usage:
+        self.calls.append((quota.name, key))
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.down:
+            raise RateLimitStorageUnavailable("ConnectionError: Connection refused")
+        if self.counts[quota.name, key] >= quota.amount:
+            return Usage(quota, allowed=False, remaining=0, reset_seconds=quota.window_seconds)
+        self.counts[quota.name, key] += 1
+        left = quota.amount - self.counts[quota.name, key]
+        return Usage(quota, allowed=True, remaining=left, reset_seconds=0)
+
+    async def close(self) -> None:
+        return None
+
+
+POLICIES = Policies(
+    per_account=quotas_of("per_account", "2/second;3/minute"),
+    per_audience=quotas_of("per_audience", "4/minute"),
+    create_per_account=quotas_of("create_per_account", "1/minute"),
+)
+
+
+def _limits(limiter: CountingLimiter, clock: Clock) -> tuple[RateLimits, CountingMetrics]:
+    metrics = CountingMetrics()
+    backoff = Backoff(initial=1.0, cap=4.0, jitter=0.0)
+    return RateLimits(limiter, POLICIES, metrics, backoff=backoff, clock=clock), metrics
+
+
+def test_one_quota_keeps_its_key_name_several_are_named_by_their_windows() -> None:
+    assert quotas_of("per_audience", "500/second") == (Quota("per_audience", 500, 1),)
+    assert quotas_of("per_account", "2000/minute;50/second") == (
+        Quota("per_account_1s", 50, 1),
+        Quota("per_account_60s", 2000, 60),
+    )
+    assert quotas_of("create_per_account", "5 per 2 hours") == (
+        Quota("create_per_account", 5, 7200),
+    )
+
+
+async def test_quotas_are_counted_per_account_then_create_then_audience_until_one_refuses() -> None:
+    limiter = CountingLimiter()
+    limits, metrics = _limits(limiter, Clock())
+    tally = await limits.count(ALICE, creating=True)
+    assert tally.checked
+    assert tally.refused is None
+    assert limiter.calls == [
+        ("per_account_1s", str(ALICE)),
+        ("per_account_60s", str(ALICE)),
+        ("create_per_account", str(ALICE)),
+        ("per_audience", ALICE.audience),
+    ]
+    limiter.calls.clear()
+    refused = await limits.count(ALICE, creating=True)
+    assert refused.refused is not None
+    assert refused.refused.quota.name == "create_per_account"
+    assert [name for name, _ in limiter.calls] == [
+        "per_account_1s",
+        "per_account_60s",
+        "create_per_account",  # counting stops here: the audience's quota is not used up
+    ]
+    assert limiter.counts["per_audience", ALICE.audience] == 1
+    assert metrics.count("rate_limited_requests_total", policy="create_per_account") == 1
+    read = await limits.count(BOB, creating=False)
+    assert [u.quota.name for u in read.usages] == [
+        "per_account_1s",
+        "per_account_60s",
+        "per_audience",
+    ]
+
+
+async def test_a_failing_storage_is_probed_once_per_backoff_step_and_logged_once_per_step(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    limiter, clock = CountingLimiter(), Clock()
+    limits, metrics = _limits(limiter, clock)
+    limiter.down = True
+    tallies = [await limits.count(ALICE, creating=False) for _ in range(50)]
+    assert all(not tally.checked for tally in tallies)
+    assert len(limiter.calls) == 1  # the first failure; the others wait for the next step
+    clock.now += 1.0
+    await limits.count(ALICE, creating=False)  # step 1 is over: one probe, failing again
+    await limits.count(ALICE, creating=False)
+    assert len(limiter.calls) == 2
+    clock.now += 1.5  # step 2 is 2 s
+    await limits.count(ALICE, creating=False)
+    assert len(limiter.calls) == 2
+    clock.now += 0.5
+    limiter.down = False
+    back = await limits.count(ALICE, creating=False)
+    assert back.checked
+    assert [u.remaining for u in back.usages] == [1, 2, 3]
+    assert metrics.count("rate_limit_storage_errors_total") == 2
+    assert metrics.count("rate_limit_unchecked_total") == 53
+    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert lines == [
+        "rate limits: counting failed (1 in a row, retrying in 1 s): "
+        "RateLimitStorageUnavailable: ConnectionError: Connection refused",
+        "rate limits: counting failed (2 in a row, retrying in 2 s): "
+        "RateLimitStorageUnavailable: ConnectionError: Connection refused",
+        "rate limits: counting recovered after 2 failed attempts in 3.0 s",
+    ]
+
+
+async def test_requests_in_flight_when_the_storage_fails_log_one_line_together(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    limiter = CountingLimiter()
+    limits, metrics = _limits(limiter, Clock())
+    limiter.down, limiter.gate = True, asyncio.Event()
+    counting = [asyncio.create_task(limits.count(ALICE, creating=False)) for _ in range(10)]
+    await asyncio.sleep(0)
+    limiter.gate.set()
+    tallies = await asyncio.gather(*counting)
+    assert all(not tally.checked for tally in tallies)
+    assert metrics.count("rate_limit_storage_errors_total") == 10  # each call that failed
+    assert len([r for r in caplog.records if r.name == LOGGER]) == 1
+
+
+async def test_without_a_quota_for_the_request_nothing_is_counted() -> None:
+    limiter = CountingLimiter()
+    limits = RateLimits(
+        limiter, Policies(create_per_account=(Quota("c", 1, 60),)), CountingMetrics()
+    )
+    assert (await limits.count(ALICE, creating=False)).usages == ()
+    assert limiter.calls == []
+
+
+async def test_the_library_counter_refuses_over_the_quota_and_says_when_to_retry() -> None:
+    limiter = LimitsRateLimiter(SweptMemoryStorage())
+    quota = Quota("per_account", 2, 60)
+    usages = [await limiter.hit(quota, "alice.usr") for _ in range(3)]
+    assert [(u.allowed, u.remaining) for u in usages] == [(True, 1), (True, 0), (False, 0)]
+    assert 1 <= usages[2].reset_seconds <= 60
+    other = await limiter.hit(Quota("create_per_account", 2, 60), "alice.usr")
+    assert (other.allowed, other.remaining) == (True, 1)  # same amount and window, own count
+
+
+async def test_memory_does_not_grow_without_bound_and_is_swept_at_most_every_few_seconds() -> None:
+    storage = SweptMemoryStorage(sweep_seconds=1.0)
+    limiter = LimitsRateLimiter(storage)
+    quota = Quota("per_account", 5, 1)
+    for index in range(1000):
+        await limiter.hit(quota, f"user{index}.usr")
+    await asyncio.sleep(0.05)  # the sweep runs as a task of the loop
+    first_sweep = storage.timer
+    assert first_sweep is not None
+    assert first_sweep.done()
+    assert storage.keys == 1000
+    # Within a second of it no other sweep starts (the library would start one per count).
+    for index in range(100):
+        await limiter.hit(quota, f"user{index}.usr")
+        await asyncio.sleep(0)
+    assert storage.timer is first_sweep
+    # A count lives two windows (this one and, weighed, the next); the next sweep drops it.
+    await asyncio.sleep(2.1)
+    await limiter.hit(quota, "late.usr")
+    await asyncio.sleep(0.05)
+    assert storage.timer is not first_sweep
+    assert storage.keys == 1
