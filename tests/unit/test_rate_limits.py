@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
+from limits.aio.storage import MemoryStorage
 
-from minigroups.adapters.rate_limits import LimitsRateLimiter, SweptMemoryStorage, quotas_of
+from minigroups.adapters.rate_limits import CountsInMemory, LimitsRateLimiter, quotas_of
 from minigroups.domain.errors import RateLimitStorageUnavailable
 from minigroups.domain.ids import AccountId
 from minigroups.ports import Quota, Usage
@@ -31,8 +35,8 @@ class Clock:
 
 
 class CountingLimiter:
-    """A `RateLimiter` that counts in a `Counter`; while `down`, every hit fails as a storage
-    that cannot be reached does. `gate`, when set, holds every hit until it is opened."""
+    """A `RateLimiter` that counts in a `Counter`; while `down`, every count fails as a storage
+    that cannot be reached does. `gate`, when set, holds every count until it is opened."""
 
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
@@ -40,17 +44,21 @@ class CountingLimiter:
         self.down = False
         self.gate: asyncio.Event | None = None
 
-    async def hit(self, quota: Quota, key: str) -> Usage:
-        self.calls.append((quota.name, key))
+    async def count(self, counts: Sequence[tuple[Quota, str]]) -> list[Usage]:
         if self.gate is not None:
             await self.gate.wait()
         if self.down:
+            self.calls.append(("down", ""))
             raise RateLimitStorageUnavailable("ConnectionError: Connection refused")
-        if self.counts[quota.name, key] >= quota.amount:
-            return Usage(quota, allowed=False, remaining=0, reset_seconds=quota.window_seconds)
-        self.counts[quota.name, key] += 1
-        left = quota.amount - self.counts[quota.name, key]
-        return Usage(quota, allowed=True, remaining=left, reset_seconds=0)
+        usages = []
+        for quota, key in counts:
+            self.calls.append((quota.name, key))
+            if self.counts[quota.name, key] >= quota.amount:
+                usages.append(Usage(quota, False, 0, quota.window_seconds))
+                return usages
+            self.counts[quota.name, key] += 1
+            usages.append(Usage(quota, True, quota.amount - self.counts[quota.name, key], 0))
+        return usages
 
     async def close(self) -> None:
         return None
@@ -171,34 +179,57 @@ async def test_without_a_quota_for_the_request_nothing_is_counted() -> None:
 
 
 async def test_the_library_counter_refuses_over_the_quota_and_says_when_to_retry() -> None:
-    limiter = LimitsRateLimiter(SweptMemoryStorage())
+    limiter = LimitsRateLimiter(CountsInMemory())
     quota = Quota("per_account", 2, 60)
-    usages = [await limiter.hit(quota, "alice.usr") for _ in range(3)]
+    usages = [(await limiter.count([(quota, "alice.usr")]))[0] for _ in range(3)]
     assert [(u.allowed, u.remaining) for u in usages] == [(True, 1), (True, 0), (False, 0)]
     assert 1 <= usages[2].reset_seconds <= 60
-    other = await limiter.hit(Quota("create_per_account", 2, 60), "alice.usr")
-    assert (other.allowed, other.remaining) == (True, 1)  # same amount and window, own count
+    # Same amount and window, another quota: a count of its own.
+    (other,) = await limiter.count([(Quota("create_per_account", 2, 60), "alice.usr")])
+    assert (other.allowed, other.remaining) == (True, 1)
+    # Counting stops at the quota that refuses.
+    audience = Quota("per_audience", 10, 60)
+    stopped = await limiter.count([(quota, "alice.usr"), (audience, "usr")])
+    assert [(u.quota.name, u.allowed) for u in stopped] == [("per_account", False)]
+
+
+async def test_the_counts_weigh_the_previous_window_as_the_library_does() -> None:
+    storage, theirs = CountsInMemory(), MemoryStorage()
+    now = time.time()
+    previous_key, current_key = storage.sliding_window_keys("k", 3600, now)
+    for counts in (storage, theirs):
+        await counts.incr(previous_key, 7200, amount=6)
+        await counts.incr(current_key, 7200, amount=1)
+    previous, previous_ttl, current, current_ttl = await storage.get_sliding_window("k", 3600)
+    expected = await theirs.get_sliding_window("k", 3600)
+    assert (previous, current) == (expected[0], expected[2]) == (6, 1)
+    assert previous_ttl == pytest.approx(expected[1], abs=0.1)
+    assert current_ttl == pytest.approx(expected[3], abs=0.1)
+    assert 0 < previous_ttl <= 3600
+    assert 3600 < current_ttl <= 7200
+    weighted = previous * previous_ttl / 3600 + current
+    assert await storage.acquire_sliding_window_entry("k", math.floor(weighted) + 1, 3600) is True
+    assert await storage.acquire_sliding_window_entry("k", math.floor(weighted) + 1, 3600) is False
+    await storage.clear_sliding_window("k", 3600)
+    previous, _, current, _ = await storage.get_sliding_window("k", 3600)
+    assert (previous, current, storage.keys) == (0, 0, 0)
 
 
 async def test_memory_does_not_grow_without_bound_and_is_swept_at_most_every_few_seconds() -> None:
-    storage = SweptMemoryStorage(sweep_seconds=1.0)
+    storage = CountsInMemory(sweep_seconds=1.0)
     limiter = LimitsRateLimiter(storage)
     quota = Quota("per_account", 5, 1)
     for index in range(1000):
-        await limiter.hit(quota, f"user{index}.usr")
-    await asyncio.sleep(0.05)  # the sweep runs as a task of the loop
-    first_sweep = storage.timer
-    assert first_sweep is not None
-    assert first_sweep.done()
+        await limiter.count([(quota, f"user{index}.usr")])
     assert storage.keys == 1000
-    # Within a second of it no other sweep starts (the library would start one per count).
-    for index in range(100):
-        await limiter.hit(quota, f"user{index}.usr")
-        await asyncio.sleep(0)
-    assert storage.timer is first_sweep
+    sweeps = storage.sweeps
     # A count lives two windows (this one and, weighed, the next); the next sweep drops it.
     await asyncio.sleep(2.1)
-    await limiter.hit(quota, "late.usr")
-    await asyncio.sleep(0.05)
-    assert storage.timer is not first_sweep
+    await limiter.count([(quota, "late.usr")])
+    assert storage.sweeps == sweeps + 1
     assert storage.keys == 1
+    # No other sweep within a second of it, however many counts (one walk per interval).
+    for index in range(1000):
+        await limiter.count([(quota, f"again{index}.usr")])
+    assert storage.sweeps == sweeps + 1
+    assert storage.keys == 1001

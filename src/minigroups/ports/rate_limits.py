@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,11 +32,13 @@ class RateLimiter(Protocol):
     """Counts requests per key (an account, an audience) in a storage that instances may share.
 
     Raises `RateLimitStorageUnavailable` (domain/errors.py) when the storage cannot be reached
-    or does not answer in time; nothing is counted then.
+    or does not answer in time.
     """
 
-    async def hit(self, quota: Quota, key: str) -> Usage:
-        """Count one request of `key` against `quota`, unless that would exceed it."""
+    async def count(self, counts: Sequence[tuple[Quota, str]]) -> list[Usage]:
+        """Count one request against each quota under its key, in order, up to the first quota
+        it does not fit: that one's usage is the last (`allowed` False), and the quotas after it
+        are not counted."""
         ...
 
     async def close(self) -> None:

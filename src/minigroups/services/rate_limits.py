@@ -33,9 +33,18 @@ class Policies:
         return bool(self.per_account or self.per_audience or self.create_per_account)
 
     def applying(self, *, creating: bool) -> tuple[Quota, ...]:
-        """Every quota a request counts against, in the order they are counted."""
+        """Every quota a request counts against, in the order they are counted: the account's
+        first, so that a request refused per account does not use up its audience's quota."""
         create = self.create_per_account if creating else ()
         return (*self.per_account, *create, *self.per_audience)
+
+    def setting(self, quota: Quota) -> str:
+        """The `[rate_limits]` key a quota comes from."""
+        if quota in self.per_audience:
+            return "per_audience"
+        if quota in self.create_per_account:
+            return "create_per_account"
+        return "per_account"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,14 @@ class RateLimits:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policies = policies
+        # Per kind of request: each quota counted, and whether it is counted per audience.
+        self._plans = {
+            creating: tuple(
+                (quota, quota in policies.per_audience)
+                for quota in policies.applying(creating=creating)
+            )
+            for creating in (False, True)
+        }
         self._limiter = limiter
         self._metrics = metrics
         self._clock = clock
@@ -77,15 +94,21 @@ class RateLimits:
 
     async def count(self, caller: AccountId, *, creating: bool) -> Tally:
         """Count one request of `caller` (a create or recreate when `creating`)."""
-        quotas = self.policies.applying(creating=creating)
-        if not quotas:
+        plan = self._plans[creating]
+        if not plan:
             return Tally()
         probe = self._outage.failing
         if probe and (self._probing or self._clock() < self._retry_at):
             return self._unchecked()
         self._probing = probe
         try:
-            tally = await self._count(quotas, caller)
+            account = str(caller)
+            usages = await self._limiter.count(
+                [
+                    (quota, caller.audience if by_audience else account)
+                    for quota, by_audience in plan
+                ]
+            )
         except RateLimitStorageUnavailable as exc:
             self._metrics.increment("rate_limit_storage_errors_total")
             if probe or not self._outage.failing:  # one line per backoff step, not per request
@@ -95,20 +118,12 @@ class RateLimits:
             if probe:
                 self._probing = False
         self._outage.recovered()
-        if tally.refused is not None:
-            policy = _setting(self.policies, tally.refused.quota)
-            self._metrics.increment("rate_limited_requests_total", policy=policy)
-        return tally
-
-    async def _count(self, quotas: tuple[Quota, ...], caller: AccountId) -> Tally:
-        usages: list[Usage] = []
-        for quota in quotas:
-            in_audience = quota in self.policies.per_audience
-            usage = await self._limiter.hit(quota, caller.audience if in_audience else str(caller))
-            usages.append(usage)
-            if not usage.allowed:
-                return Tally(tuple(usages), refused=usage)
-        return Tally(tuple(usages))
+        last = usages[-1]
+        if last.allowed:
+            return Tally(tuple(usages))
+        policy = self.policies.setting(last.quota)
+        self._metrics.increment("rate_limited_requests_total", policy=policy)
+        return Tally(tuple(usages), refused=last)
 
     def _unchecked(self) -> Tally:
         self._metrics.increment("rate_limit_unchecked_total")
@@ -116,12 +131,3 @@ class RateLimits:
 
     async def close(self) -> None:
         await self._limiter.close()
-
-
-def _setting(policies: Policies, quota: Quota) -> str:
-    """The `[rate_limits]` key a quota comes from (the metric's label)."""
-    if quota in policies.per_audience:
-        return "per_audience"
-    if quota in policies.create_per_account:
-        return "create_per_account"
-    return "per_account"
