@@ -117,7 +117,9 @@ class LimitsRateLimiter:
             await self._close()
 
 
-class CountsInMemory(Storage, SlidingWindowCounterSupport, TimestampedSlidingWindow):
+# SlidingWindowCounterSupport first: after Storage, the library's error wrapping runs twice on
+# the sliding window's methods (Storage's __init_subclass__ calls its parent's twice).
+class CountsInMemory(SlidingWindowCounterSupport, Storage, TimestampedSlidingWindow):
     """The sliding window counter's counts in this process: one dict of key -> [count, expiry].
 
     The same counts as the library's `MemoryStorage` (a current and a previous window per key,
