@@ -10,10 +10,17 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
+import limits
 import pytest
 from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
-from minigroups.adapters.rate_limits import CountsInMemory, LimitsRateLimiter, quotas_of
+from minigroups.adapters.rate_limits import (
+    CountsInMemory,
+    LimitsRateLimiter,
+    SlidingWindowCounter,
+    quotas_of,
+)
 from minigroups.domain.errors import RateLimitStorageUnavailable
 from minigroups.domain.ids import AccountId
 from minigroups.ports import Quota, Usage
@@ -213,6 +220,30 @@ async def test_the_counts_weigh_the_previous_window_as_the_library_does() -> Non
     await storage.clear_sliding_window("k", 3600)
     previous, _, current, _ = await storage.get_sliding_window("k", 3600)
     assert (previous, current, storage.keys) == (0, 0, 0)
+
+
+async def test_counting_in_memory_in_one_step_answers_as_the_library_strategy_does() -> None:
+    """`CountsInMemory.acquire_counted` against the library's own strategy and storage: the same
+    requests allowed, the same requests left, the same time until more are."""
+    ours_storage, theirs_storage = CountsInMemory(), MemoryStorage()
+    ours = SlidingWindowCounter(ours_storage)
+    theirs = SlidingWindowCounterRateLimiter(theirs_storage)
+    item = limits.RateLimitItemPerHour(5)
+    # carol made 4 requests in the previous hour: they weigh by how much of it is left.
+    previous_key, _ = ours_storage.sliding_window_keys(item.key_for("carol"), 3600, time.time())
+    for storage in (ours_storage, theirs_storage):
+        await storage.incr(previous_key, 7200, amount=4)
+    for caller in ("alice", "carol"):
+        for request in range(8):
+            allowed, stats = await ours.count(item, caller)
+            expected_allowed = await theirs.hit(item, caller)
+            expected = await theirs.get_window_stats(item, caller)
+            assert (allowed, stats.remaining) == (expected_allowed, expected.remaining), request
+            assert stats.reset_time == pytest.approx(expected.reset_time, abs=0.5)
+    assert [allowed for allowed, _ in [await ours.count(item, "bob") for _ in range(6)]] == [
+        *[True] * 5,
+        False,
+    ]
 
 
 async def test_memory_does_not_grow_without_bound_and_is_swept_at_most_every_few_seconds() -> None:
