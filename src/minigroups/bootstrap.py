@@ -43,7 +43,7 @@ from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits
 from minigroups.api.rate_limits import RateLimitGate
 from minigroups.api.routes import build_routes
-from minigroups.config import Settings
+from minigroups.config import RATE_LIMIT_QUOTAS, Settings
 from minigroups.console.app import ConsoleOptions, build_console_app
 from minigroups.consumer.key_expiry import KeyExpiry, KeyExpiryOptions
 from minigroups.consumer.loops import LoopOptions
@@ -230,7 +230,7 @@ def _rate_limits(settings: Settings, metrics: PrometheusMetrics) -> RateLimits |
     policies = Policies(
         **{
             key: quotas_of(key, text)
-            for key in ("per_account", "per_audience", "create_per_account")
+            for key in RATE_LIMIT_QUOTAS
             if (text := getattr(section, key)) is not None
         }
     )

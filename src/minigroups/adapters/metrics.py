@@ -25,6 +25,8 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from minigroups.config import RATE_LIMIT_QUOTAS
+
 log = logging.getLogger(__name__)
 
 PREFIX = "minigroups_"
@@ -75,7 +77,7 @@ COUNTERS: dict[str, Series] = {
     "rate_limited_requests_total": Series(
         "Requests answered 429 rate_limited, by the [rate_limits] quota they were over: "
         "per_account, per_audience, create_per_account",
-        {"policy": ("per_account", "per_audience", "create_per_account")},
+        {"policy": RATE_LIMIT_QUOTAS},
     ),
     "rate_limit_storage_errors_total": Series(
         "Counts of requests against their quotas that failed because the rate limits' storage "

@@ -94,9 +94,6 @@ class RateLimitGate:
             fields[LIMIT_FIELD] = _limit_field(tally.usages)
         return fields
 
-    async def close(self) -> None:
-        await self._limits.close()
-
 
 def _policy_field(quotas: tuple[Quota, ...]) -> str:
     return ", ".join(f'"{q.name}";q={q.amount};w={q.window_seconds}' for q in quotas)

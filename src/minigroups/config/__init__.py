@@ -16,6 +16,7 @@ from minigroups.config.loader import (
     load_settings,
 )
 from minigroups.config.settings import (
+    RATE_LIMIT_QUOTAS,
     Algorithm,
     AudienceSettings,
     AuthnIssuerSettings,
@@ -43,6 +44,7 @@ __all__ = [
     "DATA_DIR_VARIABLE",
     "DEV_AUDIENCE",
     "DEV_ISSUER",
+    "RATE_LIMIT_QUOTAS",
     "Algorithm",
     "AudienceSettings",
     "AuthnIssuerSettings",

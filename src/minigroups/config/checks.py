@@ -9,6 +9,7 @@ import limits
 
 from minigroups.config.schema import KeyPath, key_problem
 from minigroups.config.settings import (
+    RATE_LIMIT_QUOTAS,
     AuthzHttpSettings,
     AuthzLocalSettings,
     AuthzLocalWhitelistSettings,
@@ -23,7 +24,6 @@ from minigroups.domain.ids import AccountId
 
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 RATE_LIMIT_STORAGES = ("memory://", "redis://", "rediss://")
-RATE_LIMIT_KEYS = ("per_account", "per_audience", "create_per_account")
 # The platform's audiences are DNS-like names (decisions.md, "Caller data in URLs and topics").
 _AUDIENCE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _AUDIENCE_MAX = 253
@@ -117,7 +117,7 @@ def _check_webhooks(webhooks: WebhooksSettings) -> None:
 
 
 def _check_rate_limits(rate_limits: RateLimitsSettings) -> None:
-    for key in RATE_LIMIT_KEYS:
+    for key in RATE_LIMIT_QUOTAS:
         text = getattr(rate_limits, key)
         if text is not None:
             _check_quotas(("rate_limits", key), text)

@@ -202,6 +202,10 @@ class WebhooksSettings(_Section):
     retention_days: Seconds = 30.0  # settled deliveries (and their attempts) are purged after
 
 
+# The quota keys of [rate_limits], also the `policy` label values of rate_limited_requests_total.
+RATE_LIMIT_QUOTAS = ("per_account", "per_audience", "create_per_account")
+
+
 class RateLimitsSettings(_Section):
     """Ours (issue 10): per-tenant request quotas, in the `limits` library's notation
     (`"50/second;2000/minute"`: every one applies). Each is off while unset, so the section
