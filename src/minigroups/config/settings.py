@@ -214,6 +214,23 @@ class WebhooksSettings(_Section):
     retention_days: Seconds = 30.0  # settled deliveries (and their attempts) are purged after
 
 
+# The quota keys of [rate_limits], also the `policy` label values of rate_limited_requests_total.
+RATE_LIMIT_QUOTAS = ("per_account", "per_audience", "create_per_account")
+
+
+class RateLimitsSettings(_Section):
+    """Ours (issue 10): per-tenant request quotas, in the `limits` library's notation
+    (`"50/second;2000/minute"`: every one applies). Each is off while unset, so the section
+    changes nothing until a quota is configured. See docs/decisions.md, "Rate limits"."""
+
+    per_account: str | None = None  # every authenticated request, per caller account
+    per_audience: str | None = None  # every authenticated request, per the caller's audience
+    create_per_account: str | None = None  # creates and recreates, per caller account
+    storage: str = "memory://"  # or "redis://host:port/db" to share the counts among instances
+    # A storage that does not answer within this is failing: the request is served unchecked.
+    storage_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.25
+
+
 class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
@@ -237,3 +254,4 @@ class Settings(_Section):
     log: LogSettings = msgspec.field(default_factory=LogSettings)  # ours
     console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)  # ours
     webhooks: WebhooksSettings = msgspec.field(default_factory=WebhooksSettings)  # ours
+    rate_limits: RateLimitsSettings = msgspec.field(default_factory=RateLimitsSettings)  # ours
