@@ -145,6 +145,7 @@ def service(
     database_url: str | None,
     authz: str,
     source: Path | None = None,
+    rate_limits: bool = False,
 ) -> Iterator[Server]:
     """`minigroups serve` on the embedded default, pinned; PostgreSQL when `database_url`; the
     code of `source` (a baseline's `src`) when given."""
@@ -166,6 +167,9 @@ def service(
         env["DATABASE_URL"] = database_url
     if source is not None:
         env["PYTHONPATH"] = str(source)
+    if rate_limits:  # counted in memory, with quotas no run reaches (issue 10: the cost of it)
+        env["APP_RATE_LIMITS__PER_ACCOUNT"] = '"1000000/second;100000000/minute"'
+        env["APP_RATE_LIMITS__PER_AUDIENCE"] = '"1000000/second"'
     command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "minigroups", "serve"]
     process = subprocess.Popen(  # noqa: S603
         command,
@@ -317,6 +321,9 @@ def compare(args: argparse.Namespace, admin_url: str, directory: Path) -> list[s
         local = stack.enter_context(
             service(directory, "local", database_url=url, authz="local", source=source)
         )
+        limited = stack.enter_context(
+            service(directory, "limited", database_url=url, authz="none", rate_limits=True)
+        )
         embedded = stack.enter_context(
             service(directory, "sqlite", database_url=None, authz="none", source=source)
         )
@@ -326,6 +333,7 @@ def compare(args: argparse.Namespace, admin_url: str, directory: Path) -> list[s
             Target("none, by id", none, by_id(ids)),
             Target("none, by scope", none, by_scope(ids)),
             Target("local, by id", local, by_id(ids)),
+            Target("rate limits, by id", limited, by_id(ids)),
             Target("SQLite, by id", embedded, by_id(ids)),
         ]
         if args.profile:
@@ -353,6 +361,7 @@ def report(results: dict[str, list[Load]], half: Load, full: float) -> list[str]
     p99_ratio = ratio(results, "none, by id", "bare PostgreSQL", "p99_ms")
     scope_ratio = ratio(results, "none, by scope", "none, by id", "per_second")
     sqlite_ratio = ratio(results, "SQLite, by id", "bare PostgreSQL", "per_second")
+    limited_ratio = ratio(results, "rate limits, by id", "none, by id", "per_second")
     lines += [
         verdict(
             "read by id >= 0.65x bare",
@@ -368,6 +377,11 @@ def report(results: dict[str, list[Load]], half: Load, full: float) -> list[str]
         ),
         verdict(
             "SQLite read by id >= 0.5x bare PostgreSQL", sqlite_ratio >= 0.5, f"{sqlite_ratio:.2f}x"
+        ),
+        verdict(
+            "rate limits (memory) cost < 5% of req/s",
+            limited_ratio > 0.95,
+            f"{limited_ratio:.2f}x of the same service without",
         ),
         verdict("every answer 2xx", failures == 0, f"{failures} not"),
     ]
