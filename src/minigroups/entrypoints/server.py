@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import socket
 from collections.abc import Callable, Generator
@@ -212,6 +213,10 @@ def _serve_container(
             second.should_exit = True
 
     api = _Server(config, stopping)
+    # What start-up built lives as long as the process: out of the collector's sight, so that a
+    # full collection walks only what requests made (shorter pauses in the tail; issue 12).
+    gc.collect()
+    gc.freeze()
     # uvicorn's `loop` setting applies only to `uvicorn.run`; serving through our own runner, the
     # loop is chosen here (issue 12: the stdlib loop cost a third of the read path).
     uvloop.run(_serve_both(api, listener, second, metrics_listener))
