@@ -264,3 +264,22 @@ async def test_memory_does_not_grow_without_bound_and_is_swept_at_most_every_few
         await limiter.count([(quota, f"again{index}.usr")])
     assert storage.sweeps == sweeps + 1
     assert storage.keys == 1001
+
+
+async def test_the_limiter_in_memory_answers_as_the_library_strategy_does() -> None:
+    """`LimitsRateLimiter` on `CountsInMemory` counts by tuple keys in one step (issue 12): the
+    same requests allowed, the same left and the same time until more, as the library's own
+    strategy and storage."""
+    limiter = LimitsRateLimiter(CountsInMemory())
+    theirs = SlidingWindowCounterRateLimiter(MemoryStorage())
+    quota, item = Quota("per_account", 5, 3600), limits.RateLimitItemPerHour(5)
+    for caller in ("alice", "bob"):
+        for request in range(8):
+            (usage,) = await limiter.count([(quota, caller)])
+            expected_allowed = await theirs.hit(item, caller)
+            expected = await theirs.get_window_stats(item, caller)
+            assert (usage.allowed, usage.remaining) == (expected_allowed, expected.remaining)
+            expected_reset = math.ceil(expected.reset_time - time.time())
+            assert abs(usage.reset_seconds - max(0 if usage.allowed else 1, expected_reset)) <= 1, (
+                request
+            )

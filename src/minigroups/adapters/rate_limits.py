@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 
 import coredis
 import limits
@@ -76,6 +76,7 @@ class LimitsRateLimiter:
         close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._strategy = SlidingWindowCounter(storage)
+        self._memory = storage if isinstance(storage, CountsInMemory) else None
         base = storage.base_exceptions
         self._errors: tuple[type[Exception], ...] = (
             *(base if isinstance(base, tuple) else (base,)),
@@ -97,6 +98,8 @@ class LimitsRateLimiter:
             raise RateLimitStorageUnavailable(describe(exc)) from exc
 
     async def _count(self, counts: Sequence[tuple[Quota, str]]) -> list[Usage]:
+        if self._memory is not None:  # nothing to await: counted in one step per quota
+            return self._memory.count_all(counts)
         usages = []
         for quota, key in counts:
             item = self._items.get(quota)
@@ -148,7 +151,8 @@ class CountsInMemory(SlidingWindowCounterSupport, Storage, TimestampedSlidingWin
 
     def __init__(self, *, sweep_seconds: float = SWEEP_SECONDS) -> None:
         super().__init__()
-        self._counts: dict[str, list[float]] = {}  # key -> [count, expires at (time.time())]
+        # key (the library's text, or a (quota, key, window) tuple) -> [count, expires at]
+        self._counts: dict[Hashable, list[float]] = {}
         self._sweep_seconds = sweep_seconds
         self._next_sweep = time.time() + sweep_seconds
         self.sweeps = 0
@@ -162,7 +166,7 @@ class CountsInMemory(SlidingWindowCounterSupport, Storage, TimestampedSlidingWin
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return ValueError
 
-    def _count(self, key: str, now: float) -> int:
+    def _count(self, key: Hashable, now: float) -> int:
         entry = self._counts.get(key)
         if entry is None:
             return 0
@@ -171,7 +175,7 @@ class CountsInMemory(SlidingWindowCounterSupport, Storage, TimestampedSlidingWin
             return 0
         return int(entry[0])
 
-    def _raise(self, key: str, expiry: float, amount: int, now: float) -> int:
+    def _raise(self, key: Hashable, expiry: float, amount: int, now: float) -> int:
         if now >= self._next_sweep:
             self._sweep(now)
         entry = self._counts.get(key)
@@ -194,18 +198,49 @@ class CountsInMemory(SlidingWindowCounterSupport, Storage, TimestampedSlidingWin
         """The current window's key, and (previous count, its weight's time left, current
         count, its time left) as the library's in-memory storage computes them."""
         previous_key, current_key = self.sliding_window_keys(key, expiry, now)
+        return current_key, self._counts_of(previous_key, current_key, expiry, now)
+
+    def _counts_of(
+        self, previous_key: Hashable, current_key: Hashable, expiry: int, now: float
+    ) -> tuple[int, float, int, float]:
         previous = self._count(previous_key, now)
         current = self._count(current_key, now)
         previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
         current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
-        return current_key, (previous, previous_ttl, current, current_ttl)
+        return previous, previous_ttl, current, current_ttl
 
     def acquire_counted(self, key: str, limit: int, expiry: int) -> tuple[bool, WindowStats]:
         """`acquire_sliding_window_entry` of one request, then the window's stats as the
         library's `SlidingWindowCounterRateLimiter.get_window_stats` computes them, in one step
         (nothing awaits in between, so nothing else counts in between either)."""
         now = time.time()
-        current_key, (previous, previous_ttl, current, current_ttl) = self._window(key, expiry, now)
+        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
+        return self._acquire(previous_key, current_key, limit, expiry, now)
+
+    def count_all(self, counts: Sequence[tuple[Quota, str]]) -> list[Usage]:
+        """`LimitsRateLimiter.count` in memory: `acquire_counted` per quota, the windows keyed
+        by (quota, key, window number) tuples rather than the library's key texts, which took
+        most of a count's time (issue 12: a read's rate limits within 5% of the read)."""
+        now = time.time()
+        usages = []
+        for quota, key in counts:
+            expiry = quota.window_seconds
+            previous_key = (quota.name, key, int((now - expiry) / expiry))
+            current_key = (quota.name, key, int(now / expiry))
+            allowed, stats = self._acquire(previous_key, current_key, quota.amount, expiry, now)
+            reset = math.ceil(stats.reset_time - now)
+            if not allowed:
+                usages.append(Usage(quota, False, 0, max(1, reset)))
+                return usages
+            usages.append(Usage(quota, True, stats.remaining, max(0, reset)))
+        return usages
+
+    def _acquire(
+        self, previous_key: Hashable, current_key: Hashable, limit: int, expiry: int, now: float
+    ) -> tuple[bool, WindowStats]:
+        previous, previous_ttl, current, current_ttl = self._counts_of(
+            previous_key, current_key, expiry, now
+        )
         weighted = previous * previous_ttl / expiry + current
         allowed = math.floor(weighted) + 1 <= limit
         if allowed:
