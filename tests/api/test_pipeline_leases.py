@@ -331,11 +331,13 @@ class FlakyStore:
         self._store = store
         self.failures = 0
 
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+    def unit_of_work(
+        self, *, read_only: bool = False, single_statement: bool = False
+    ) -> UnitOfWork:
         if self.failures:
             self.failures -= 1
             return _Unreachable()
-        return self._store.unit_of_work(read_only=read_only)
+        return self._store.unit_of_work(read_only=read_only, single_statement=single_statement)
 
     async def ping(self) -> None:
         await self._store.ping()

@@ -26,13 +26,15 @@ class FlakyStore:
     def down(self) -> bool:
         return time.monotonic() < self._up_at
 
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+    def unit_of_work(
+        self, *, read_only: bool = False, single_statement: bool = False
+    ) -> UnitOfWork:
         if self.down:
             self.refused += 1
             raise DatabaseUnavailable("database unavailable: [Errno 111] Connection refused")
         if self.refused:
             self.served_after_outage += 1
-        return self._store.unit_of_work(read_only=read_only)
+        return self._store.unit_of_work(read_only=read_only, single_statement=single_statement)
 
     async def ping(self) -> None:
         if self.down:

@@ -267,8 +267,12 @@ class UnitOfWork(Protocol):
 
 
 class Store(Protocol):
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
-        """A new unit of work; read-only ones never take write locks."""
+    def unit_of_work(
+        self, *, read_only: bool = False, single_statement: bool = False
+    ) -> UnitOfWork:
+        """A new unit of work; read-only ones never take write locks. A `single_statement` one
+        runs exactly one statement, which the database may commit on its own (no BEGIN/COMMIT
+        round trips): for the queues' claims, renewals and settlements."""
         ...
 
     async def ping(self) -> None:

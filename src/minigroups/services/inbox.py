@@ -33,7 +33,7 @@ async def record_event(
         payload=payload,
         received_at=ctx.clock.now(),
     )
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         added = await uow.inbox.add(event)
         await uow.commit()
     return added
@@ -41,7 +41,7 @@ async def record_event(
 
 async def claim_events(ctx: Context, owner: Owner, until: datetime, limit: int) -> list[InboxItem]:
     """Lease up to `limit` due events to `owner` until `until`."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         items = await uow.inbox.claim_due(ctx.clock.now(), owner, until, limit)
         await uow.commit()
     return items
@@ -49,7 +49,7 @@ async def claim_events(ctx: Context, owner: Owner, until: datetime, limit: int) 
 
 async def renew_events(ctx: Context, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]:
     """Keep the leases of events still being handled; the ids whose lease is still ours."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         held = await uow.inbox.renew(leases, until)
         await uow.commit()
     return held
@@ -57,14 +57,14 @@ async def renew_events(ctx: Context, leases: Mapping[UUID, UUID], until: datetim
 
 async def retry_event(ctx: Context, item: InboxItem, error: str, at: datetime) -> None:
     """Release a failed event, due again at `at`."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         await uow.inbox.retry_later(item, error, at)
         await uow.commit()
 
 
 async def bury_event(ctx: Context, item: InboxItem, error: str) -> None:
     """Keep a failed event as a dead letter until an operator replays it."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         await uow.inbox.bury(item, error)
         await uow.commit()
 

@@ -164,8 +164,14 @@ class SqlStore:
     def dialect_name(self) -> str:
         return self._engines.writer.dialect.name
 
-    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+    def unit_of_work(
+        self, *, read_only: bool = False, single_statement: bool = False
+    ) -> SqlUnitOfWork:
         if read_only:
+            return SqlUnitOfWork(self._engines.reader, read_only=True, gate=None)
+        if single_statement and not self._engines.is_sqlite:
+            # PostgreSQL makes one statement atomic by itself: its autocommit connection (the
+            # reader's) spares the BEGIN and COMMIT round trips. SQLite keeps BEGIN IMMEDIATE.
             return SqlUnitOfWork(self._engines.reader, read_only=True, gate=None)
         return SqlUnitOfWork(self._engines.writer, read_only=False, gate=self._gate)
 
