@@ -98,6 +98,7 @@ class Throughput:
     expected: int
     seconds: float  # first received .. last handled
     cpu: Mapping[str, float]  # CPU seconds of each part while the pipeline ran
+    attempts: float  # handler runs per handled event
 
     @property
     def per_second(self) -> float:
@@ -138,10 +139,17 @@ async def run_once(
                 async with _profiled(served, code, instances, plan):
                     await _finish(platform, created, url, plan)
                 after = await _cpu(parts, url)
-                events, seconds = await _span(url)
+                events, seconds, attempts = await _span(url)
                 cpu = {part: after[part] - before.get(part, 0.0) for part in after}
                 result = Throughput(
-                    code.name, instances, plan.minigroups, events, plan.events, seconds, cpu
+                    code.name,
+                    instances,
+                    plan.minigroups,
+                    events,
+                    plan.events,
+                    seconds,
+                    cpu,
+                    attempts,
                 )
                 return creates, result
             finally:
@@ -339,17 +347,20 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-async def _span(url: str) -> tuple[int, float]:
+async def _span(url: str) -> tuple[int, float, float]:
+    """Events handled, first received .. last handled, and attempts per handled event (a
+    conversion that arrives before its upload is tried again, for example)."""
     connection = await asyncpg.connect(url)
     try:
         row = await connection.fetchrow(
-            "SELECT count(*) AS events,"
+            "SELECT count(*) AS events, sum(attempts) AS attempts,"
             " extract(epoch FROM max(handled_at) - min(received_at)) AS seconds"
             " FROM inbox WHERE status = 'done'"
         )
     finally:
         await connection.close()
-    return int(row["events"]), float(row["seconds"] or 0)
+    events = int(row["events"])
+    return events, float(row["seconds"] or 0), int(row["attempts"] or 0) / max(events, 1)
 
 
 async def _admin(admin_url: str, statement: str) -> None:
@@ -409,10 +420,15 @@ def report(results: list[tuple[Result, Throughput]], codes: list[Code]) -> str:
     )
     lines += [_line(t) for _, t in results]
     lines.append("CPU ms per event while the pipeline ran (postgres: the run's backends)")
-    lines.append(f"{'code':<18} {'instances':>9} " + " ".join(f"{p:>9}" for p in PARTS))
+    lines.append(
+        f"{'code':<18} {'instances':>9} "
+        + " ".join(f"{p:>9}" for p in PARTS)
+        + f" {'attempts/event':>15}"
+    )
     lines += [
         f"{t.code:<18} {t.instances:>9} "
         + " ".join(f"{t.cpu_ms_per_event(p):>9.2f}" for p in PARTS)
+        + f" {t.attempts:>15.2f}"
         for _, t in results
     ]
     rates: dict[tuple[str, int], list[float]] = {}

@@ -14,12 +14,13 @@ import contextlib
 import logging
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID, uuid4
 
+from minigroups.consumer.batching import Batcher
 from minigroups.consumer.dispatch import handle
 from minigroups.consumer.logfields import log_effect, log_event
 from minigroups.domain.errors import DatabaseUnavailable, LeaseLost, LifecycleFailed
@@ -275,6 +276,19 @@ class OutboxRelay(QueueLoop[OutboxItem]):
 
     name = "outbox"
 
+    def __init__(self, ctx: Context, options: LoopOptions, *, owner: Owner | None = None) -> None:
+        super().__init__(ctx, options, owner=owner)
+        # Effects sent at about the same time are marked sent in one statement.
+        self._sent: Batcher[OutboxItem, bool] = Batcher(self._mark_sent)
+
+    async def _mark_sent(self, items: Sequence[OutboxItem]) -> list[bool]:
+        marked = await outbox.mark_sent_many(self.ctx, items)
+        return [item.id in marked for item in items]
+
+    async def _mark_one_sent(self, item: OutboxItem) -> None:
+        if not await self._sent.submit(item):
+            raise LeaseLost(f"outbox item {item.id} was taken over")
+
     async def claim(self, until: datetime, limit: int) -> list[OutboxItem]:
         return await outbox.claim_effects(self.ctx, self.owner, until, limit)
 
@@ -294,6 +308,6 @@ class OutboxRelay(QueueLoop[OutboxItem]):
             await self._settle(lambda: outbox.retry_effect(self.ctx, item, error, at))
             self._count(item, "retried")
             return
-        await self._settle(lambda: outbox.mark_sent(self.ctx, item))
+        await self._settle(lambda: self._mark_one_sent(item))
         log_effect(logging.INFO, item, "sent")
         self._count(item, "sent")

@@ -7,7 +7,8 @@ transaction.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -37,6 +38,40 @@ async def record_event(
         added = await uow.inbox.add(event)
         await uow.commit()
     return added
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A lifecycle event as it came off the subscription, before it is recorded."""
+
+    topic: str
+    label: str
+    properties: Mapping[str, str]
+    payload: str
+
+
+async def record_events(ctx: Context, received: Sequence[Received]) -> list[bool]:
+    """Store the events durably in one statement (a group commit of the events that arrived
+    together); for each, True when it is new. Only then may they be acknowledged (D18)."""
+    now = ctx.clock.now()
+    events = [
+        IncomingEvent(
+            key=event_key(r.topic, r.properties, r.payload),
+            source=r.topic,
+            label=r.label,
+            payload=r.payload,
+            received_at=now,
+        )
+        for r in received
+    ]
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
+        added = await uow.inbox.add_many(events)
+        await uow.commit()
+    answers = []
+    for event in events:  # a key twice in one batch (a quick redelivery) is new only once
+        answers.append(event.key in added)
+        added.discard(event.key)
+    return answers
 
 
 async def claim_events(ctx: Context, owner: Owner, until: datetime, limit: int) -> list[InboxItem]:

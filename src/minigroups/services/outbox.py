@@ -5,7 +5,7 @@ The outbox relay (consumer/) decides when; these send, and record the outcome (D
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -52,6 +52,15 @@ async def mark_sent(ctx: Context, item: OutboxItem) -> None:
     async with ctx.store.unit_of_work(single_statement=True) as uow:
         await uow.outbox.mark_sent(item, ctx.clock.now())
         await uow.commit()
+
+
+async def mark_sent_many(ctx: Context, items: Sequence[OutboxItem]) -> set[UUID]:
+    """`mark_sent` of effects sent at about the same time, in one statement; the ids marked
+    (the others were taken over by another relay, which may send them again)."""
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
+        marked = await uow.outbox.mark_sent_many(items, ctx.clock.now())
+        await uow.commit()
+    return marked
 
 
 async def deliver(ctx: Context, item: OutboxItem) -> None:

@@ -8,12 +8,23 @@ touch at most a batch each, so that none of them waits on a worker or holds lock
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, Row, Table, and_, delete, false, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    and_,
+    delete,
+    false,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.tables import inbox, outbox
@@ -54,6 +65,31 @@ class _Queue:
             .returning(self.table.c.id)
         )
         return await self._connection.first(statement) is not None
+
+    async def _insert_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """One statement for all `rows`; the keys that were new (a key twice: inserted once)."""
+        if not rows:
+            return set()
+        statement = (
+            insert_into(self._connection.dialect_name, self.table)
+            .values([{"id": uuid4(), **values} for values in rows])
+            .on_conflict_do_nothing(index_elements=[self.table.c.key])
+            .returning(self.table.c.key)
+        )
+        return {row.key for row in await self._connection.all(statement)}
+
+    async def _release_many(self, leases: Mapping[UUID, UUID | None], **values: Any) -> set[UUID]:
+        """`_release` of many items in one statement; the ids whose lease was still held."""
+        if not leases:
+            return set()
+        c = self.table.c
+        statement = (
+            update(self.table)
+            .where(c.status == PENDING, tuple_(c.id, c.lease).in_(list(leases.items())))
+            .values(lease=None, lease_until=None, **values)
+            .returning(c.id)
+        )
+        return {row.id for row in await self._connection.all(statement)}
 
     async def _claim(
         self, now: datetime, owner: Owner, until: datetime, limit: int
@@ -184,6 +220,21 @@ class SqlInboxRepository(_Queue):
             }
         )
 
+    async def add_many(self, events: Sequence[IncomingEvent]) -> set[str]:
+        return await self._insert_many(
+            [
+                {
+                    "key": event.key,
+                    "source": event.source,
+                    "label": event.label,
+                    "payload": event.payload,
+                    "received_at": event.received_at,
+                    "next_attempt_at": event.received_at,
+                }
+                for event in events
+            ]
+        )
+
     async def claim_due(
         self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[InboxItem]:
@@ -259,6 +310,10 @@ class SqlOutboxRepository(_Queue):
     async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
         if not await self._release(item.id, item.lease, status=SENT, sent_at=now):
             raise LeaseLost(f"outbox item {item.id} was taken over")
+
+    async def mark_sent_many(self, items: Sequence[OutboxItem], now: datetime) -> set[UUID]:
+        leases = {item.id: item.lease for item in items}
+        return await self._release_many(leases, status=SENT, sent_at=now)
 
     async def retry_later(self, item: OutboxItem, error: str, at: datetime) -> None:
         await self._release(item.id, item.lease, last_error=error, next_attempt_at=at)
