@@ -94,7 +94,10 @@ class QueueLoop(ABC, Generic[Item]):
                     task.add_done_callback(in_flight.discard)
                 if claimed and len(claimed) == free:
                     continue  # the batch was full: more may be due; slots are checked above
-                await self._idle(in_flight)
+                # Short of free slots: nothing else is due, so a finished item is no reason to
+                # look again (a claim that finds nothing is a wasted round trip); only new work
+                # (a wake-up) or the poll interval is. With every slot taken, a free one is.
+                await self._idle(in_flight if free <= 0 else set())
             if in_flight:
                 await asyncio.wait(in_flight, timeout=self.options.grace)
         finally:
