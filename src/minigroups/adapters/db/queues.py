@@ -8,6 +8,7 @@ touch at most a batch each, so that none of them waits on a worker or holds lock
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -15,9 +16,12 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
+    Integer,
     Row,
     Table,
     and_,
+    bindparam,
     delete,
     false,
     or_,
@@ -58,13 +62,9 @@ class _Queue:
         self._connection = connection
 
     async def _insert_once(self, values: dict[str, Any]) -> bool:
-        statement = (
-            insert_into(self._connection.dialect_name, self.table)
-            .values(id=uuid4(), **values)
-            .on_conflict_do_nothing(index_elements=[self.table.c.key])
-            .returning(self.table.c.id)
-        )
-        return await self._connection.first(statement) is not None
+        statement = _insert_once(self._connection.dialect_name, self.table, tuple(values))
+        params = {"p_id": uuid4(), **{f"p_{name}": value for name, value in values.items()}}
+        return await self._connection.first(statement, params) is not None
 
     async def _insert_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """One statement for all `rows`; the keys that were new (a key twice: inserted once)."""
@@ -94,25 +94,15 @@ class _Queue:
     async def _claim(
         self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[Row[Any]]:
-        c = self.table.c
-        due = self._lockable(
-            c.status == PENDING,
-            c.next_attempt_at <= now,
-            or_(c.lease_until.is_(None), c.lease_until < now),
-        )
-        statement = (
-            update(self.table)
-            .where(c.id.in_(due.order_by(c.next_attempt_at).limit(limit).scalar_subquery()))
-            .values(
-                lease=uuid4(),
-                lease_until=until,
-                owner=owner.instance,
-                incarnation=owner.incarnation,
-                attempts=c.attempts + 1,
-            )
-            .returning(self.table)
-        )
-        rows = await self._connection.all(statement)
+        params = {
+            "p_now": now,
+            "p_limit": limit,
+            "p_lease": uuid4(),
+            "p_lease_until": until,
+            "p_owner": owner.instance,
+            "p_incarnation": owner.incarnation,
+        }
+        rows = await self._connection.all(_claim(self.table), params)
         return sorted(rows, key=lambda row: row.next_attempt_at)
 
     def _lockable(self, *conditions: ColumnElement[bool]) -> Any:
@@ -120,7 +110,11 @@ class _Queue:
         return select(self.table.c.id).where(*conditions).with_for_update(skip_locked=True)
 
     async def _release(self, item_id: UUID, lease: UUID | None, **values: Any) -> int:
-        c = self.table.c
+        if lease is not None:
+            params = {"p_id": item_id, "p_lease": lease}
+            params.update({f"p_{name}": value for name, value in values.items()})
+            return await self._connection.execute(_release(self.table, tuple(values)), params)
+        c = self.table.c  # `lease IS NULL`: rare (an item that was never claimed)
         statement = (
             update(self.table)
             .where(and_(c.id == item_id, c.lease == lease, c.status == PENDING))
@@ -186,6 +180,67 @@ class _Queue:
         batch = self._lockable(*conditions).order_by(c.next_attempt_at).limit(limit)
         statement = delete(self.table).where(c.id.in_(batch.scalar_subquery()))
         return await self._connection.execute(statement)
+
+
+# The hot statements of both queues, built once per table (and column set): SQLAlchemy then
+# neither rebuilds them nor computes their cache keys again for every execution.
+
+
+@functools.cache
+def _insert_once(dialect_name: str, table: Table, names: tuple[str, ...]) -> Executable:
+    values = {name: bindparam(f"p_{name}", type_=table.c[name].type) for name in ("id", *names)}
+    return (
+        insert_into(dialect_name, table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[table.c.key])
+        .returning(table.c.id)
+    )
+
+
+@functools.cache
+def _claim(table: Table) -> Executable:
+    """Lease the due rows nobody holds, oldest first, up to `p_limit` of them."""
+    c = table.c
+    now = bindparam("p_now", type_=c.next_attempt_at.type)
+    due = (
+        select(c.id)
+        .where(
+            c.status == PENDING,
+            c.next_attempt_at <= now,
+            or_(c.lease_until.is_(None), c.lease_until < now),
+        )
+        .with_for_update(skip_locked=True)
+        .order_by(c.next_attempt_at)
+        .limit(bindparam("p_limit", type_=Integer()))
+    )
+    return (
+        update(table)
+        .where(c.id.in_(due.scalar_subquery()))
+        .values(
+            lease=bindparam("p_lease", type_=c.lease.type),
+            lease_until=bindparam("p_lease_until", type_=c.lease_until.type),
+            owner=bindparam("p_owner", type_=c.owner.type),
+            incarnation=bindparam("p_incarnation", type_=c.incarnation.type),
+            attempts=c.attempts + 1,
+        )
+        .returning(table)
+    )
+
+
+@functools.cache
+def _release(table: Table, names: tuple[str, ...]) -> Executable:
+    """Settle or give back one item whose lease (`p_lease`) is still the holder's."""
+    c = table.c
+    values = {name: bindparam(f"p_{name}", type_=c[name].type) for name in names}
+    return (
+        update(table)
+        .where(
+            c.id == bindparam("p_id", type_=c.id.type),
+            c.lease == bindparam("p_lease", type_=c.lease.type),
+            c.status == PENDING,
+        )
+        .values(lease=None, lease_until=None, **values)
+    )
 
 
 def _inbox_item_from_row(row: Row[Any]) -> InboxItem:
