@@ -19,7 +19,8 @@ lint: sync
 	$(UV) run --frozen lint-imports
 
 # The programs the tests run; each is installed from Debian's packages when missing.
-SYSTEM_PROGRAMS := mosquitto=/usr/sbin/mosquitto chromium=/usr/bin/chromium prometheus=/usr/bin/promtool
+SYSTEM_PROGRAMS := mosquitto=/usr/sbin/mosquitto chromium=/usr/bin/chromium prometheus=/usr/bin/promtool \
+	redis-server=/usr/bin/redis-server
 
 system:
 	scripts/ensure-system-programs $(SYSTEM_PROGRAMS)

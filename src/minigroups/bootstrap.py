@@ -20,11 +20,12 @@ from minigroups.adapters.auth.authz import build_authorizer
 from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
 from minigroups.adapters.auth.tokens import mint_id_token
 from minigroups.adapters.clock import SystemClock
-from minigroups.adapters.db import create_store
+from minigroups.adapters.db import Pools, create_store
 from minigroups.adapters.metrics import PrometheusMetrics
 from minigroups.adapters.peers.build import build_peer_clients
 from minigroups.adapters.peers.lifecycle import LifecycleWire
 from minigroups.adapters.peers.transport import Requester
+from minigroups.adapters.rate_limits import build_rate_limiter, quotas_of
 from minigroups.adapters.sandbox import (
     InProcessRequester,
     Sandbox,
@@ -40,8 +41,9 @@ from minigroups.adapters.webhooks import HttpWebhookClient, Resolver, webhook_cl
 from minigroups.api.app import ApiApp
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits
+from minigroups.api.rate_limits import RateLimitGate
 from minigroups.api.routes import build_routes
-from minigroups.config import Settings
+from minigroups.config import RATE_LIMIT_QUOTAS, Settings
 from minigroups.console.app import ConsoleOptions, build_console_app
 from minigroups.consumer.key_expiry import KeyExpiry, KeyExpiryOptions
 from minigroups.consumer.loops import LoopOptions
@@ -52,6 +54,7 @@ from minigroups.domain.limits import Limits
 from minigroups.domain.tasks import AudienceMedia
 from minigroups.ports import Clock, Notifier, Owner
 from minigroups.services.context import Context, IdempotencyOptions, Options
+from minigroups.services.rate_limits import Policies, RateLimits
 from minigroups.services.sandbox import minigroup_of_room
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,7 @@ class Container:
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
     key_expiry: KeyExpiry | None = None
+    rate_limits: RateLimits | None = None  # None: `[rate_limits]` configures no quota
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -113,6 +117,8 @@ class Container:
         for client in self.clients:
             await client.aclose()
         await self.webhook_client.aclose()
+        if self.rate_limits is not None:
+            await self.rate_limits.close()
         await self.ctx.store.close()
 
 
@@ -125,6 +131,18 @@ class _Upstream:
     notifier: Notifier
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
+
+
+def pools(settings: Settings) -> Pools:
+    """The connection pools `[database]` asks for."""
+    database = settings.database
+    return Pools(
+        size=database.pool_size,
+        timeout=database.pool_timeout,
+        max_lifetime=database.pool_max_lifetime,
+        read_size=database.read_pool_size,
+        read_idle=database.pool_idle_size,
+    )
 
 
 def build_container(
@@ -173,7 +191,7 @@ def build_container(
     )
     client = webhook_client(settings, resolver)
     ctx = Context(
-        store=create_store(settings.database_url),
+        store=create_store(settings.database_url, pools(settings)),
         authorizer=authorizer,
         events=peers.event,
         conferences=peers.conference,
@@ -214,7 +232,24 @@ def build_container(
                 batch=settings.idempotency.purge_batch_size,
             ),
         ),
+        rate_limits=_rate_limits(settings, metrics),
     )
+
+
+def _rate_limits(settings: Settings, metrics: PrometheusMetrics) -> RateLimits | None:
+    """The quotas of `[rate_limits]` over their storage; None when no quota is configured."""
+    section = settings.rate_limits
+    policies = Policies(
+        **{
+            key: quotas_of(key, text)
+            for key in RATE_LIMIT_QUOTAS
+            if (text := getattr(section, key)) is not None
+        }
+    )
+    if not policies.configured:
+        return None
+    limiter = build_rate_limiter(section.storage, timeout=section.storage_timeout_seconds)
+    return RateLimits(limiter, policies, metrics)
 
 
 def _sandbox_upstream(settings: Settings, sandbox: Sandbox) -> _Upstream:
@@ -376,6 +411,7 @@ def create_app(container: Container) -> ApiApp:
         on_shutdown=container.close,
         observer=container.metrics,
         limits=RequestLimits.picked(msgspec.structs.asdict(settings.limits)),
+        rate_limits=None if container.rate_limits is None else RateLimitGate(container.rate_limits),
     )
 
 

@@ -24,6 +24,9 @@ from minigroups.config import Settings
 from minigroups.ports import Clock
 from tests.support.authz_backend import AuthzBackend
 from tests.support.faults import Faults
+from tests.support.redis import redis_server
+
+__all__ = ["Api", "api", "redis_server", "running_api", "serving_api"]
 
 ISSUER = "iam.example.org"
 AUDIENCE = "usr.example.org"  # authorization `none`

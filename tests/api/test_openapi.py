@@ -12,9 +12,9 @@ from starlette.responses import Response
 from minigroups.api.app import ApiApp
 from minigroups.api.call import Call
 from minigroups.api.openapi import build_document
-from minigroups.api.problems import problem_outcomes
+from minigroups.api.problems import RateLimited, problem_outcomes
 from minigroups.api.routes import build_routes
-from minigroups.api.routing import Header, Reply, RouteTable, RouteTableError
+from minigroups.api.routing import Endpoint, Header, Reply, RouteTable, RouteTableError
 from minigroups.domain import errors as e
 from tests.api.conftest import Api
 
@@ -127,7 +127,40 @@ async def test_problem_types_per_status_come_from_the_problem_table(api: Api) ->
                     assert set(schema["allOf"][1]["properties"]["type"]["enum"]) <= known
     assert "503" in document["paths"]["/api/v1/minigroups/{id}"]["get"]["responses"]
     described = document["paths"]["/api/v1/minigroups/{id}"]["get"]["responses"]["503"]
-    assert set(described["headers"]) == {"retry-after", "x-request-id"}
+    # A limited route's every answer may carry the rate limit fields (issue 10).
+    assert set(described["headers"]) == {"retry-after", "x-request-id", *RATE_LIMIT_FIELDS}
+
+
+RATE_LIMIT_FIELDS = ("RateLimit-Policy", "RateLimit")
+UNLIMITED = (
+    "/healthz",
+    "/readyz",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/api/v1/docs/assets/{name}",
+)
+
+
+async def test_limited_routes_declare_429_and_the_rate_limit_fields(api: Api) -> None:
+    document = (await api.client.get("/api/v1/openapi.json")).json()
+    limited = 0
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            if path in UNLIMITED:
+                assert "429" not in responses, (path, method)
+                assert all("RateLimit" not in r.get("headers", {}) for r in responses.values())
+                continue
+            limited += 1
+            assert _enum(responses["429"]) == ["rate_limited"], (path, method)
+            headers = responses["429"]["headers"]
+            assert headers["retry-after"]["required"] is True
+            for described in responses.values():
+                assert set(RATE_LIMIT_FIELDS) <= set(described["headers"]), (path, method)
+                assert described["headers"]["RateLimit"]["required"] is False
+    assert limited >= 20
+    create = document["paths"]["/api/v1/minigroups"]["post"]["responses"]["201"]
+    assert "q=<requests>" in create["headers"]["RateLimit-Policy"]["description"]
 
 
 def _all_errors() -> list[type[Exception]]:
@@ -202,6 +235,50 @@ def test_headers_problems_and_webhooks_can_be_added_to_the_whole_document() -> N
     assert hook["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Widget"
     }
+
+
+def test_problems_and_response_headers_can_be_added_to_the_endpoints_a_filter_picks() -> None:
+    table = _toy_table()
+    table.route(
+        "GET",
+        "/api/v1/open",
+        action=None,
+        summary="Open",
+        responses={200: None},
+        authenticated=False,
+        rate_limit=None,
+    )(_handler)
+
+    def limited(endpoint: Endpoint) -> bool:
+        return endpoint.rate_limit is not None
+
+    table.describe_problems((RateLimited,), when=limited)
+    table.describe_response_headers({"RateLimit": Header("RateLimit", str, "Left")}, when=limited)
+    document = build_document(table, version="1")
+    validate(msgspec.json.decode(msgspec.json.encode(document)), cls=OpenAPIV31SpecValidator)
+    read = document["paths"]["/api/v1/widgets/{id}"]["get"]["responses"]
+    assert _enum(read["429"]) == ["rate_limited"]
+    assert read["429"]["headers"]["retry-after"]["required"] is True
+    for described in read.values():
+        assert described["headers"]["RateLimit"] == {
+            "description": "Left",
+            "required": False,
+            "schema": {"type": "string"},
+        }
+    open_responses = document["paths"]["/api/v1/open"]["get"]["responses"]
+    assert "429" not in open_responses
+    assert all("RateLimit" not in r.get("headers", {}) for r in open_responses.values())
+
+
+def test_a_route_without_a_caller_cannot_be_rate_limited() -> None:
+    with pytest.raises(RouteTableError, match="rate limits need a caller"):
+        _toy_table().route(
+            "GET", "/api/v1/open", action=None, summary="x", responses={}, authenticated=False
+        )
+
+
+async def _handler(call: Call) -> Response:
+    return Response(b"")
 
 
 def test_two_routes_cannot_share_an_operation_id() -> None:

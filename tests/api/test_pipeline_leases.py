@@ -36,6 +36,7 @@ from minigroups.ports import (
     InboxItem,
     InboxRepository,
     IncomingEvent,
+    MinigroupReader,
     MinigroupRepository,
     OutboxRepository,
     OutgoingMessage,
@@ -338,6 +339,10 @@ class FlakyStore:
             self.failures -= 1
             return _Unreachable()
         return self._store.unit_of_work(read_only=read_only, single_statement=single_statement)
+
+    @property
+    def reader(self) -> MinigroupReader:
+        return self._store.reader  # reads are not this outage's subject
 
     async def ping(self) -> None:
         await self._store.ping()

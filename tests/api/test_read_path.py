@@ -1,31 +1,56 @@
-"""The read path's budget: at most three database statements and no upstream call."""
+"""The read path's budget: one database statement and no upstream call (issue 12)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from minigroups.adapters.db import readers
 from tests.api.conftest import Api
 from tests.api.helpers import add_recording, ago
 
 
 @pytest.fixture
-def statements() -> Iterator[list[str]]:
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement sent: through SQLAlchemy (units of work), asyncpg's `Connection.fetch`
+    (the PostgreSQL reader) and the SQLite reader's own `sqlite3` connection (traced)."""
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
+    fetch = asyncpg.connection.Connection.fetch
+
+    async def counted_fetch(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+        seen.append(query)
+        return await fetch(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "fetch", counted_fetch)
+    connect = sqlite3.connect
+
+    def trace(statement: str) -> None:
+        if not statement.startswith("PRAGMA"):  # the reader's connection set-up
+            seen.append(statement)
+
+    def traced_connect(*args: Any, **kw: Any) -> sqlite3.Connection:
+        connection: sqlite3.Connection = connect(*args, **kw)
+        connection.set_trace_callback(trace)
+        return connection
+
+    monkeypatch.setattr(readers, "sqlite3", SimpleNamespace(connect=traced_connect))
     event.listen(Engine, "before_cursor_execute", count)
     yield seen
     event.remove(Engine, "before_cursor_execute", count)
 
 
-async def test_a_full_read_takes_three_statements(api: Api, statements: list[str]) -> None:
+async def test_a_full_read_takes_one_statement(api: Api, statements: list[str]) -> None:
     created = await api.create(properties={"a": 1})
     await add_recording(api, created["id"], transcoded_at=ago(1))
     await api.client.put("/api/v1/account/properties/p", json=1, headers=api.auth())
@@ -42,13 +67,28 @@ async def test_a_full_read_takes_three_statements(api: Api, statements: list[str
         5,
         {"p": 1},
     )
-    assert len(statements) == 3, statements
+    assert len(statements) == 1, statements
     assert len(api.faults.calls) == calls_before
 
 
-async def test_a_plain_read_takes_two_statements(api: Api, statements: list[str]) -> None:
+async def test_a_plain_read_takes_one_statement(api: Api, statements: list[str]) -> None:
     created = await api.create()
     statements.clear()
     response = await api.client.get(f"/api/v1/minigroups/{created['id']}", headers=api.auth())
     assert response.status_code == 200
-    assert len(statements) == 2, statements
+    assert len(statements) == 1, statements
+
+
+async def test_a_read_by_scope_with_two_recordings_takes_one_statement(
+    api: Api, statements: list[str]
+) -> None:
+    created = await api.create()
+    await add_recording(api, created["id"], transcoded_at=ago(2))
+    await add_recording(api, created["id"], created_by="web.user2.usr.example.org")
+    statements.clear()
+    response = await api.client.get(
+        f"/api/v1/audiences/{created['audience']}/minigroups/{created['scope']}",
+        headers=api.auth(),
+    )
+    assert (response.status_code, response.json()["status"]) == (200, "transcoded")
+    assert len(statements) == 1, statements

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from minigroups.domain.errors import DatabaseUnavailable
-from minigroups.ports import Store, UnitOfWork
+from minigroups.ports import MinigroupReader, Store, UnitOfWork
 
 
 class FlakyStore:
@@ -35,6 +35,10 @@ class FlakyStore:
         if self.refused:
             self.served_after_outage += 1
         return self._store.unit_of_work(read_only=read_only, single_statement=single_statement)
+
+    @property
+    def reader(self) -> MinigroupReader:
+        return self._store.reader  # reads are not this outage's subject
 
     async def ping(self) -> None:
         if self.down:

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any, Literal, TextIO
 
+import msgspec
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -60,6 +61,9 @@ def configure_logging(
     handler: logging.Handler = _Stderr() if stream is None else logging.StreamHandler(stream)
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(_formatter(chosen, colours=_is_terminal(target)))
+    # No line shows the process, thread or process name: not looking them up saves two
+    # system calls per record (issue 12).
+    logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
@@ -82,6 +86,12 @@ def configure_logging(
     )
 
 
+def _json_text(event: EventDict, **_: Any) -> str:
+    """One JSON object; the values are plain already (`_plain_values`). msgspec takes about a
+    tenth of the standard library's time (issue 12: the access line is on every request)."""
+    return msgspec.json.encode(event).decode("utf-8")
+
+
 def _is_terminal(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty is not None and isatty())
@@ -100,7 +110,10 @@ def _common() -> list[Processor]:
 def _formatter(fmt: Format, *, colours: bool) -> structlog.stdlib.ProcessorFormatter:
     last: list[Processor]
     if fmt == "json":  # {"message", "level", "logger", "timestamp", ...key-values}
-        last = [structlog.processors.EventRenamer("message"), structlog.processors.JSONRenderer()]
+        last = [
+            structlog.processors.EventRenamer("message"),
+            structlog.processors.JSONRenderer(serializer=_json_text),
+        ]
     else:
         last = [structlog.dev.ConsoleRenderer(colors=colours)]
     return structlog.stdlib.ProcessorFormatter(
@@ -115,10 +128,15 @@ def _formatter(fmt: Format, *, colours: bool) -> structlog.stdlib.ProcessorForma
     )
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
+
+
 def _plain_values(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     """Values JSON has no type for (UUIDs, datetimes, exceptions) become their text."""
     for key, value in event.items():
-        if not isinstance(value, str | int | float | bool | type(None) | list | dict):
+        if type(value) not in _PLAIN_TYPES and not isinstance(
+            value, str | int | float | bool | list | dict
+        ):
             event[key] = str(value)
     return event
 
@@ -132,7 +150,11 @@ def redact_secrets(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
 
 def _redacted(value: Any) -> Any:
     if isinstance(value, str):
-        return _SECRETS.sub(REDACTED, value)
+        # The pattern needs "eyJ" or "bearer" (any case): most values have neither, and the
+        # test is cheaper than the substitution (an access line has a dozen values; issue 12).
+        if "eyJ" in value or "earer" in value or "EARER" in value:
+            return _SECRETS.sub(REDACTED, value)
+        return value
     if isinstance(value, list):
         return [_redacted(item) for item in value]
     if isinstance(value, Mapping):

@@ -25,6 +25,8 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from minigroups.config import RATE_LIMIT_QUOTAS
+
 log = logging.getLogger(__name__)
 
 PREFIX = "minigroups_"
@@ -71,6 +73,19 @@ COUNTERS: dict[str, Series] = {
             ),
             "outcome": ("succeeded", "retried", "failed"),
         },
+    ),
+    "rate_limited_requests_total": Series(
+        "Requests answered 429 rate_limited, by the [rate_limits] quota they were over: "
+        "per_account, per_audience, create_per_account",
+        {"policy": RATE_LIMIT_QUOTAS},
+    ),
+    "rate_limit_storage_errors_total": Series(
+        "Counts of requests against their quotas that failed because the rate limits' storage "
+        "(Redis) could not be reached or did not answer in time"
+    ),
+    "rate_limit_unchecked_total": Series(
+        "Requests served without a rate limit check (fail open) because the storage was "
+        "failing, or backing off after a failure"
     ),
     "rooms_compensated_total": Series(
         "Rooms closed again after a create or recreate failed half-way (D14), by service and "

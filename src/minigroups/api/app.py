@@ -20,6 +20,7 @@ from minigroups.api.problems import (
     problem_response,
 )
 from minigroups.api.query import QueryString
+from minigroups.api.rate_limits import RateLimitGate
 from minigroups.api.routing import UUID_PARAMS, Endpoint, RouteTable
 from minigroups.api.trail import RequestTrail, note_caller
 from minigroups.domain.ids import AccountId
@@ -52,6 +53,7 @@ class ApiApp:
         on_shutdown: Hook | None = None,
         observer: RequestObserver | None = None,
         limits: RequestLimits | None = None,
+        rate_limits: RateLimitGate | None = None,
     ) -> None:
         self.table = table
         self.ctx = ctx
@@ -61,6 +63,7 @@ class ApiApp:
         self.on_shutdown = on_shutdown
         self.observer = observer
         self.limits = limits or RequestLimits()
+        self.rate_limits = rate_limits  # None: `[rate_limits]` configures no quota
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -137,16 +140,22 @@ class ApiApp:
             )
             return await endpoint.handler(call)
 
-        return await respond_idempotently(
-            self.ctx,
-            scope,
-            receive,
-            respond,
-            limits=self.limits,
-            template=template,
-            params=params,
-            caller=caller,
-        )
+        async def run() -> Response:
+            return await respond_idempotently(
+                self.ctx,
+                scope,
+                receive,
+                respond,
+                limits=self.limits,
+                template=template,
+                params=params,
+                caller=caller,
+            )
+
+        if self.rate_limits is None:
+            return await run()
+        # The caller's quotas (issue 10): a 429 here, before any body is read or key claimed.
+        return await self.rate_limits.respond(endpoint, caller, run)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 from uuid import UUID
@@ -173,12 +174,9 @@ class Call:
                 f"the route reads its query as {schema!r} but declares {self._query_type!r}"
             )
         values: dict[str, Any] = {}
-        for field in msgspec.structs.fields(schema):
-            name = field.encode_name
+        for name, repeated in _query_fields(schema):
             value: Any = (
-                self.query.keys(name.removesuffix("[]"))
-                if _is_list(field.type)
-                else self.query.first(name)
+                self.query.keys(name.removesuffix("[]")) if repeated else self.query.first(name)
             )
             if value is not None:
                 values[name] = value
@@ -191,6 +189,15 @@ class Call:
         if not is_json_media_type(header(self._scope, b"content-type")):
             raise InvalidPayload("Expected request with `Content-Type: application/json`")
         return await self.body()
+
+
+@functools.cache
+def _query_fields(schema: type[msgspec.Struct]) -> tuple[tuple[str, bool], ...]:
+    """A query Struct's wire names, each with whether it collects repeated values. Inspecting a
+    Struct resolves its annotations, which costs more than the rest of a read (issue 12): once."""
+    return tuple(
+        (field.encode_name, _is_list(field.type)) for field in msgspec.structs.fields(schema)
+    )
 
 
 def _is_list(annotation: Any) -> bool:

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from minigroups.api.openapi_responses import implied_errors, responses
+from minigroups.api.openapi_responses import add_headers, implied_errors, responses
 from minigroups.api.openapi_schemas import Deferred, Schemas
 from minigroups.api.problems import ProblemBody, problem_outcomes
 from minigroups.api.routing import JSON, UUID_PARAMS, Endpoint, Header, Resource, RouteTable
@@ -129,7 +129,7 @@ def _operation(
     errors = implied_errors(resource, endpoint)
     extra_headers: dict[int, dict[str, Any]] = {}  # the shared problems' own headers
     for shared in table.shared_problems:
-        if shared.methods is None or method in shared.methods:
+        if shared.apply(method, endpoint):
             errors.extend(shared.errors)
             for error in shared.errors:
                 for status, _ in problem_outcomes(error):
@@ -137,6 +137,9 @@ def _operation(
                         {name.lower(): value for name, value in shared.headers.items()}
                     )
     operation["responses"] = responses(declared.responses, errors, extra_headers, schemas, problem)
+    for shared_headers in table.response_headers:
+        if shared_headers.when(endpoint):
+            add_headers(operation["responses"], shared_headers.headers, schemas)
     operation["security"] = SECURITY if endpoint.authenticated else []
     return operation
 

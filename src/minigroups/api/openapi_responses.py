@@ -68,6 +68,17 @@ def responses(
     return responses
 
 
+def add_headers(
+    responses: Mapping[str, dict[str, Any]], headers: Mapping[str, Any], schemas: Schemas
+) -> None:
+    """Describe `headers` on every response (kept where a response describes one already)."""
+    for described in responses.values():
+        known = described.setdefault("headers", {})
+        for name, value in headers.items():
+            if name.lower() not in {known_name.lower() for known_name in known}:
+                known[name] = _response_header(value, schemas)
+
+
 def _reply(status: int, reply: Reply, schemas: Schemas) -> dict[str, Any]:
     described: dict[str, Any] = {"description": reply.description or HTTPStatus(status).phrase}
     if reply.headers:

@@ -46,6 +46,16 @@ class RouteNotFound(e.MinigroupsError):
     """No route has this path (D21: JSON 404 without CORS)."""
 
 
+class RateLimited(e.MinigroupsError):
+    """The caller is over one of its `[rate_limits]` quotas (issue 10); it may try again after
+    `retry_after` seconds. `fields` are the `RateLimit-Policy` and `RateLimit` header fields."""
+
+    def __init__(self, detail: str, *, retry_after: int, fields: dict[str, str]) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.fields = fields
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     status: int
@@ -90,6 +100,7 @@ _TABLE: dict[type[e.MinigroupsError], Problem] = {
     e.WebhookTargetRefused: Problem(422, "webhook_target_refused", "Webhook target refused"),
     e.TooManyWebhooks: Problem(422, "too_many_webhooks", "Too many webhooks"),
     RouteNotFound: Problem(404, "not_found", "Not found"),
+    RateLimited: Problem(429, "rate_limited", "Rate limited"),  # Retry-After: its own seconds
     MethodNotAllowed: Problem(405, "method_not_allowed", "Method not allowed"),
     PayloadTooLarge: Problem(413, "payload_too_large", "Payload too large"),
     RequestTimeout: Problem(408, "request_timeout", "Request timeout"),
@@ -190,6 +201,9 @@ def problem_response(error: Exception) -> Response:
         body.detail = detail
     if isinstance(error, MethodNotAllowed):
         headers["allow"] = error.allow
+    if isinstance(error, RateLimited):
+        headers.update(error.fields)
+        headers["retry-after"] = str(error.retry_after)
     return _render(status, body, headers)
 
 
@@ -245,6 +259,8 @@ def problem_outcomes(error: type[Exception]) -> list[tuple[int, Problem]]:
 def problem_headers(status: int) -> dict[str, str]:
     """Headers every problem answer of `status` carries, with what they mean."""
     headers: dict[str, str] = {}
+    if status == 429:
+        headers["retry-after"] = "Seconds until the quota allows another request"
     if status == 503:
         headers["retry-after"] = f"Seconds to wait before retrying ({RETRY_AFTER_SECONDS})"
     if status >= 500:

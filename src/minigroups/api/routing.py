@@ -32,26 +32,33 @@ Every route declares what `api/openapi.py` needs to describe it, next to its han
   body), 400 `invalid_query_string` (a query), 431 and 500 `internal_failure` (every route).
 - `summary` (required), `description`, `tag` (default: the handler's module), `operation_id`
   (default: the handler's name; unique in the table).
+- `rate_limit`: which `[rate_limits]` quotas a request counts against (api/rate_limits.py):
+  "request" (the default: per account and per audience), "create" (creates and recreates: the
+  create quota too), or None, which an unauthenticated route must say (rate limits key on the
+  caller).
 
 Document-wide additions, for what applies to many routes at once (declare them in
 `api/routes/__init__.py` before `docs.register`, which builds the document on first use):
 
     table.describe_header(Header("Idempotency-Key", IdempotencyKey, "..."), methods=("POST",))
-    table.describe_problems((RateLimited,), headers={"retry-after": RETRY_AFTER}, methods=None)
+    table.describe_problems((RateLimited,), when=rate_limited)
+    table.describe_response_headers({"RateLimit": Header(...)}, when=rate_limited)
     table.describe_webhook("minigroup.ready", ReadyPayload, summary="...")
 
 The header becomes a parameter of every operation of those methods (None: all; its type is
 any type msgspec describes, e.g. `Annotated[str, Meta(max_length=255)]`); the errors' problem
 responses (statuses and `type` values from api/problems.py, so add the error to that table
 first) are added to every such operation, with the given response headers on those statuses;
-each webhook is an entry of the top-level `webhooks` (the service POSTs its payload as JSON).
+`when` narrows either to the endpoints it is true of; response headers are added to every
+response of the operations they apply to; each webhook is an entry of the top-level
+`webhooks` (the service POSTs its payload as JSON).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.responses import Response
 
@@ -61,6 +68,7 @@ if TYPE_CHECKING:
     from minigroups.api.call import Call
 
 Handler = Callable[["Call"], Awaitable[Response]]
+RateLimitKind = Literal["request", "create"]
 
 UUID_PARAMS = frozenset({"id", "edition_id", "delivery_id"})
 JSON = "application/json"
@@ -100,13 +108,15 @@ class Endpoint:
     """One method of one path.
 
     `action` is what the route asks the authorizer for (None: no class authorization, e.g.
-    account properties); `authenticated=False` only for probes and the API's own description.
+    account properties); `authenticated=False` only for probes and the API's own description;
+    `rate_limit` names the quotas a request counts against (None: none).
     """
 
     handler: Handler
     action: Action | None
     operation: Operation
     authenticated: bool = True
+    rate_limit: RateLimitKind | None = "request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +129,32 @@ class Header:
     required: bool = False
 
 
+EndpointFilter = Callable[[Endpoint], bool]
+
+
 @dataclass(frozen=True, slots=True)
 class SharedProblems:
-    """Problem responses that the document adds to every operation of `methods` (None: all)."""
+    """Problem responses that the document adds to every operation of `methods` (None: all)
+    whose endpoint `when` is true of (None: every one)."""
 
     errors: tuple[type[Exception], ...]
     headers: Mapping[str, Any]
     methods: frozenset[str] | None
+    when: EndpointFilter | None = None
+
+    def apply(self, method: str, endpoint: Endpoint) -> bool:
+        if self.methods is not None and method not in self.methods:
+            return False
+        return self.when is None or self.when(endpoint)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedResponseHeaders:
+    """Response headers that the document adds to every response of the operations whose
+    endpoint `when` is true of."""
+
+    headers: Mapping[str, Any]
+    when: EndpointFilter
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +216,7 @@ class RouteTable:
         self.resources: list[Resource] = []
         self.headers: list[tuple[Header, frozenset[str] | None]] = []
         self.shared_problems: list[SharedProblems] = []
+        self.response_headers: list[SharedResponseHeaders] = []
         self.webhooks: list[Webhook] = []
 
     def route(
@@ -206,8 +236,13 @@ class RouteTable:
         operation_id: str | None = None,
         cors: bool = True,
         authenticated: bool = True,
+        rate_limit: RateLimitKind | None = "request",
     ) -> Callable[[Handler], Handler]:
         """Register a handler; see the module docstring for what each declaration means."""
+        if rate_limit is not None and not authenticated:
+            raise RouteTableError(
+                f"{method} {template}: rate limits need a caller (rate_limit=None)"
+            )
 
         def register(handler: Handler) -> Handler:
             operation = Operation(
@@ -223,7 +258,9 @@ class RouteTable:
             )
             self._check_unique(operation.operation_id)
             resource = self._resource(template, cors)
-            resource.endpoints[method] = Endpoint(handler, action, operation, authenticated)
+            resource.endpoints[method] = Endpoint(
+                handler, action, operation, authenticated, rate_limit
+            )
             return handler
 
         return register
@@ -238,10 +275,18 @@ class RouteTable:
         *,
         headers: Mapping[str, Any] | None = None,
         methods: Collection[str] | None = None,
+        when: EndpointFilter | None = None,
     ) -> None:
         """Add problem responses (with response headers: name -> type) to many operations."""
         allowed = None if methods is None else frozenset(methods)
-        self.shared_problems.append(SharedProblems(errors, dict(headers or {}), allowed))
+        self.shared_problems.append(SharedProblems(errors, dict(headers or {}), allowed, when))
+
+    def describe_response_headers(
+        self, headers: Mapping[str, Any], *, when: EndpointFilter
+    ) -> None:
+        """Add response headers (name -> a `Header`, a type or a description) to every response
+        of the operations whose endpoint `when` is true of."""
+        self.response_headers.append(SharedResponseHeaders(dict(headers), when))
 
     def describe_webhook(
         self, name: str, payload: Any, *, summary: str, description: str | None = None

@@ -16,6 +16,7 @@ from minigroups.config.loader import (
     load_settings,
 )
 from minigroups.config.settings import (
+    RATE_LIMIT_QUOTAS,
     Algorithm,
     AudienceSettings,
     AuthnIssuerSettings,
@@ -32,6 +33,7 @@ from minigroups.config.settings import (
     MqttSettings,
     PeerClientSettings,
     PipelineSettings,
+    RateLimitsSettings,
     Settings,
     StorageSettings,
     TqClientSettings,
@@ -42,6 +44,7 @@ __all__ = [
     "DATA_DIR_VARIABLE",
     "DEV_AUDIENCE",
     "DEV_ISSUER",
+    "RATE_LIMIT_QUOTAS",
     "Algorithm",
     "AudienceSettings",
     "AuthnIssuerSettings",
@@ -60,6 +63,7 @@ __all__ = [
     "MqttSettings",
     "PeerClientSettings",
     "PipelineSettings",
+    "RateLimitsSettings",
     "Settings",
     "StorageSettings",
     "TqClientSettings",

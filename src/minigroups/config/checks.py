@@ -5,13 +5,17 @@ from __future__ import annotations
 import math
 import re
 
+import limits
+
 from minigroups.config.schema import KeyPath, key_problem
 from minigroups.config.settings import (
+    RATE_LIMIT_QUOTAS,
     AuthzHttpSettings,
     AuthzLocalSettings,
     AuthzLocalWhitelistSettings,
     PeerClientSettings,
     PipelineSettings,
+    RateLimitsSettings,
     Settings,
     TqClientSettings,
     WebhooksSettings,
@@ -19,6 +23,7 @@ from minigroups.config.settings import (
 from minigroups.domain.ids import AccountId
 
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+RATE_LIMIT_STORAGES = ("memory://", "redis://", "rediss://")
 # The platform's audiences are DNS-like names (decisions.md, "Caller data in URLs and topics").
 _AUDIENCE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _AUDIENCE_MAX = 253
@@ -60,6 +65,7 @@ def check_values(settings: Settings) -> None:
     for index, admin in enumerate(settings.console.admins):
         _check_account_id(("console", "admins", index), admin)
     _check_webhooks(settings.webhooks)
+    _check_rate_limits(settings.rate_limits)
 
 
 def _check_pattern(path: KeyPath, pattern: str) -> None:
@@ -108,6 +114,33 @@ def _check_webhooks(webhooks: WebhooksSettings) -> None:
     for index, delay in enumerate(schedule):
         if not (math.isfinite(delay) and delay >= 0):
             raise key_problem(("webhooks", "retry_schedule_seconds", index), "must be >= 0")
+
+
+def _check_rate_limits(rate_limits: RateLimitsSettings) -> None:
+    for key in RATE_LIMIT_QUOTAS:
+        text = getattr(rate_limits, key)
+        if text is not None:
+            _check_quotas(("rate_limits", key), text)
+    if not rate_limits.storage.startswith(RATE_LIMIT_STORAGES):
+        # The URL may carry a password: name the key, never echo the value.
+        schemes = ", ".join(RATE_LIMIT_STORAGES)
+        raise key_problem(("rate_limits", "storage"), f"must start with one of {schemes}")
+
+
+def _check_quotas(path: KeyPath, text: str) -> None:
+    """The `limits` library's notation: `50/second;2000/minute`, each window at most once."""
+    try:
+        items = limits.parse_many(text)
+    except ValueError:
+        example = 'e.g. "50/second;2000/minute" or "5 per 2 minutes"'
+        raise key_problem(
+            path, f"must be rate limits in the limits notation, {example}; got {text!r}"
+        ) from None
+    windows = [item.get_expiry() for item in items]
+    if any(item.amount < 1 for item in items):
+        raise key_problem(path, f"every amount must be at least 1, got {text!r}")
+    if len(set(windows)) != len(windows):
+        raise key_problem(path, f"each window may appear once, got {text!r}")
 
 
 def _check_http_authz(path: KeyPath, authz: AuthzHttpSettings) -> None:

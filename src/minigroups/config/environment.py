@@ -16,6 +16,13 @@ from minigroups.config.schema import KeyPath, SettingsProblem, declares, expects
 ENV_PREFIX = "APP_"
 ENV_SEPARATOR = "__"
 DATABASE_URL_VARIABLE = "DATABASE_URL"
+# The reference's pool variables and the `[database]` keys they set (issue 12).
+DATABASE_POOL_VARIABLES = {
+    "DATABASE_POOL_SIZE": "pool_size",
+    "DATABASE_POOL_IDLE_SIZE": "pool_idle_size",
+    "DATABASE_POOL_TIMEOUT": "pool_timeout",
+    "DATABASE_POOL_MAX_LIFETIME": "pool_max_lifetime",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,22 @@ def apply_database_url(data: dict[str, object], environ: Mapping[str, str]) -> K
         return None
     data["database_url"] = url
     return ("database_url",)
+
+
+def apply_database_pool(data: dict[str, object], environ: Mapping[str, str]) -> dict[KeyPath, str]:
+    """The reference's `DATABASE_POOL_*` variables, into `[database]`; they win over the file
+    (as `DATABASE_URL` does) and over `APP_DATABASE__*`. Returns which variable set which key."""
+    sources: dict[KeyPath, str] = {}
+    for variable, key in DATABASE_POOL_VARIABLES.items():
+        text = environ.get(variable)
+        if not text:
+            continue
+        table = data.setdefault("database", {})
+        if not isinstance(table, dict):
+            raise SettingsProblem(("database",), f"environment variable {variable}: not a table")
+        table[key] = parse_value(text)
+        sources[("database", key)] = variable
+    return sources
 
 
 def parse_value(text: str) -> object:

@@ -21,6 +21,7 @@ import msgspec
 from minigroups.config.checks import check_values
 from minigroups.config.environment import (
     DATABASE_URL_VARIABLE,
+    apply_database_pool,
     apply_database_url,
     apply_overrides,
     find_overrides,
@@ -114,6 +115,7 @@ def _load_text(text: str, source: str, environ: Mapping[str, str]) -> LoadedSett
         origins.update(apply_overrides(data, find_overrides(environ), Settings, env_warnings))
         if (database_key := apply_database_url(data, environ)) is not None:
             origins[database_key] = DATABASE_URL_VARIABLE
+        origins.update(apply_database_pool(data, environ))
         warnings = _remove_ignored(data, source, origins) + env_warnings
         _require_database_url(data)
         settings = _convert(data)

@@ -112,6 +112,18 @@ class StorageSettings(_Section):
     base_url: str
 
 
+class DatabaseSettings(_Section):
+    """Ours (issue 12): the connection pools of one process. The reference's variables
+    `DATABASE_POOL_SIZE`, `_IDLE_SIZE`, `_TIMEOUT` and `_MAX_LIFETIME` set the first four.
+    See docs/decisions.md, "Connection pools"."""
+
+    pool_size: Positive = 10  # the units of work's connections (writes, the pipeline, listing)
+    pool_idle_size: Annotated[int, msgspec.Meta(ge=0)] = 1  # read connections kept when idle
+    pool_timeout: Seconds = 5.0  # to get a free connection or to connect; then 503
+    pool_max_lifetime: Seconds = 1800.0  # a unit-of-work connection is replaced after this
+    read_pool_size: Positive = 5  # the read path's own connections (R1/R3), on PostgreSQL
+
+
 class PipelineSettings(_Section):
     """Ours: how the inbox worker and the outbox relay retry (D18), and how long they keep rows."""
 
@@ -202,6 +214,23 @@ class WebhooksSettings(_Section):
     retention_days: Seconds = 30.0  # settled deliveries (and their attempts) are purged after
 
 
+# The quota keys of [rate_limits], also the `policy` label values of rate_limited_requests_total.
+RATE_LIMIT_QUOTAS = ("per_account", "per_audience", "create_per_account")
+
+
+class RateLimitsSettings(_Section):
+    """Ours (issue 10): per-tenant request quotas, in the `limits` library's notation
+    (`"50/second;2000/minute"`: every one applies). Each is off while unset, so the section
+    changes nothing until a quota is configured. See docs/decisions.md, "Rate limits"."""
+
+    per_account: str | None = None  # every authenticated request, per caller account
+    per_audience: str | None = None  # every authenticated request, per the caller's audience
+    create_per_account: str | None = None  # creates and recreates, per caller account
+    storage: str = "memory://"  # or "redis://host:port/db" to share the counts among instances
+    # A storage that does not answer within this is failing: the request is served unchecked.
+    storage_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.25
+
+
 class Settings(_Section):
     id: str  # own account id, `<label>.<audience>`
     agent_label: str
@@ -218,9 +247,11 @@ class Settings(_Section):
     id_token: IdTokenSettings | None = None
     mqtt: MqttSettings | None = None
     upstream: Literal["sandbox", "ulms"] = "sandbox"  # ours
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)  # ours
     pipeline: PipelineSettings = msgspec.field(default_factory=PipelineSettings)  # ours
     limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)  # ours
     idempotency: IdempotencySettings = msgspec.field(default_factory=IdempotencySettings)  # ours
     log: LogSettings = msgspec.field(default_factory=LogSettings)  # ours
     console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)  # ours
     webhooks: WebhooksSettings = msgspec.field(default_factory=WebhooksSettings)  # ours
+    rate_limits: RateLimitsSettings = msgspec.field(default_factory=RateLimitsSettings)  # ours

@@ -179,6 +179,11 @@ class DatabaseUnavailable(MinigroupsError):
     """The database could not be reached (connection, pool timeout, lock timeout)."""
 
 
+class RateLimitStorageUnavailable(MinigroupsError):
+    """The rate limits' storage (Redis) could not be reached or did not answer in time; the
+    request is served without a check (fail open, docs/decisions.md "Rate limits")."""
+
+
 class DatabaseFailure(MinigroupsError):
     """The database rejected a statement for a reason that is not the caller's fault."""
 

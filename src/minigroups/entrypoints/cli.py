@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="listen on a non-loopback address although the sandbox or authorization "
         '"none" is configured',
     )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="processes serving the one listener, each a whole instance (upstream ulms only)",
+    )
     _add_config(serve)
     _add_ttl(serve, "--token-ttl", "of the development token printed on the embedded default")
     migrate = commands.add_parser("migrate", help="apply database migrations")
@@ -152,14 +158,18 @@ def _add_ttl(parser: argparse.ArgumentParser, flag: str, what: str, *aliases: st
     )
 
 
-def _positive_seconds(text: str) -> int:
+def _positive(text: str, unit: str = "") -> int:
     try:
-        seconds = int(text)
+        value = int(text)
     except ValueError:
-        seconds = 0
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of seconds > 0, got {text!r}")
-    return seconds
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number{unit} > 0, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> int:
+    return _positive(text, " of seconds")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -178,7 +188,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             from minigroups.entrypoints.server import serve
 
             token = dev_token(loaded, ttl=args.ttl) if embedded else None
-            serve(loaded.settings, dev_token=token, insecure_public=args.insecure_public)
+            serve(
+                loaded.settings,
+                dev_token=token,
+                insecure_public=args.insecure_public,
+                workers=args.workers,
+            )
         elif args.command == "migrate":
             from minigroups.entrypoints.startup import migrate_database
 

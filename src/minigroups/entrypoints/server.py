@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import socket
 from collections.abc import Callable, Generator
@@ -18,7 +19,13 @@ import uvicorn
 import uvloop
 from starlette.types import ASGIApp
 
-from minigroups.bootstrap import StartupError, build_container, create_app, create_console
+from minigroups.bootstrap import (
+    Container,
+    StartupError,
+    build_container,
+    create_app,
+    create_console,
+)
 from minigroups.config import AuthzNoneSettings, Settings
 from minigroups.config.settings import LimitsSettings
 from minigroups.entrypoints.protocol import bounded_protocol
@@ -27,6 +34,7 @@ from minigroups.entrypoints.startup import (
     migrate_database,
     require_key_files,
 )
+from minigroups.entrypoints.workers import check_workers, run_workers
 
 # HTTP requests in flight get this long after SIGTERM; the pipeline's grace (5 s by default) runs
 # alongside, so that the process is gone within 10 s.
@@ -113,27 +121,74 @@ def check_listener(settings: Settings, host: str, *, insecure_public: bool) -> N
         )
 
 
-def serve(settings: Settings, *, dev_token: str | None, insecure_public: bool = False) -> None:
-    """Build the service from the settings and run it until SIGINT/SIGTERM."""
+def serve(
+    settings: Settings,
+    *,
+    dev_token: str | None,
+    insecure_public: bool = False,
+    workers: int = 1,
+) -> None:
+    """Build the service from the settings and run it until SIGINT/SIGTERM.
+
+    With `workers` > 1 the listener is bound here and shared by that many processes
+    (`workers.py`), each a whole instance as two instances of the service are.
+    """
     host, port = parse_address(settings.http.listener_address)
     check_listener(settings, host, insecure_public=insecure_public)
     require_key_files(settings)
+    if workers > 1:
+        check_workers(settings)
+        migrate_database(settings.database_url)
+        listener = bind_listener(host, port, "[http] listener_address")
+        _announce(settings, f"http://{host}:{port}", dev_token, workers)
+        run_workers(settings, listener, workers, serve_worker)
+        return
     container = build_container(settings)
     migrate_database(settings.database_url)
     listener = bind_listener(host, port, "[http] listener_address")
-    metrics_listener = None
-    if settings.http.metrics_listener_address:
-        metrics_host, metrics_port = parse_address(settings.http.metrics_listener_address)
-        try:
-            metrics_listener = bind_listener(
-                metrics_host, metrics_port, "[http] metrics_listener_address"
-            )
-        except StartupError:
-            listener.close()
-            raise
+    metrics_listener = _bind_metrics(settings, listener)
+    _announce(settings, f"http://{host}:{port}", dev_token, workers)
+    _serve_container(settings, container, listener, metrics_listener)
+
+
+def serve_worker(settings: Settings, listener: socket.socket) -> None:
+    """One worker of `serve --workers`: its own container on the shared listener."""
+    container = build_container(settings)
+    _serve_container(settings, container, listener, _bind_metrics(settings, listener))
+
+
+def _announce(settings: Settings, base: str, dev_token: str | None, workers: int) -> None:
+    processes = f" with {workers} worker processes" if workers > 1 else ""
+    print(
+        f"minigroups {settings.agent_label}.{settings.id} serving on {base}{processes}", flush=True
+    )
+    if dev_token is not None:
+        print(f"development token (audience usr.minigroups.local):\n{dev_token}", flush=True)
+        print(f"try: curl -H 'Authorization: Bearer {dev_token}' {base}/healthz", flush=True)
+
+
+def _bind_metrics(settings: Settings, listener: socket.socket) -> socket.socket | None:
+    """The metrics listener's socket, when one is configured (the API's closed if it fails)."""
+    if not settings.http.metrics_listener_address:
+        return None
+    metrics_host, metrics_port = parse_address(settings.http.metrics_listener_address)
+    try:
+        return bind_listener(metrics_host, metrics_port, "[http] metrics_listener_address")
+    except StartupError:
+        listener.close()
+        raise
+
+
+def _serve_container(
+    settings: Settings,
+    container: Container,
+    listener: socket.socket,
+    metrics_listener: socket.socket | None,
+) -> None:
     limits = settings.limits
     # The request line may be as long as one header; the rest of the head is the headers.
     head_bytes = limits.header_bytes + limits.header_field_bytes + HEAD_FRAMING_BYTES
+    host, port = listener.getsockname()[:2]
     config = uvicorn.Config(
         create_app(container),
         host=host,
@@ -148,11 +203,6 @@ def serve(settings: Settings, *, dev_token: str | None, insecure_public: bool = 
         timeout_keep_alive=limits.keep_alive_seconds,
         h11_max_incomplete_event_size=head_bytes,  # the same bound, were h11 chosen
     )
-    base = f"http://{host}:{port}"
-    print(f"minigroups {settings.agent_label}.{settings.id} serving on {base}", flush=True)
-    if dev_token is not None:
-        print(f"development token (audience usr.minigroups.local):\n{dev_token}", flush=True)
-        print(f"try: curl -H 'Authorization: Bearer {dev_token}' {base}/healthz", flush=True)
     second = None
     if metrics_listener is not None:
         second = metrics_server(create_console(container), limits=limits)
@@ -163,8 +213,12 @@ def serve(settings: Settings, *, dev_token: str | None, insecure_public: bool = 
             second.should_exit = True
 
     api = _Server(config, stopping)
-    # `loop="uvloop"` above only counts for uvicorn.run; serving both listeners ourselves, we
-    # start the loop ourselves: the stdlib loop cost the pipeline about a third of its CPU.
+    # What start-up built lives as long as the process: out of the collector's sight, so that a
+    # full collection walks only what requests made (shorter pauses in the tail; issue 12).
+    gc.collect()
+    gc.freeze()
+    # uvicorn's `loop` setting applies only to `uvicorn.run`; serving through our own runner, the
+    # loop is chosen here (issue 12: the stdlib loop cost a third of the read path).
     uvloop.run(_serve_both(api, listener, second, metrics_listener))
 
 

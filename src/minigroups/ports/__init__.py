@@ -2,9 +2,10 @@
 
 One module per concern: `store` (repositories, units of work, the storage dataclasses), `queues`
 (the inbox and the outbox), `idempotency` (stored idempotency keys), `webhooks` (endpoints,
-deliveries, the client that sends), `peers` (the upstream services, contract.md upstream
-§3-§5), `auth` (the authorizer), `runtime` (clock and metrics) and `overview` (counts for
-operators). Everything is importable from `minigroups.ports`.
+deliveries, the client that sends), `rate_limits` (request counts against quotas), `peers` (the
+upstream services, contract.md upstream §3-§5), `auth` (the authorizer), `runtime` (clock and
+metrics) and `overview` (counts for operators). Everything is importable from
+`minigroups.ports`.
 """
 
 from minigroups.ports.auth import Action, Authorizer
@@ -40,11 +41,14 @@ from minigroups.ports.queues import (
     OutgoingMessage,
     Owner,
 )
+from minigroups.ports.rate_limits import Quota, RateLimiter, Usage
 from minigroups.ports.runtime import BrokerLink, Clock, Metrics
 from minigroups.ports.store import (
     AccountRepository,
     Dummy,
     MinigroupChanges,
+    MinigroupRead,
+    MinigroupReader,
     MinigroupRepository,
     NewMinigroup,
     PageQuery,
@@ -94,6 +98,8 @@ __all__ = [
     "ListingCursor",
     "Metrics",
     "MinigroupChanges",
+    "MinigroupRead",
+    "MinigroupReader",
     "MinigroupRepository",
     "NewDelivery",
     "NewMinigroup",
@@ -108,6 +114,8 @@ __all__ = [
     "PageQuery",
     "PositionRepository",
     "QueueTotals",
+    "Quota",
+    "RateLimiter",
     "RecordingRepository",
     "Room",
     "RoomColumn",
@@ -117,6 +125,7 @@ __all__ = [
     "StoredResponse",
     "TaskQueue",
     "UnitOfWork",
+    "Usage",
     "Viewer",
     "WebhookClient",
     "WebhookRepository",

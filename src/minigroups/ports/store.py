@@ -207,13 +207,19 @@ class Viewer:
     position: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class MinigroupRead:
+    """What a read (R1/R3) needs, found together: the minigroup, its live recordings (D4 order)
+    and what the reader's account contributes."""
+
+    minigroup: Minigroup
+    recordings: list[Recording]
+    viewer: Viewer
+
+
 class AccountRepository(Protocol):
     async def get_properties(self, account_id: AccountId) -> JsonObject | None:
         """The account's properties, or None when the account has none stored."""
-        ...
-
-    async def get_viewer(self, account_id: AccountId, class_id: UUID) -> Viewer:
-        """Properties and viewing position of the account in one round trip."""
         ...
 
     async def lock_properties(self, account_id: AccountId) -> JsonObject:
@@ -266,13 +272,37 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
+class MinigroupReader(Protocol):
+    """The read path's own lookups (R1/R3), outside any unit of work: one statement each."""
+
+    async def read_by_id(
+        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
+    ) -> MinigroupRead | None:
+        """The established class with this id (kind minigroup unless `any_kind`), its live
+        recordings and `viewer`'s data, in one statement (the read path, issue 12)."""
+        ...
+
+    async def read_by_scope(
+        self, audience: str, scope: str, viewer: AccountId
+    ) -> MinigroupRead | None:
+        """As `read_by_id`, by audience and scope."""
+        ...
+
+
 class Store(Protocol):
     def unit_of_work(
         self, *, read_only: bool = False, single_statement: bool = False
     ) -> UnitOfWork:
-        """A new unit of work; read-only ones never take write locks. A `single_statement` one
-        runs exactly one statement, which the database may commit on its own (no BEGIN/COMMIT
-        round trips): for the queues' claims, renewals and settlements."""
+        """A new unit of work; read-only ones never take write locks.
+
+        `single_statement`: the work is one write statement, atomic by itself; the store may run
+        it without BEGIN/COMMIT (PostgreSQL: two round trips fewer). `commit()` is still called.
+        """
+        ...
+
+    @property
+    def reader(self) -> MinigroupReader:
+        """The read path's lookups, on connections of their own."""
         ...
 
     async def ping(self) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 from minigroups.domain.errors import ClassNotFound
 from minigroups.domain.ids import AccountId
 from minigroups.domain.minigroup import Minigroup
-from minigroups.ports import Action, UnitOfWork
+from minigroups.ports import Action, MinigroupRead, UnitOfWork
 from minigroups.services.context import Context
 
 
@@ -74,3 +74,20 @@ async def load_authorized(ctx: Context, guard: Guard, locator: Locator) -> Minig
         minigroup.audience, guard.caller, classroom(minigroup.id), guard.action
     )
     return minigroup
+
+
+async def read_authorized(ctx: Context, guard: Guard, locator: Locator) -> MinigroupRead:
+    """`load_authorized` for the read path: the minigroup with its live recordings and the
+    caller's viewer data, found in one statement, then authorized (still 404 before 403; what
+    was read for a caller who may not see it is dropped)."""
+    reader = ctx.store.reader
+    if isinstance(locator, ById):
+        found = await reader.read_by_id(locator.id, guard.caller, any_kind=locator.any_kind)
+    else:
+        found = await reader.read_by_scope(locator.audience, locator.scope, guard.caller)
+    if found is None:
+        raise ClassNotFound(locator.not_found_detail)
+    await ctx.authorizer.authorize(
+        found.minigroup.audience, guard.caller, classroom(found.minigroup.id), guard.action
+    )
+    return found

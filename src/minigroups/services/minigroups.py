@@ -25,7 +25,7 @@ from minigroups.domain.minigroup import Minigroup, Playback, describe_playback, 
 from minigroups.domain.timerange import TimeRange, to_unix
 from minigroups.domain.webhooks import CREATED, RECREATED, UPDATED
 from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, Viewer
-from minigroups.services.access import Guard, Locator, load_authorized
+from minigroups.services.access import Guard, Locator, load_authorized, read_authorized
 from minigroups.services.context import Context
 from minigroups.services.rooms import (
     Locks,
@@ -35,7 +35,7 @@ from minigroups.services.rooms import (
     create_rooms,
     lock_interaction,
 )
-from minigroups.services.webhook_events import queue_event
+from minigroups.services.webhook_events import has_subscribers, queue_event
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinig
         reserve=request.reserve,
     )
     now = ctx.clock.now()
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:  # one atomic upsert
         dummy = await uow.minigroups.claim_dummy(
             new, uuid4(), now=now, stale_before=now - ctx.options.dummy_stale_after
         )
@@ -96,12 +96,7 @@ async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinig
         await _forget_dummy(ctx, dummy)
         raise
     try:
-        async with ctx.store.unit_of_work() as uow:
-            minigroup = await uow.minigroups.establish(dummy, rooms.event.id, rooms.conference.id)
-            if minigroup is not None:
-                key = f"{CREATED}:{minigroup.id}"
-                await queue_event(ctx, uow, key=key, event_type=CREATED, minigroup=minigroup)
-            await uow.commit()
+        minigroup = await _establish(ctx, dummy, rooms)
     except Exception:
         await close_rooms(ctx, event=rooms.event, conference=rooms.conference)
         await _forget_dummy(ctx, dummy)
@@ -110,6 +105,24 @@ async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinig
         await close_rooms(ctx, event=rooms.event, conference=rooms.conference)
         raise ClassAlreadyEstablished
     await lock_interaction(ctx, minigroup.event_room_id, request.locks)
+    return minigroup
+
+
+async def _establish(ctx: Context, dummy: Dummy, rooms: RoomPair) -> Minigroup | None:
+    """Store the room ids and queue `minigroup.created`; None if our claim went stale.
+
+    Without a subscribed endpoint the write is one statement, so it runs without a transaction
+    (PostgreSQL: four round trips become two). An endpoint added between the look and the write
+    misses the event, as one added between the transaction's look and its commit always did.
+    """
+    async with ctx.store.unit_of_work(read_only=True) as uow:
+        queued = await has_subscribers(uow, dummy.audience, CREATED)
+    async with ctx.store.unit_of_work(single_statement=not queued) as uow:
+        minigroup = await uow.minigroups.establish(dummy, rooms.event.id, rooms.conference.id)
+        if minigroup is not None and queued:
+            key = f"{CREATED}:{minigroup.id}"
+            await queue_event(ctx, uow, key=key, event_type=CREATED, minigroup=minigroup)
+        await uow.commit()
     return minigroup
 
 
@@ -129,14 +142,17 @@ async def read_minigroup(
     class_keys: Sequence[str] | None,
     account_keys: Sequence[str] | None,
 ) -> MinigroupView:
-    """R1/R3: the read representation's data in at most three database round trips."""
-    minigroup = await load_authorized(ctx, guard, locator)
-    async with ctx.store.unit_of_work(read_only=True) as uow:
-        recordings = await uow.recordings.list_live(minigroup.id)
-        playback = describe_playback(minigroup, recordings, ctx.clock.now())
+    """R1/R3: the read representation's data, found in one database round trip.
+
+    The viewer's account properties and position are shown only when asked for
+    (`account_keys`) or when the playback shows a position, as before they were read only then.
+    """
+    found = await read_authorized(ctx, guard, locator)
+    minigroup = found.minigroup
+    playback = describe_playback(minigroup, found.recordings, ctx.clock.now())
+    viewer = found.viewer
+    if account_keys is None and not playback.shows_position:
         viewer = Viewer(None, None)
-        if account_keys is not None or playback.shows_position:
-            viewer = await uow.accounts.get_viewer(guard.caller, minigroup.id)
     return MinigroupView(
         minigroup=minigroup,
         turn_host=pick_turn_host(ctx),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from minigroups.domain.json_value import JsonObject
 from minigroups.domain.minigroup import Minigroup
-from minigroups.domain.webhooks import subscribes
+from minigroups.domain.webhooks import Endpoint, subscribes
 from minigroups.ports import NewDelivery, UnitOfWork
 from minigroups.services.context import Context
 
@@ -60,11 +60,7 @@ async def queue_event(
     """
     if minigroup.kind != WEBHOOK_KIND:
         return 0
-    endpoints = [
-        endpoint
-        for endpoint in await uow.webhooks.subscribers(minigroup.audience)
-        if subscribes(endpoint.events, event_type)
-    ]
+    endpoints = await _subscribed(uow, minigroup.audience, event_type)
     if not endpoints:
         return 0
     now = ctx.clock.now()
@@ -81,3 +77,17 @@ async def queue_event(
         )
         await uow.deliveries.add(delivery)
     return len(endpoints)
+
+
+async def has_subscribers(uow: UnitOfWork, audience: str, event_type: str) -> bool:
+    """Whether an enabled endpoint of `audience` subscribes to `event_type` now (a look before
+    a write that then needs no transaction when none does)."""
+    return bool(await _subscribed(uow, audience, event_type))
+
+
+async def _subscribed(uow: UnitOfWork, audience: str, event_type: str) -> list[Endpoint]:
+    return [
+        endpoint
+        for endpoint in await uow.webhooks.subscribers(audience)
+        if subscribes(endpoint.events, event_type)
+    ]

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from minigroups.adapters.db import SqlStore, create_store
+from minigroups.adapters.db import Pools, SqlStore, create_store
 from minigroups.adapters.db.errors import translate
 from minigroups.domain.errors import DatabaseFailure, DatabaseUnavailable
 from minigroups.domain.ids import AccountId
@@ -39,7 +39,7 @@ async def assert_unavailable(store: SqlStore) -> None:
 
 async def test_postgres_on_a_closed_port_is_unavailable() -> None:
     await assert_unavailable(
-        create_store(f"postgresql://postgres@127.0.0.1:{closed_port()}/none", pool_timeout=2)
+        create_store(f"postgresql://postgres@127.0.0.1:{closed_port()}/none", Pools(timeout=2))
     )
 
 
@@ -48,7 +48,7 @@ async def test_sqlite_in_a_missing_directory_is_unavailable(tmp_path: Path) -> N
 
 
 async def test_an_exhausted_pool_is_unavailable(database_url: str) -> None:
-    store = create_store(database_url, pool_size=1, pool_timeout=0.1)
+    store = create_store(database_url, Pools(size=1, timeout=0.1))
     try:
         async with store.unit_of_work(read_only=True):
             with pytest.raises(DatabaseUnavailable, match=r"timed out|timeout"):

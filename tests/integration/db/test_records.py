@@ -136,7 +136,7 @@ async def test_a_dotted_label_never_reaches_an_account_row(store: SqlStore) -> N
         with pytest.raises(ValueError, match="contains a dot"):
             await uow.accounts.get_properties(crafted)
         with pytest.raises(ValueError, match="contains a dot"):
-            await uow.accounts.get_viewer(crafted, minigroup.id)
+            await store.reader.read_by_id(minigroup.id, crafted)
         with pytest.raises(ValueError, match="contains a dot"):
             await uow.accounts.lock_properties(crafted)
         with pytest.raises(ValueError, match="contains a dot"):

@@ -103,8 +103,10 @@ reconnect_interval = 0.2
     return config
 
 
-def serve(config: Path, label: str, *, extra_env: Mapping[str, str] | None = None) -> Served:
-    """Start `minigroups serve --config`; its output is appended to `<config>.log`.
+def serve(
+    config: Path, label: str, *options: str, extra_env: Mapping[str, str] | None = None
+) -> Served:
+    """Start `minigroups serve --config` (and `options`); output goes to `<config>.log`.
 
     `extra_env` is added to its environment (a benchmark runs an older commit with PYTHONPATH).
     """
@@ -116,7 +118,7 @@ def serve(config: Path, label: str, *, extra_env: Mapping[str, str] | None = Non
     env.update(extra_env or {})
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "minigroups", "serve", "--config", str(config)],
+            [sys.executable, "-m", "minigroups", "serve", "--config", str(config), *options],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -92,6 +92,29 @@ def test_database_url_env_wins_over_the_file(tmp_path: Path) -> None:
     assert settings.database_url == DATABASE_URL
 
 
+def test_the_reference_pool_variables_set_the_database_section(tmp_path: Path) -> None:
+    """Issue 12: `DATABASE_POOL_*` as the reference reads them; they win over `APP_DATABASE__*`."""
+    environ = {
+        "DATABASE_POOL_SIZE": "7",
+        "DATABASE_POOL_IDLE_SIZE": "2",
+        "DATABASE_POOL_TIMEOUT": "1.5",
+        "DATABASE_POOL_MAX_LIFETIME": "600",
+        "APP_DATABASE__POOL_SIZE": "3",
+        "APP_DATABASE__READ_POOL_SIZE": "4",
+    }
+    database = load_text(tmp_path, MINIMAL, environ).settings.database
+
+    assert (database.pool_size, database.pool_idle_size, database.read_pool_size) == (7, 2, 4)
+    assert (database.pool_timeout, database.pool_max_lifetime) == (1.5, 600)
+
+
+def test_a_bad_pool_variable_is_named(tmp_path: Path) -> None:
+    message = load_error(tmp_path, MINIMAL, {"DATABASE_POOL_SIZE": "0"})
+
+    assert "database.pool_size" in message
+    assert "(from environment variable DATABASE_POOL_SIZE)" in message
+
+
 def test_env_errors_name_the_variable(tmp_path: Path) -> None:
     wrong_type = load_error(tmp_path, MINIMAL, {"APP_EVENT_CLIENT__TIMEOUT": "true"})
     unknown = load_error(tmp_path, MINIMAL, {"APP_HTTP__PORT": "80"})
@@ -117,3 +140,17 @@ def test_env_variables_outside_our_keys_are_ignored_with_a_warning(tmp_path: Pat
     assert loaded.settings.http.listener_address == "127.0.0.1:8080"
     assert "environment variable APP_PORT is not ours: ignored" in loaded.warnings
     assert "environment variable APP_SERVICE_HOST is not ours: ignored" in loaded.warnings
+
+
+def test_the_container_takes_its_pools_from_the_database_section(tmp_path: Path) -> None:
+    from minigroups.adapters.db import Pools
+    from minigroups.bootstrap import pools
+
+    environ = {
+        "DATABASE_POOL_SIZE": "7",
+        "DATABASE_POOL_TIMEOUT": "2",
+        "DATABASE_POOL_IDLE_SIZE": "0",
+    }
+    settings = load_text(tmp_path, MINIMAL, environ).settings
+
+    assert pools(settings) == Pools(size=7, timeout=2, max_lifetime=1800, read_size=5, read_idle=0)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 from minigroups.adapters.db.connection import TranslatingConnection
-from minigroups.adapters.db.minigroups import minigroup_from_row
+from minigroups.adapters.db.rows import minigroup_from_row
 from minigroups.adapters.db.tables import MINIGROUP, class_, inbox, outbox, recording
 from minigroups.domain.minigroup import Status
 from minigroups.ports import (

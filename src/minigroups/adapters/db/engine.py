@@ -32,6 +32,17 @@ _DRIVERS = {
 
 
 @dataclass(frozen=True, slots=True)
+class Pools:
+    """The connections one process holds (`[database]`; the defaults are its defaults)."""
+
+    size: int = 10  # the units of work's
+    timeout: float = 5.0  # seconds to wait for a free connection, or to connect
+    max_lifetime: float = 1800.0  # seconds before a unit-of-work connection is replaced
+    read_size: int = 5  # the read path's own, on PostgreSQL (readers.py)
+    read_idle: int = 1  # of those, kept open when idle
+
+
+@dataclass(frozen=True, slots=True)
 class Engines:
     """One pool, seen through two engines: `writer` (transactions) and `reader` (autocommit)."""
 
@@ -73,16 +84,18 @@ def shown_url(database_url: str) -> str:
 def create_engines(
     database_url: str,
     *,
-    pool_size: int = 10,
-    pool_timeout: float = 5.0,
+    pools: Pools | None = None,
     foreign_keys: bool = True,
 ) -> Engines:
     """Engines for the URL; `foreign_keys=False` only for SQLite migrations (batch table copies)."""
     url = async_url(database_url)
+    pools = pools or Pools()
+    pool_timeout = pools.timeout
     common: dict[str, Any] = {
-        "pool_size": pool_size,
+        "pool_size": pools.size,
         "max_overflow": 0,  # pool_size is the hard cap on connections per instance
         "pool_timeout": pool_timeout,
+        "pool_recycle": pools.max_lifetime,
     }
     if url.drivername.startswith("sqlite"):
         return _sqlite_engines(url, common, foreign_keys=foreign_keys)

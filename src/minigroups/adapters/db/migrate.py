@@ -14,7 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, inspect, text
 
-from minigroups.adapters.db.engine import create_engines
+from minigroups.adapters.db.engine import Pools, create_engines
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate
 from minigroups.adapters.db.tables import metadata
 
@@ -57,7 +57,7 @@ def _run_in_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 async def _on_connection(database_url: str, work: Callable[[Connection], T]) -> T:
     # Foreign keys off on SQLite: batch migrations copy tables, which must not cascade.
-    engines = create_engines(database_url, pool_size=1, foreign_keys=False)
+    engines = create_engines(database_url, pools=Pools(size=1), foreign_keys=False)
     try:
         async with engines.writer.begin() as connection:
             return await connection.run_sync(work)

@@ -13,11 +13,18 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.listing import page_statement
+from minigroups.adapters.db.rows import minigroup_from_row
 from minigroups.adapters.db.tables import MINIGROUP, UtcDateTime, class_
 from minigroups.domain.json_value import JsonObject
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
-from minigroups.ports import Dummy, MinigroupChanges, NewMinigroup, PageQuery, RoomColumn
+from minigroups.ports import (
+    Dummy,
+    MinigroupChanges,
+    NewMinigroup,
+    PageQuery,
+    RoomColumn,
+)
 
 _c = class_.c
 _ESTABLISHED = _c.established == true()
@@ -56,30 +63,6 @@ _BY_ROOM = {
 _LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _BY_ROOM.items()}
 
 
-def minigroup_from_row(row: Row[Any]) -> Minigroup:
-    return Minigroup(
-        id=row.id,
-        scope=row.scope,
-        audience=row.audience,
-        time=TimeRange(row.time_start, row.time_end),
-        created_at=row.created_at,
-        event_room_id=row.event_room_id,
-        conference_room_id=row.conference_room_id,
-        tags=row.tags,
-        properties=row.properties,
-        original_event_room_id=row.original_event_room_id,
-        modified_event_room_id=row.modified_event_room_id,
-        preserve_history=row.preserve_history,
-        reserve=row.reserve,
-        room_events_uri=row.room_events_uri,
-        host=row.host,
-        timed_out=row.timed_out,
-        original_class_id=row.original_class_id,
-        content_id=row.content_id,
-        kind=row.kind,
-    )
-
-
 def _dummy_from_row(row: Row[Any]) -> Dummy:
     return Dummy(
         id=row.id,
@@ -96,11 +79,35 @@ def _dummy_from_row(row: Row[Any]) -> Dummy:
     )
 
 
+_CLAIMED_COLUMNS = (
+    "id",
+    "kind",
+    "audience",
+    "scope",
+    "time_start",
+    "time_end",
+    "tags",
+    "properties",
+    "reserve",
+    "preserve_history",
+    "established",
+    "created_at",
+    "claim",
+    "claimed_at",
+)
+
+
 @functools.cache
 def _claim_statement(dialect_name: str) -> ReturningInsert[Any]:
-    """INSERT ... ON CONFLICT (audience, scope) DO UPDATE ... WHERE <stale dummy> (D13)."""
+    """INSERT ... ON CONFLICT (audience, scope) DO UPDATE ... WHERE <stale dummy> (D13).
+
+    Built once per dialect with a bound parameter per value (`p_<column>`): a create compiles
+    nothing and SQLAlchemy finds the statement in its cache without walking fresh values.
+    """
     insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    statement = insert(class_)
+    statement = insert(class_).values(
+        {name: bindparam(f"p_{name}", type_=_c[name].type) for name in _CLAIMED_COLUMNS}
+    )
     new = statement.excluded
     taken_over = {
         "kind": new.kind,  # not the old row's kind: the reference's bug HTTP §9.1 item 8
@@ -119,6 +126,20 @@ def _claim_statement(dialect_name: str) -> ReturningInsert[Any]:
         set_=taken_over,
         where=and_(_c.established == false(), stale),
     ).returning(*_DUMMY_COLUMNS)
+
+
+_ESTABLISH = (
+    update(class_)
+    .where(_c.id == bindparam("p_id"), _c.claim == bindparam("p_claim"), _c.established == false())
+    .values(
+        event_room_id=bindparam("p_event_room_id"),
+        conference_room_id=bindparam("p_conference_room_id"),
+        established=True,
+        claim=None,
+        claimed_at=None,
+    )
+    .returning(class_)
+)
 
 
 class SqlMinigroupRepository:
@@ -144,41 +165,36 @@ class SqlMinigroupRepository:
         self, new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime
     ) -> Dummy | None:
         values = {
-            "id": uuid4(),
-            "kind": MINIGROUP,
-            "audience": new.audience,
-            "scope": new.scope,
-            "time_start": new.time.start,
-            "time_end": new.time.end,
-            "tags": new.tags,
-            "properties": new.properties,
-            "reserve": new.reserve,
-            "preserve_history": True,
-            "established": False,
-            "created_at": now,
-            "claim": claim,
-            "claimed_at": now,
+            "p_id": uuid4(),
+            "p_kind": MINIGROUP,
+            "p_audience": new.audience,
+            "p_scope": new.scope,
+            "p_time_start": new.time.start,
+            "p_time_end": new.time.end,
+            "p_tags": new.tags,
+            "p_properties": new.properties,
+            "p_reserve": new.reserve,
+            "p_preserve_history": True,
+            "p_established": False,
+            "p_created_at": now,
+            "p_claim": claim,
+            "p_claimed_at": now,
+            "p_stale": stale_before,
         }
-        statement = _claim_statement(self._connection.dialect_name).values(values)
-        row = await self._connection.first(statement, {"p_stale": stale_before})
+        statement = _claim_statement(self._connection.dialect_name)
+        row = await self._connection.first(statement, values)
         return None if row is None else _dummy_from_row(row)
 
     async def establish(
         self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
     ) -> Minigroup | None:
-        statement = (
-            update(class_)
-            .where(_c.id == dummy.id, _c.claim == dummy.claim, _c.established == false())
-            .values(
-                event_room_id=event_room_id,
-                conference_room_id=conference_room_id,
-                established=True,
-                claim=None,
-                claimed_at=None,
-            )
-            .returning(class_)
-        )
-        return await self._one(statement, {})
+        params = {
+            "p_id": dummy.id,
+            "p_claim": dummy.claim,
+            "p_event_room_id": event_room_id,
+            "p_conference_room_id": conference_room_id,
+        }
+        return await self._one(_ESTABLISH, params)
 
     async def delete_dummy(self, dummy: Dummy) -> None:
         await self._connection.execute(

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Row, bindparam, delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 
 from minigroups.adapters.db.connection import TranslatingConnection
+from minigroups.adapters.db.rows import recording_from_row
 from minigroups.adapters.db.tables import class_, recording
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.listing import recording_stage
@@ -36,26 +37,6 @@ _SET_STAGE = (
 )
 
 
-def _segments_from_json(value: Any) -> Segments | None:
-    return None if value is None else [(int(start), int(end)) for start, end in value]
-
-
-def _recording_from_row(row: Row[Any]) -> Recording:
-    return Recording(
-        id=row.id,
-        class_id=row.class_id,
-        rtc_id=row.rtc_id,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        segments=_segments_from_json(row.segments),
-        modified_segments=_segments_from_json(row.modified_segments),
-        stream_uri=row.stream_uri,
-        adjusted_at=row.adjusted_at,
-        transcoded_at=row.transcoded_at,
-    )
-
-
 def _segments_to_json(segments: Segments | None) -> list[list[int]] | None:
     return None if segments is None else [[start, end] for start, end in segments]
 
@@ -69,7 +50,7 @@ class SqlRecordingRepository:
 
     async def list_live(self, class_id: UUID) -> list[Recording]:
         rows = await self._connection.all(_LIVE_RECORDINGS, {"p_class_id": class_id})
-        return [_recording_from_row(row) for row in rows]
+        return [recording_from_row(row) for row in rows]
 
     async def list_live_of(self, class_ids: Sequence[UUID]) -> dict[UUID, list[Recording]]:
         found: dict[UUID, list[Recording]] = {}
@@ -77,7 +58,7 @@ class SqlRecordingRepository:
             return found
         rows = await self._connection.all(_LIVE_RECORDINGS_OF, {"p_class_ids": list(class_ids)})
         for row in rows:
-            found.setdefault(row.class_id, []).append(_recording_from_row(row))
+            found.setdefault(row.class_id, []).append(recording_from_row(row))
         return found
 
     async def sync_stages(self) -> None:

@@ -13,7 +13,6 @@ from minigroups.adapters.db.tables import account, record_timestamp
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.ids import AccountId
 from minigroups.domain.json_value import JsonObject
-from minigroups.ports import Viewer
 
 _ACCOUNT_PROPERTIES = select(account.c.properties).where(account.c.id == bindparam("p_id"))
 _LOCK_ACCOUNT = _ACCOUNT_PROPERTIES.with_for_update()
@@ -27,11 +26,6 @@ _POSITIONS = select(record_timestamp.c.class_id, record_timestamp.c.position_sec
     record_timestamp.c.account_id == bindparam("p_account_id"),
 )
 
-_VIEWER = select(
-    _ACCOUNT_PROPERTIES.scalar_subquery().label("properties"),
-    _POSITION.scalar_subquery().label("position"),
-)
-
 
 class SqlAccountRepository:
     def __init__(self, connection: TranslatingConnection) -> None:
@@ -42,13 +36,6 @@ class SqlAccountRepository:
             _ACCOUNT_PROPERTIES, {"p_id": account_id.key()}
         )
         return properties
-
-    async def get_viewer(self, account_id: AccountId, class_id: UUID) -> Viewer:
-        row = await self._connection.one(
-            _VIEWER,
-            {"p_id": account_id.key(), "p_account_id": account_id.key(), "p_class_id": class_id},
-        )
-        return Viewer(properties=row.properties, position=row.position)
 
     async def lock_properties(self, account_id: AccountId) -> JsonObject:
         insert = insert_into(self._connection.dialect_name, account)

@@ -12,12 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.console import SqlConsoleRepository
-from minigroups.adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, Engines, create_engines
+from minigroups.adapters.db.engine import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    Engines,
+    Pools,
+    create_engines,
+)
 from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
 from minigroups.adapters.db.idempotency import SqlIdempotencyRepository
 from minigroups.adapters.db.minigroups import SqlMinigroupRepository
 from minigroups.adapters.db.overview import SqlOverviewRepository
 from minigroups.adapters.db.queues import SqlInboxRepository, SqlOutboxRepository
+from minigroups.adapters.db.readers import AsyncpgReader, SqliteReader
 from minigroups.adapters.db.recordings import SqlRecordingRepository
 from minigroups.adapters.db.repositories import (
     SqlAccountRepository,
@@ -64,7 +70,7 @@ class _WriteGate:
 
 
 class SqlUnitOfWork:
-    """One transaction (or, read-only, one autocommit connection); see `ports.UnitOfWork`."""
+    """One transaction (or, without `begin`, one autocommit connection); see `ports.UnitOfWork`."""
 
     # Typed as the ports: the Protocol's attributes are settable, hence invariant for mypy.
     minigroups: MinigroupRepository
@@ -79,9 +85,9 @@ class SqlUnitOfWork:
     webhooks: WebhookRepository
     deliveries: DeliveryQueue
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool, gate: _WriteGate | None) -> None:
+    def __init__(self, engine: AsyncEngine, *, begin: bool, gate: _WriteGate | None) -> None:
         self._engine = engine
-        self._read_only = read_only
+        self._begin = begin
         self._gate = gate
         self._connection: AsyncConnection | None = None
         self._recordings: SqlRecordingRepository | None = None
@@ -117,7 +123,7 @@ class SqlUnitOfWork:
         with translating():
             connection = self._engine.connect()
             await connection.start()
-            if self._read_only:
+            if not self._begin:
                 return connection
             try:
                 await connection.begin()  # SQLite: BEGIN IMMEDIATE, waiting up to the busy timeout
@@ -156,9 +162,14 @@ class SqlUnitOfWork:
 class SqlStore:
     """The `Store` port over SQLAlchemy Core; build it with `create_store`."""
 
-    def __init__(self, engines: Engines) -> None:
+    def __init__(self, engines: Engines, reader: AsyncpgReader | SqliteReader) -> None:
         self._engines = engines
+        self._reader = reader
         self._gate = _WriteGate(SQLITE_BUSY_TIMEOUT_SECONDS) if engines.is_sqlite else None
+
+    @property
+    def reader(self) -> AsyncpgReader | SqliteReader:
+        return self._reader
 
     @property
     def dialect_name(self) -> str:
@@ -168,12 +179,12 @@ class SqlStore:
         self, *, read_only: bool = False, single_statement: bool = False
     ) -> SqlUnitOfWork:
         if read_only:
-            return SqlUnitOfWork(self._engines.reader, read_only=True, gate=None)
+            return SqlUnitOfWork(self._engines.reader, begin=False, gate=None)
         if single_statement and not self._engines.is_sqlite:
-            # PostgreSQL makes one statement atomic by itself: its autocommit connection (the
-            # reader's) spares the BEGIN and COMMIT round trips. SQLite keeps BEGIN IMMEDIATE.
-            return SqlUnitOfWork(self._engines.reader, read_only=True, gate=None)
-        return SqlUnitOfWork(self._engines.writer, read_only=False, gate=self._gate)
+            # Autocommit: the statement commits by itself. (SQLite's BEGIN IMMEDIATE costs no
+            # round trip, and its writers keep queueing at the gate, so it keeps the transaction.)
+            return SqlUnitOfWork(self._engines.reader, begin=False, gate=None)
+        return SqlUnitOfWork(self._engines.writer, begin=True, gate=self._gate)
 
     async def ping(self) -> None:
         with translating():
@@ -181,10 +192,24 @@ class SqlStore:
                 await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        await self._reader.close()
         with translating():
             await self._engines.writer.dispose()
 
 
-def create_store(database_url: str, *, pool_size: int = 10, pool_timeout: float = 5.0) -> SqlStore:
-    """A store for `sqlite:///path` or `postgresql://...`; connects lazily, on first use."""
-    return SqlStore(create_engines(database_url, pool_size=pool_size, pool_timeout=pool_timeout))
+DEFAULT_POOLS = Pools()
+
+
+def create_store(database_url: str, pools: Pools = DEFAULT_POOLS) -> SqlStore:
+    """A store for `sqlite:///path` or `postgresql://...`; connects lazily, on first use.
+
+    `pools.size` connections serve the units of work; on PostgreSQL the read path (R1/R3) has
+    `pools.read_size` more of its own (`readers.py`).
+    """
+    engines = create_engines(database_url, pools=pools)
+    reader: AsyncpgReader | SqliteReader
+    if engines.is_sqlite:
+        reader = SqliteReader(engines.writer.url.database or "")
+    else:
+        reader = AsyncpgReader(database_url, pools)
+    return SqlStore(engines, reader)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, delete, func, select, true, update
+from sqlalchemy import Row, bindparam, delete, func, select, true, update
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.tables import webhook_endpoint
@@ -42,6 +42,17 @@ def _endpoint(row: Row[Any]) -> Endpoint:
         disabled_reason=row.disabled_reason,
         failing_since=row.failing_since,
     )
+
+
+# Built once: every create and every lifecycle event with a webhook asks this (issue 12).
+_SUBSCRIBERS = (
+    select(webhook_endpoint)
+    .where(
+        webhook_endpoint.c.audience == bindparam("p_audience"),
+        webhook_endpoint.c.enabled.is_(true()),
+    )
+    .order_by(webhook_endpoint.c.created_at, webhook_endpoint.c.id)
+)
 
 
 class SqlWebhookRepository:
@@ -100,10 +111,5 @@ class SqlWebhookRepository:
         return bool(await self._connection.execute(statement))
 
     async def subscribers(self, audience: str) -> list[Endpoint]:
-        c = webhook_endpoint.c
-        statement = (
-            select(webhook_endpoint)
-            .where(c.audience == audience, c.enabled.is_(true()))
-            .order_by(c.created_at, c.id)
-        )
-        return [_endpoint(row) for row in await self._connection.all(statement)]
+        rows = await self._connection.all(_SUBSCRIBERS, {"p_audience": audience})
+        return [_endpoint(row) for row in rows]

@@ -7,6 +7,7 @@ exactly the reference's properties; what we read is taken leniently (only `type`
 
 from __future__ import annotations
 
+import random
 import secrets
 import string
 import time
@@ -29,6 +30,7 @@ class _Wire(msgspec.Struct):
 
 
 _encoder = msgspec.json.Encoder()
+_correlation_random = random.Random(secrets.token_bytes(16))  # noqa: S311 - see new_correlation_data
 _decoder = msgspec.json.Decoder(_Wire)
 
 
@@ -56,8 +58,12 @@ class Envelope:
 
 
 def new_correlation_data() -> str:
-    """16 random characters of [A-Za-z0-9], as svc-agent makes them."""
-    return "".join(secrets.choice(CORRELATION_ALPHABET) for _ in range(CORRELATION_LENGTH))
+    """16 random characters of [A-Za-z0-9], as svc-agent makes them.
+
+    A correlation value must be unique among the requests in flight (`Correlations.open`
+    checks), not secret: one draw from a seeded generator, not 16 reads of the OS's.
+    """
+    return "".join(_correlation_random.choices(CORRELATION_ALPHABET, k=CORRELATION_LENGTH))
 
 
 def unix_ms(now: float | None = None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minigroups.api import idempotency
+from minigroups.api import idempotency, rate_limits
 from minigroups.api.routes import (
     docs,
     listing,
@@ -40,5 +40,6 @@ def build_routes(*, simulator: LessonSimulator | None = None) -> RouteTable:
     if simulator is not None:
         sandbox.register(table, simulator)
     idempotency.describe(table)
+    rate_limits.describe(table)
     docs.register(table)
     return table

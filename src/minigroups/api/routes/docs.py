@@ -88,6 +88,7 @@ def register(table: RouteTable) -> None:
         summary="This OpenAPI 3.1 document",
         responses={200: dict[str, Any]},
         authenticated=False,
+        rate_limit=None,  # never limited (no caller to count)
     )
     async def openapi_document(call: Call) -> Response:
         if not document:
@@ -102,6 +103,7 @@ def register(table: RouteTable) -> None:
         summary="Interactive documentation of this API (Swagger UI, served offline)",
         responses={200: Reply(str, media_types=("text/html",))},
         authenticated=False,
+        rate_limit=None,  # never limited (no caller to count)
     )
     async def docs_page(call: Call) -> Response:
         return Response(PAGE, media_type=HTML)
@@ -116,6 +118,7 @@ def register(table: RouteTable) -> None:
         },
         problems=(RouteNotFound,),
         authenticated=False,
+        rate_limit=None,  # never limited (no caller to count)
     )
     async def docs_asset(call: Call) -> Response:
         name = call.params["name"]

@@ -120,6 +120,7 @@ def register(table: RouteTable) -> None:
             *PROPERTY_LIMITS,
             e.ServicesRequestFailed,
         ),
+        rate_limit="create",  # [rate_limits] create_per_account too
     )
     async def create(call: Call) -> Response:
         body = await call.json(CreateBody)
@@ -134,6 +135,7 @@ def register(table: RouteTable) -> None:
         body=RecreateBody,
         responses={200: MinigroupObject},
         problems=(e.ClassNotFound, e.ServicesRequestFailed),
+        rate_limit="create",  # new rooms, as costly as a create: create_per_account too
     )
     async def recreate(call: Call) -> Response:
         body = await call.json(RecreateBody)

@@ -24,6 +24,7 @@ def register(table: RouteTable) -> None:
         responses={200: Reply(str, media_types=("text/plain",))},
         cors=False,
         authenticated=False,
+        rate_limit=None,  # never limited (no caller to count)
     )
     async def healthz(call: Call) -> Response:
         return PlainTextResponse("Ok")
@@ -39,6 +40,7 @@ def register(table: RouteTable) -> None:
         },
         cors=False,
         authenticated=False,
+        rate_limit=None,  # never limited (no caller to count)
     )
     async def readyz(call: Call) -> Response:
         readiness = await check_readiness(call.ctx)

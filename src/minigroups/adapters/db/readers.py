@@ -1,0 +1,202 @@
+"""The read path's own connections (issue 12): R1/R3's one statement without the async ORM layer.
+
+A read is the service's hottest path, and SQLAlchemy's async layer (greenlet hand-offs, pool
+checkout events, result processing) cost as much as the rest of the request. The statement is
+still built by SQLAlchemy from the one schema (`minigroup_read.py`), compiled once, and run:
+
+- on PostgreSQL, by asyncpg directly, from a small pool of its own (created on first use; its
+  connections keep PostgreSQL's default plan caching, which suits a primary-key lookup);
+- on SQLite, by the standard `sqlite3` module in the event loop's thread, the columns read by
+  SQLAlchemy's own type processors: a read of a few rows from a WAL database takes tens of
+  microseconds, less than handing it to a thread and back, and a WAL reader never waits for
+  the writer.
+
+Errors leave translated, as from every other adapter (`errors.translating`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from sqlalchemy import Dialect, make_url
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.sql import Select
+
+from minigroups.adapters.db.engine import Pools
+from minigroups.adapters.db.errors import translating
+from minigroups.adapters.db.minigroup_read import (
+    READ_BY_ID,
+    READ_BY_ID_ANY_KIND,
+    READ_BY_SCOPE,
+    read_from_rows,
+)
+from minigroups.domain.ids import AccountId
+from minigroups.ports import MinigroupRead
+
+SQLITE_READ_BUSY_MILLISECONDS = 1000  # a WAL reader waits only while the WAL index is rebuilt
+
+
+class _Compiled:
+    """A statement as a DB-API driver runs it: its text for `dialect`, the names of its
+    parameters in order, and (with `processors`) SQLAlchemy's own bind and result processors of
+    each parameter and column, applied without SQLAlchemy's execution layer."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect, *, processors: bool) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.text = str(compiled)
+        self._names = tuple(compiled.positiontup or ())
+        self._fixed = dict(compiled.params)
+        self._binds: dict[str, Callable[[Any], Any]] = {}
+        self._columns: list[tuple[str, Callable[[Any], Any] | None]] = []
+        if processors:
+            for name in self._names:
+                bind = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                if bind is not None:
+                    self._binds[name] = bind
+            for column in statement.selected_columns:
+                impl = column.type.dialect_impl(dialect)
+                self._columns.append((str(column.key), impl.result_processor(dialect, None)))
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        arguments = []
+        for name in self._names:
+            value = values[name] if name in values else self._fixed[name]
+            bind = self._binds.get(name)
+            arguments.append(value if bind is None or value is None else bind(value))
+        return arguments
+
+    def row(self, values: Sequence[Any]) -> SimpleNamespace:
+        """A row of the DB-API cursor, its columns as attributes, as SQLAlchemy would read them."""
+        return SimpleNamespace(
+            **{
+                name: value if process is None or value is None else process(value)
+                for (name, process), value in zip(self._columns, values, strict=True)
+            }
+        )
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):  # as SQLAlchemy's JSON type reads them
+        await connection.set_type_codec(
+            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """A released connection is not reset: the reader only runs its own SELECTs, which change no
+    session state, and asyncpg's default reset is one more round trip per read."""
+
+
+class AsyncpgReader:
+    """`MinigroupReader` on PostgreSQL: asyncpg and a pool of `pools.read_size` connections."""
+
+    def __init__(self, database_url: str, pools: Pools) -> None:
+        self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+        self._pools = pools
+        self._timeout = pools.timeout
+        self._pool: asyncpg.Pool | None = None
+        self._starting = asyncio.Lock()
+        dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+        self._by_id = _Compiled(READ_BY_ID, dialect, processors=False)
+        self._by_id_any_kind = _Compiled(READ_BY_ID_ANY_KIND, dialect, processors=False)
+        self._by_scope = _Compiled(READ_BY_SCOPE, dialect, processors=False)
+
+    async def read_by_id(
+        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
+    ) -> MinigroupRead | None:
+        statement = self._by_id_any_kind if any_kind else self._by_id
+        return await self._read(statement, {"p_id": minigroup_id, "p_viewer": viewer.key()})
+
+    async def read_by_scope(
+        self, audience: str, scope: str, viewer: AccountId
+    ) -> MinigroupRead | None:
+        values = {"p_audience": audience, "p_scope": scope, "p_viewer": viewer.key()}
+        return await self._read(self._by_scope, values)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            with translating():
+                await pool.close()
+
+    async def _read(self, statement: _Compiled, values: Mapping[str, Any]) -> MinigroupRead | None:
+        with translating():
+            pool = self._pool or await self._start()
+            # asyncio.timeout rather than acquire(timeout=): asyncpg's wait_for makes a task
+            async with asyncio.timeout(self._timeout), pool.acquire() as connection:
+                records = await connection.fetch(statement.text, *statement.arguments(values))
+        # The row mappers read columns as attributes; a namespace is the cheapest such view.
+        return read_from_rows([SimpleNamespace(**dict(record.items())) for record in records])
+
+    async def _start(self) -> asyncpg.Pool:
+        async with self._starting:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=min(self._pools.read_idle, self._pools.read_size),
+                    max_size=self._pools.read_size,
+                    timeout=self._timeout,
+                    init=_init_connection,
+                    reset=_keep_session,
+                    server_settings={"application_name": "minigroups-read"},
+                )
+            return self._pool
+
+
+class SqliteReader:
+    """`MinigroupReader` on SQLite: one `sqlite3` connection used in the event loop's thread;
+    the columns are read by SQLAlchemy's own type processors (`_Compiled`), so a value reads the
+    same as through the units of work (a test compares them)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        dialect = SQLiteDialect_pysqlite()
+        self._by_id = _Compiled(READ_BY_ID, dialect, processors=True)
+        self._by_id_any_kind = _Compiled(READ_BY_ID_ANY_KIND, dialect, processors=True)
+        self._by_scope = _Compiled(READ_BY_SCOPE, dialect, processors=True)
+
+    async def read_by_id(
+        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
+    ) -> MinigroupRead | None:
+        statement = self._by_id_any_kind if any_kind else self._by_id
+        return self._read(statement, {"p_id": minigroup_id, "p_viewer": viewer.key()})
+
+    async def read_by_scope(
+        self, audience: str, scope: str, viewer: AccountId
+    ) -> MinigroupRead | None:
+        values = {"p_audience": audience, "p_scope": scope, "p_viewer": viewer.key()}
+        return self._read(self._by_scope, values)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            with translating():
+                connection.close()
+
+    def _read(self, statement: _Compiled, values: Mapping[str, Any]) -> MinigroupRead | None:
+        with translating():
+            connection = self._connection or self._open()
+            rows = connection.execute(statement.text, statement.arguments(values)).fetchall()
+        return read_from_rows([statement.row(row) for row in rows])
+
+    def _open(self) -> sqlite3.Connection:
+        # Autocommit (no transaction left open between reads, so no snapshot pins the WAL);
+        # used only from the event loop's thread, which need not be the constructing one.
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA query_only = ON")
+            connection.execute(f"PRAGMA busy_timeout = {SQLITE_READ_BUSY_MILLISECONDS}")
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return connection
