@@ -52,6 +52,10 @@ class Mosquitto:
         return f"mqtt://{HOST}:{self.port}"
 
     @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

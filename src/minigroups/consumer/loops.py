@@ -14,12 +14,13 @@ import contextlib
 import logging
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID, uuid4
 
+from minigroups.consumer.batching import Batcher
 from minigroups.consumer.dispatch import handle
 from minigroups.consumer.logfields import log_effect, log_event
 from minigroups.domain.errors import DatabaseUnavailable, LeaseLost, LifecycleFailed
@@ -93,7 +94,10 @@ class QueueLoop(ABC, Generic[Item]):
                     task.add_done_callback(in_flight.discard)
                 if claimed and len(claimed) == free:
                     continue  # the batch was full: more may be due; slots are checked above
-                await self._idle(in_flight)
+                # Short of free slots: nothing else is due, so a finished item is no reason to
+                # look again (a claim that finds nothing is a wasted round trip); only new work
+                # (a wake-up) or the poll interval is. With every slot taken, a free one is.
+                await self._idle(in_flight if free <= 0 else set())
             if in_flight:
                 await asyncio.wait(in_flight, timeout=self.options.grace)
         finally:
@@ -275,6 +279,19 @@ class OutboxRelay(QueueLoop[OutboxItem]):
 
     name = "outbox"
 
+    def __init__(self, ctx: Context, options: LoopOptions, *, owner: Owner | None = None) -> None:
+        super().__init__(ctx, options, owner=owner)
+        # Effects sent at about the same time are marked sent in one statement.
+        self._sent: Batcher[OutboxItem, bool] = Batcher(self._mark_sent)
+
+    async def _mark_sent(self, items: Sequence[OutboxItem]) -> list[bool]:
+        marked = await outbox.mark_sent_many(self.ctx, items)
+        return [item.id in marked for item in items]
+
+    async def _mark_one_sent(self, item: OutboxItem) -> None:
+        if not await self._sent.submit(item):
+            raise LeaseLost(f"outbox item {item.id} was taken over")
+
     async def claim(self, until: datetime, limit: int) -> list[OutboxItem]:
         return await outbox.claim_effects(self.ctx, self.owner, until, limit)
 
@@ -294,6 +311,6 @@ class OutboxRelay(QueueLoop[OutboxItem]):
             await self._settle(lambda: outbox.retry_effect(self.ctx, item, error, at))
             self._count(item, "retried")
             return
-        await self._settle(lambda: outbox.mark_sent(self.ctx, item))
+        await self._settle(lambda: self._mark_one_sent(item))
         log_effect(logging.INFO, item, "sent")
         self._count(item, "sent")

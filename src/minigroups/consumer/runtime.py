@@ -10,13 +10,14 @@ import logging
 from collections.abc import Mapping
 from uuid import uuid4
 
+from minigroups.consumer.batching import Batcher
 from minigroups.consumer.loops import InboxWorker, LoopOptions, OutboxRelay
 from minigroups.consumer.upkeep import PurgeOptions, Upkeep
 from minigroups.consumer.webhooks import WebhookSender
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import Owner
 from minigroups.services.context import Context
-from minigroups.services.inbox import record_event
+from minigroups.services.inbox import Received, record_events
 from minigroups.services.pipeline.events import LifecycleDecoder
 from minigroups.services.upkeep import release_own_claims
 
@@ -50,6 +51,8 @@ class PipelineRuntime:
             ctx, options, decoder, owner=self.owner, after_handled=self.relay.wake
         )
         self.upkeep = Upkeep(ctx, self.owner, purge or PurgeOptions(), on_reclaimed=self._wake)
+        # Events that arrive together are recorded in one statement (a group commit).
+        self._intake: Batcher[Received, bool] = Batcher(lambda batch: record_events(ctx, batch))
         self._tasks: list[asyncio.Task[None]] = []
 
     async def receive(self, topic: str, properties: Mapping[str, str], payload: str) -> None:
@@ -77,7 +80,7 @@ class PipelineRuntime:
         label = properties.get("label")
         if label not in self.decoder.labels:
             return False
-        return await record_event(self.ctx, topic, label, properties, payload)
+        return await self._intake.submit(Received(topic, label, properties, payload))
 
     def start(self) -> None:
         if not self._tasks:

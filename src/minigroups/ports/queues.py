@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -78,6 +78,10 @@ class InboxRepository(LeasedQueue, Protocol):
         """Record the event; False when its key is already known (a redelivery)."""
         ...
 
+    async def add_many(self, events: Sequence[IncomingEvent]) -> set[str]:
+        """Record the events in one statement; the keys that were new."""
+        ...
+
     async def claim_due(
         self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[InboxItem]:
@@ -141,6 +145,11 @@ class OutboxRepository(LeasedQueue, Protocol):
 
     async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
         """Raises LeaseLost when another relay has taken the message over meanwhile."""
+        ...
+
+    async def mark_sent_many(self, items: Sequence[OutboxItem], now: datetime) -> set[UUID]:
+        """Mark sent, in one statement, those whose lease is still held; their ids (an item
+        missing from the answer was taken over by another relay)."""
         ...
 
     async def retry_later(self, item: OutboxItem, error: str, at: datetime) -> None: ...

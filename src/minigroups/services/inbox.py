@@ -7,7 +7,8 @@ transaction.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -33,15 +34,49 @@ async def record_event(
         payload=payload,
         received_at=ctx.clock.now(),
     )
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         added = await uow.inbox.add(event)
         await uow.commit()
     return added
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A lifecycle event as it came off the subscription, before it is recorded."""
+
+    topic: str
+    label: str
+    properties: Mapping[str, str]
+    payload: str
+
+
+async def record_events(ctx: Context, received: Sequence[Received]) -> list[bool]:
+    """Store the events durably in one statement (a group commit of the events that arrived
+    together); for each, True when it is new. Only then may they be acknowledged (D18)."""
+    now = ctx.clock.now()
+    events = [
+        IncomingEvent(
+            key=event_key(r.topic, r.properties, r.payload),
+            source=r.topic,
+            label=r.label,
+            payload=r.payload,
+            received_at=now,
+        )
+        for r in received
+    ]
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
+        added = await uow.inbox.add_many(events)
+        await uow.commit()
+    answers = []
+    for event in events:  # a key twice in one batch (a quick redelivery) is new only once
+        answers.append(event.key in added)
+        added.discard(event.key)
+    return answers
+
+
 async def claim_events(ctx: Context, owner: Owner, until: datetime, limit: int) -> list[InboxItem]:
     """Lease up to `limit` due events to `owner` until `until`."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         items = await uow.inbox.claim_due(ctx.clock.now(), owner, until, limit)
         await uow.commit()
     return items
@@ -49,7 +84,7 @@ async def claim_events(ctx: Context, owner: Owner, until: datetime, limit: int) 
 
 async def renew_events(ctx: Context, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]:
     """Keep the leases of events still being handled; the ids whose lease is still ours."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         held = await uow.inbox.renew(leases, until)
         await uow.commit()
     return held
@@ -57,14 +92,14 @@ async def renew_events(ctx: Context, leases: Mapping[UUID, UUID], until: datetim
 
 async def retry_event(ctx: Context, item: InboxItem, error: str, at: datetime) -> None:
     """Release a failed event, due again at `at`."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         await uow.inbox.retry_later(item, error, at)
         await uow.commit()
 
 
 async def bury_event(ctx: Context, item: InboxItem, error: str) -> None:
     """Keep a failed event as a dead letter until an operator replays it."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         await uow.inbox.bury(item, error)
         await uow.commit()
 

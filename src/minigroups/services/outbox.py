@@ -5,7 +5,7 @@ The outbox relay (consumer/) decides when; these send, and record the outcome (D
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -26,7 +26,7 @@ async def claim_effects(
     ctx: Context, owner: Owner, until: datetime, limit: int
 ) -> list[OutboxItem]:
     """Lease up to `limit` due effects to `owner` until `until`."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         items = await uow.outbox.claim_due(ctx.clock.now(), owner, until, limit)
         await uow.commit()
     return items
@@ -34,7 +34,7 @@ async def claim_effects(
 
 async def renew_effects(ctx: Context, leases: Mapping[UUID, UUID], until: datetime) -> set[UUID]:
     """Keep the leases of effects still being sent; the ids whose lease is still ours."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         held = await uow.outbox.renew(leases, until)
         await uow.commit()
     return held
@@ -42,16 +42,25 @@ async def renew_effects(ctx: Context, leases: Mapping[UUID, UUID], until: dateti
 
 async def retry_effect(ctx: Context, item: OutboxItem, error: str, at: datetime) -> None:
     """Release an effect that could not be sent, due again at `at`."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         await uow.outbox.retry_later(item, error, at)
         await uow.commit()
 
 
 async def mark_sent(ctx: Context, item: OutboxItem) -> None:
     """Raises LeaseLost when another relay took the effect over (it may then be sent twice)."""
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         await uow.outbox.mark_sent(item, ctx.clock.now())
         await uow.commit()
+
+
+async def mark_sent_many(ctx: Context, items: Sequence[OutboxItem]) -> set[UUID]:
+    """`mark_sent` of effects sent at about the same time, in one statement; the ids marked
+    (the others were taken over by another relay, which may send them again)."""
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
+        marked = await uow.outbox.mark_sent_many(items, ctx.clock.now())
+        await uow.commit()
+    return marked
 
 
 async def deliver(ctx: Context, item: OutboxItem) -> None:

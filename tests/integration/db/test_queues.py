@@ -121,3 +121,34 @@ async def test_outbox_dedupes_and_is_sent_once(store: SqlStore) -> None:
     async with store.unit_of_work() as uow:
         assert await uow.outbox.claim_due(LATER + timedelta(hours=1), _owner(), LATER, 10) == []
         assert await uow.outbox.pending(10) == []
+
+
+async def test_events_recorded_in_one_statement_are_new_once_per_key(store: SqlStore) -> None:
+    assert await _add(store, _event("k0")) == [True]
+    async with store.unit_of_work(single_statement=True) as uow:
+        added = await uow.inbox.add_many([_event("k0"), _event("k1"), _event("k1"), _event("k2")])
+        await uow.commit()
+    assert added == {"k1", "k2"}
+    assert sorted(item.key for item in await _claim(store)) == ["k0", "k1", "k2"]
+
+
+async def test_effects_marked_sent_together_leave_out_those_taken_over(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        for key in ("e1", "e2"):
+            await uow.outbox.add(OutgoingMessage(key, "notify", {"n": key}), NOW)
+        await uow.commit()
+    async with store.unit_of_work(single_statement=True) as uow:
+        first = await uow.outbox.claim_due(NOW, _owner(), NOW + timedelta(seconds=10), 10)
+        await uow.commit()
+    async with store.unit_of_work(single_statement=True) as uow:  # e2's lease ran out: taken
+        (taken,) = await uow.outbox.claim_due(LATER, _owner(), LATER + timedelta(seconds=10), 1)
+        await uow.commit()
+    async with store.unit_of_work(single_statement=True) as uow:
+        marked = await uow.outbox.mark_sent_many(first, LATER)
+        await uow.commit()
+    assert marked == {item.id for item in first} - {taken.id}
+    async with store.unit_of_work(single_statement=True) as uow:
+        assert await uow.outbox.mark_sent_many([taken], LATER) == {taken.id}
+        await uow.commit()
+    async with store.unit_of_work(read_only=True) as uow:
+        assert await uow.outbox.pending(10) == []

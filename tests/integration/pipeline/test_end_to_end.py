@@ -117,7 +117,10 @@ async def _walk_through(api: ServiceApi, platform: Platform) -> None:
     transcode = tq.tasks[-1]
     assert transcode.body["template"] == TRANSCODE
     assert str(transcode.classroom_id) == minigroup_id
-    assert transcode.body["bindings"]["host_stream_id"] == streams[0]
+    # The host (the first author) uploaded the first rtc; the relay sends the two conversion
+    # tasks concurrently, so tq may have received them in either order.
+    (upload,) = [json.loads(p) for _, m, p in platform.published if m["label"] == "room.upload"]
+    assert transcode.body["bindings"]["host_stream_id"] == upload["rtcs"][0]["id"]
     assert len(transcode.body["bindings"]["streams"]) == 2
     await eventually(lambda: platform.peers.requests_to("event", "room.dump_events"))
     await eventually(lambda: _status(api, minigroup_id, "adjusted"))

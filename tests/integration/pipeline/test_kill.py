@@ -105,6 +105,9 @@ async def test_kill_9_mid_burst_loses_no_event_and_repeats_no_side_effect(
         await wait_ready(served)
         async with ServiceApi(served, credentials.secret) as api, platform.autopiloting():
             await eventually(lambda: _all(api, created, "transcoded"), within=40)
+            # The last step publishes the dump results with the transcodings: wait until every
+            # published event is recorded (a duplicate would then show as more rows than events).
+            await eventually(lambda: _recorded(database, len(platform.published)))
         await eventually(database.settled)
         assert log.deliveries(agent, dup=True) >= unacknowledged  # the broker sent them again
         assert platform.effects(created) == {item["id"]: once(PARTICIPANTS) for item in created}
@@ -135,3 +138,7 @@ async def _delivery_stopped(log: BrokerLog, agent: str) -> bool:
 
 async def _all(api: ServiceApi, created: list[dict[str, str]], status: str) -> bool:
     return await api.statuses(created) == {status: len(created)}
+
+
+async def _recorded(database: Database, published: int) -> bool:
+    return (await database.inbox()).total() >= published

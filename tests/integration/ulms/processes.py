@@ -103,13 +103,19 @@ reconnect_interval = 0.2
     return config
 
 
-def serve(config: Path, label: str, *options: str) -> Served:
-    """Start `minigroups serve --config` (and `options`); output goes to `<config>.log`."""
+def serve(
+    config: Path, label: str, *options: str, extra_env: Mapping[str, str] | None = None
+) -> Served:
+    """Start `minigroups serve --config` (and `options`); output goes to `<config>.log`.
+
+    `extra_env` is added to its environment (a benchmark runs an older commit with PYTHONPATH).
+    """
     text = config.read_text()
     listener = text.split('listener_address = "', 1)[1].split('"', 1)[0]
     metrics = text.split('metrics_listener_address = "', 1)[1].split('"', 1)[0]
     log = config.with_suffix(".log")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_") and k != "DATABASE_URL"}
+    env.update(extra_env or {})
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "minigroups", "serve", "--config", str(config), *options],

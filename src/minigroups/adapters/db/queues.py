@@ -8,12 +8,27 @@ touch at most a batch each, so that none of them waits on a worker or holds lock
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, Row, Table, and_, delete, false, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Integer,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    false,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.tables import inbox, outbox
@@ -47,36 +62,47 @@ class _Queue:
         self._connection = connection
 
     async def _insert_once(self, values: dict[str, Any]) -> bool:
+        statement = _insert_once(self._connection.dialect_name, self.table, tuple(values))
+        params = {"p_id": uuid4(), **{f"p_{name}": value for name, value in values.items()}}
+        return await self._connection.first(statement, params) is not None
+
+    async def _insert_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """One statement for all `rows`; the keys that were new (a key twice: inserted once)."""
+        if not rows:
+            return set()
         statement = (
             insert_into(self._connection.dialect_name, self.table)
-            .values(id=uuid4(), **values)
+            .values([{"id": uuid4(), **values} for values in rows])
             .on_conflict_do_nothing(index_elements=[self.table.c.key])
-            .returning(self.table.c.id)
+            .returning(self.table.c.key)
         )
-        return await self._connection.first(statement) is not None
+        return {row.key for row in await self._connection.all(statement)}
+
+    async def _release_many(self, leases: Mapping[UUID, UUID | None], **values: Any) -> set[UUID]:
+        """`_release` of many items in one statement; the ids whose lease was still held."""
+        if not leases:
+            return set()
+        c = self.table.c
+        statement = (
+            update(self.table)
+            .where(c.status == PENDING, tuple_(c.id, c.lease).in_(list(leases.items())))
+            .values(lease=None, lease_until=None, **values)
+            .returning(c.id)
+        )
+        return {row.id for row in await self._connection.all(statement)}
 
     async def _claim(
         self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[Row[Any]]:
-        c = self.table.c
-        due = self._lockable(
-            c.status == PENDING,
-            c.next_attempt_at <= now,
-            or_(c.lease_until.is_(None), c.lease_until < now),
-        )
-        statement = (
-            update(self.table)
-            .where(c.id.in_(due.order_by(c.next_attempt_at).limit(limit).scalar_subquery()))
-            .values(
-                lease=uuid4(),
-                lease_until=until,
-                owner=owner.instance,
-                incarnation=owner.incarnation,
-                attempts=c.attempts + 1,
-            )
-            .returning(self.table)
-        )
-        rows = await self._connection.all(statement)
+        params = {
+            "p_now": now,
+            "p_limit": limit,
+            "p_lease": uuid4(),
+            "p_lease_until": until,
+            "p_owner": owner.instance,
+            "p_incarnation": owner.incarnation,
+        }
+        rows = await self._connection.all(_claim(self.table), params)
         return sorted(rows, key=lambda row: row.next_attempt_at)
 
     def _lockable(self, *conditions: ColumnElement[bool]) -> Any:
@@ -84,7 +110,11 @@ class _Queue:
         return select(self.table.c.id).where(*conditions).with_for_update(skip_locked=True)
 
     async def _release(self, item_id: UUID, lease: UUID | None, **values: Any) -> int:
-        c = self.table.c
+        if lease is not None:
+            params = {"p_id": item_id, "p_lease": lease}
+            params.update({f"p_{name}": value for name, value in values.items()})
+            return await self._connection.execute(_release(self.table, tuple(values)), params)
+        c = self.table.c  # `lease IS NULL`: rare (an item that was never claimed)
         statement = (
             update(self.table)
             .where(and_(c.id == item_id, c.lease == lease, c.status == PENDING))
@@ -152,6 +182,67 @@ class _Queue:
         return await self._connection.execute(statement)
 
 
+# The hot statements of both queues, built once per table (and column set): SQLAlchemy then
+# neither rebuilds them nor computes their cache keys again for every execution.
+
+
+@functools.cache
+def _insert_once(dialect_name: str, table: Table, names: tuple[str, ...]) -> Executable:
+    values = {name: bindparam(f"p_{name}", type_=table.c[name].type) for name in ("id", *names)}
+    return (
+        insert_into(dialect_name, table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[table.c.key])
+        .returning(table.c.id)
+    )
+
+
+@functools.cache
+def _claim(table: Table) -> Executable:
+    """Lease the due rows nobody holds, oldest first, up to `p_limit` of them."""
+    c = table.c
+    now = bindparam("p_now", type_=c.next_attempt_at.type)
+    due = (
+        select(c.id)
+        .where(
+            c.status == PENDING,
+            c.next_attempt_at <= now,
+            or_(c.lease_until.is_(None), c.lease_until < now),
+        )
+        .with_for_update(skip_locked=True)
+        .order_by(c.next_attempt_at)
+        .limit(bindparam("p_limit", type_=Integer()))
+    )
+    return (
+        update(table)
+        .where(c.id.in_(due.scalar_subquery()))
+        .values(
+            lease=bindparam("p_lease", type_=c.lease.type),
+            lease_until=bindparam("p_lease_until", type_=c.lease_until.type),
+            owner=bindparam("p_owner", type_=c.owner.type),
+            incarnation=bindparam("p_incarnation", type_=c.incarnation.type),
+            attempts=c.attempts + 1,
+        )
+        .returning(table)
+    )
+
+
+@functools.cache
+def _release(table: Table, names: tuple[str, ...]) -> Executable:
+    """Settle or give back one item whose lease (`p_lease`) is still the holder's."""
+    c = table.c
+    values = {name: bindparam(f"p_{name}", type_=c[name].type) for name in names}
+    return (
+        update(table)
+        .where(
+            c.id == bindparam("p_id", type_=c.id.type),
+            c.lease == bindparam("p_lease", type_=c.lease.type),
+            c.status == PENDING,
+        )
+        .values(lease=None, lease_until=None, **values)
+    )
+
+
 def _inbox_item_from_row(row: Row[Any]) -> InboxItem:
     return InboxItem(
         id=row.id,
@@ -182,6 +273,21 @@ class SqlInboxRepository(_Queue):
                 "received_at": event.received_at,
                 "next_attempt_at": event.received_at,
             }
+        )
+
+    async def add_many(self, events: Sequence[IncomingEvent]) -> set[str]:
+        return await self._insert_many(
+            [
+                {
+                    "key": event.key,
+                    "source": event.source,
+                    "label": event.label,
+                    "payload": event.payload,
+                    "received_at": event.received_at,
+                    "next_attempt_at": event.received_at,
+                }
+                for event in events
+            ]
         )
 
     async def claim_due(
@@ -259,6 +365,10 @@ class SqlOutboxRepository(_Queue):
     async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
         if not await self._release(item.id, item.lease, status=SENT, sent_at=now):
             raise LeaseLost(f"outbox item {item.id} was taken over")
+
+    async def mark_sent_many(self, items: Sequence[OutboxItem], now: datetime) -> set[UUID]:
+        leases = {item.id: item.lease for item in items}
+        return await self._release_many(leases, status=SENT, sent_at=now)
 
     async def retry_later(self, item: OutboxItem, error: str, at: datetime) -> None:
         await self._release(item.id, item.lease, last_error=error, next_attempt_at=at)

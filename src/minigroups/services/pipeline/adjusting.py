@@ -48,7 +48,9 @@ async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjuste
         async with concluding(ctx, item):
             return
     adjusted = await _store_adjustment(ctx, item, minigroup, event, host)
-    task = await prepare_transcoding(ctx, adjusted, event.modified_room_id, Priority.NORMAL)
+    task = await prepare_transcoding(
+        ctx, adjusted, event.modified_room_id, Priority.NORMAL, host=host
+    )
     async with concluding(ctx, item) as uow:
         if task is not None:
             key = effect_key(item, adjusted, "transcoding")

@@ -24,8 +24,14 @@ async def concluding(ctx: Context, item: InboxItem) -> AsyncIterator[UnitOfWork]
     """The unit of work that stores a handler's effects AND marks its event handled, together."""
     async with ctx.store.unit_of_work() as uow:
         yield uow
-        await uow.inbox.complete(item, ctx.clock.now())
+        await conclude(ctx, uow, item)
         await uow.commit()
+
+
+async def conclude(ctx: Context, uow: UnitOfWork, item: InboxItem) -> None:
+    """Mark the event handled in `uow`, which then commits it with the handler's writes (for a
+    handler that finds, within a unit of work it opened anyway, that nothing is left to do)."""
+    await uow.inbox.complete(item, ctx.clock.now())
 
 
 def effect_key(item: InboxItem, minigroup: Minigroup, effect: str) -> str:

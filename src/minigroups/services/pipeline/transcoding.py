@@ -15,10 +15,17 @@ from minigroups.services.pipeline.history import list_all_events
 
 
 async def prepare_transcoding(
-    ctx: Context, minigroup: Minigroup, modified_room_id: UUID, priority: Priority
+    ctx: Context,
+    minigroup: Minigroup,
+    modified_room_id: UUID,
+    priority: Priority,
+    *,
+    host: str | None = None,
 ) -> TqTask | None:
-    """Every read the tq task needs; None when the modified room has no host event."""
-    host = host_agent(await list_all_events(ctx.events, modified_room_id, "host"))
+    """Every read the tq task needs; None when the modified room has no host event. `host`:
+    the room's host, when the caller has just read it (one event.list fewer)."""
+    if host is None:
+        host = host_agent(await list_all_events(ctx.events, modified_room_id, "host"))
     if host is None:
         return None
     async with ctx.store.unit_of_work(read_only=True) as uow:

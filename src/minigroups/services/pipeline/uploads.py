@@ -16,6 +16,7 @@ from minigroups.domain.webhooks import FINISHED
 from minigroups.ports import InboxItem, UnitOfWork
 from minigroups.services.context import Context
 from minigroups.services.pipeline.effects import (
+    conclude,
     concluding,
     effect_key,
     request_adjust,
@@ -81,45 +82,49 @@ async def _past_uploads(uow: UnitOfWork, minigroup: Minigroup) -> bool:
 
 
 async def handle_stream_converted(ctx: Context, item: InboxItem, event: StreamConverted) -> None:
-    """Store the stream; once every recording is converted, ask the event service to adjust."""
-    minigroup = await _store_conversion(ctx, event)
-    if minigroup is None:
-        async with concluding(ctx, item):
-            return
-    async with ctx.store.unit_of_work(read_only=True) as uow:
-        recordings = await uow.recordings.list_live(minigroup.id)
-    host = None
-    if all(recording.is_ready for recording in recordings):
-        events = await list_all_events(ctx.events, minigroup.event_room_id, "host")
-        host = host_agent(events)
+    """Store the stream; once every recording is converted, ask the event service to adjust.
+
+    Until the last conversion, the event is concluded in the unit of work that stores it: one
+    transaction. The last one asks the event service for the host first, between two.
+    """
+    async with ctx.store.unit_of_work() as uow:
+        minigroup = await _store_conversion(uow, event)
+        recordings = [] if minigroup is None else await uow.recordings.list_live(minigroup.id)
+        converted = minigroup is not None and all(r.is_ready for r in recordings)
+        if not converted:
+            await conclude(ctx, uow, item)
+        await uow.commit()
+    if minigroup is None or not converted:
+        return
+    host = host_agent(await list_all_events(ctx.events, minigroup.event_room_id, "host"))
     async with concluding(ctx, item) as uow:
         host_recording = next((r for r in recordings if r.created_by == host), None)
-        if host_recording is None:  # not all converted yet, no host, or the host not recorded
+        if host_recording is None:  # no host, or the host not recorded
             return
         await _request_adjust(ctx, uow, minigroup, host_recording)
 
 
-async def _store_conversion(ctx: Context, event: StreamConverted) -> Minigroup | None:
-    async with ctx.store.unit_of_work() as uow:
-        minigroup = await uow.minigroups.find_by_room(
-            "conference_room_id", event.conference_room_id, lock=True
+async def _store_conversion(uow: UnitOfWork, event: StreamConverted) -> Minigroup | None:
+    """In `uow`, with the minigroup's row locked (so the recordings read next in it include
+    every conversion committed before); None for an unknown room."""
+    minigroup = await uow.minigroups.find_by_room(
+        "conference_room_id", event.conference_room_id, lock=True
+    )
+    if minigroup is None:
+        log.info("conversion for unknown room %s ignored", event.conference_room_id)
+        return None
+    about_minigroup(minigroup.id)
+    try:
+        parsed = parse_segments(event.segments)
+    except SegmentsMalformed:
+        log.warning("unreadable segments of stream %s: recording dropped", event.stream_id)
+        await uow.recordings.remove(minigroup.id, event.stream_id)
+    else:
+        stored = await uow.recordings.set_converted(
+            minigroup.id, event.stream_id, event.stream_uri, parsed.segments, parsed.started_at
         )
-        if minigroup is None:
-            log.info("conversion for unknown room %s ignored", event.conference_room_id)
-            return None
-        about_minigroup(minigroup.id)
-        try:
-            parsed = parse_segments(event.segments)
-        except SegmentsMalformed:
-            log.warning("unreadable segments of stream %s: recording dropped", event.stream_id)
-            await uow.recordings.remove(minigroup.id, event.stream_id)
-        else:
-            stored = await uow.recordings.set_converted(
-                minigroup.id, event.stream_id, event.stream_uri, parsed.segments, parsed.started_at
-            )
-            if not stored:
-                raise EventOutOfOrder(f"no live recording of stream {event.stream_id} yet")
-        await uow.commit()
+        if not stored:
+            raise EventOutOfOrder(f"no live recording of stream {event.stream_id} yet")
     return minigroup
 
 
