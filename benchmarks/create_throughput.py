@@ -35,14 +35,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import uvloop
 from benchmarks.create_latency import broker_binary
 from sqlalchemy import make_url
 from tests.api.conftest import ADMIN, _private_key_pem, bearer_token
 from tests.integration.ulms.processes import AUDIENCE, Served, stop, wait_ready, write_config
 from tests.integration.ulms.service import CONFERENCE_ACCOUNT, EVENT_ACCOUNT
-from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL
+from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL, admin
 from tests.support.mosquitto import Mosquitto
 
 from minigroups.adapters.db import migrate
@@ -252,7 +251,7 @@ async def one_round(  # noqa: PLR0917 - one round's whole setup
 ) -> list[Phase]:
     """A fresh database and serving process; warm-up, then creates one at a time, then at once."""
     database = f"bench_create_{secrets.token_hex(4)}"
-    await _admin(admin_url, f'CREATE DATABASE "{database}"')
+    await admin(admin_url, f'CREATE DATABASE "{database}"')
     url = make_url(admin_url).set(database=database).render_as_string(False)
     label = f"bench{secrets.token_hex(2)}"
     try:
@@ -283,7 +282,7 @@ async def one_round(  # noqa: PLR0917 - one round's whole setup
         finally:
             await stop(served)
     finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 async def run(
@@ -375,14 +374,6 @@ def _row(p: Phase) -> str:
 
 def _span(values: list[float], spec: str) -> str:
     return f"{format(min(values), spec)}-{format(max(values), spec)}"
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(admin_url, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 def main() -> None:

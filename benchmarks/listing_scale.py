@@ -36,7 +36,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
-from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL
+from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL, admin
 
 from minigroups.adapters.db import SqlStore, create_store, migrate_async
 from minigroups.domain.listing import ListingFilter, Position, branches
@@ -356,7 +356,7 @@ async def run(rows: int, keep: bool, reuse: str | None) -> list[Measured]:
         return await _measure_all(url, await _seeded_at(url))
     database = f"minigroups_listing_bench_{secrets.token_hex(4)}"
     url = make_url(admin_url).set(database=database).render_as_string(False)
-    await _admin(admin_url, f'CREATE DATABASE "{database}"')
+    await admin(admin_url, f'CREATE DATABASE "{database}"')
     now = datetime.now(UTC).replace(microsecond=0)
     try:
         await migrate_async(url)
@@ -372,7 +372,7 @@ async def run(rows: int, keep: bool, reuse: str | None) -> list[Measured]:
         if keep:
             print(f"kept database {database}")
         else:
-            await _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 async def _measure_all(url: str, now: datetime) -> list[Measured]:
@@ -414,14 +414,6 @@ async def _seeded_at(url: str) -> datetime:
     finally:
         await connection.close()
     return moment
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(admin_url, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 HEADER = (

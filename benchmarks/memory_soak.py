@@ -30,7 +30,7 @@ from benchmarks.wrk import run_wrk, wrk_binary
 from sqlalchemy import make_url
 from tests.api.conftest import ADMIN, _private_key_pem, bearer_token
 from tests.integration.ulms.processes import AUDIENCE, stop, wait_ready, write_config
-from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL
+from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL, admin
 from tests.support.mosquitto import Mosquitto
 
 from minigroups.adapters.db import migrate
@@ -54,14 +54,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(admin_url, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def _ids(url: str) -> list[str]:
@@ -100,7 +92,7 @@ async def soak(directory: Path, reads: int, creates: int) -> list[Third]:
     broker = Mosquitto(broker_binary(), broker_dir)
     broker.start()
     database = f"bench_memory_{secrets.token_hex(4)}"
-    await _admin(admin_url, f'CREATE DATABASE "{database}"')
+    await admin(admin_url, f'CREATE DATABASE "{database}"')
     url = make_url(admin_url).set(database=database).render_as_string(False)
     thirds: list[Third] = []
     try:
@@ -137,7 +129,7 @@ async def soak(directory: Path, reads: int, creates: int) -> list[Third]:
                 await stop(served)
     finally:
         broker.stop()
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     return thirds
 
 

@@ -48,7 +48,7 @@ from sqlalchemy import make_url
 from tests.api.conftest import _private_key_pem
 from tests.integration.pipeline.support import ServiceApi
 from tests.integration.ulms.processes import Served, serve, stop, wait_ready, write_config
-from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL
+from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL, admin
 from tests.support.mosquitto import Mosquitto
 
 BASELINE = "193989f"  # main when issue 12 was filed
@@ -117,7 +117,7 @@ async def run_once(
     broker = Mosquitto(broker_binary(), broker_dir)
     broker.start()
     database = f"bench_pipeline_{secrets.token_hex(4)}"
-    await _admin(admin_url, f'CREATE DATABASE "{database}"')
+    await admin(admin_url, f'CREATE DATABASE "{database}"')
     url = make_url(admin_url).set(database=database).render_as_string(False)
     try:
         async with platform_process(broker) as platform:
@@ -156,7 +156,7 @@ async def run_once(
                 await asyncio.gather(*(stop(s) for s in served))
     finally:
         broker.stop()
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 class Platform:
@@ -361,14 +361,6 @@ async def _span(url: str) -> tuple[int, float, float]:
         await connection.close()
     events = int(row["events"])
     return events, float(row["seconds"] or 0), int(row["attempts"] or 0) / max(events, 1)
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(admin_url, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 def extract(revision: str, into: Path) -> Code:

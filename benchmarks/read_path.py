@@ -45,7 +45,7 @@ from benchmarks.create_throughput import export_source
 from benchmarks.listing_scale import AUDIENCE, seed
 from benchmarks.wrk import Load, run_wrk, wrk_binary
 from sqlalchemy import insert, make_url, select
-from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL
+from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL, admin
 from tests.support.served import HOST, free_port, read_token, wait_until_ready
 
 from minigroups.adapters.db import migrate
@@ -77,26 +77,18 @@ class Target:
 # --- databases ------------------------------------------------------------------------------------
 
 
-async def _admin(admin_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(admin_url, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @contextmanager
 def postgres_database(admin_url: str, rows: int) -> Iterator[str]:
     """A fresh database seeded with `rows` minigroups; dropped at the end."""
     name = f"bench_read_{secrets.token_hex(4)}"
-    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(admin_url, f'CREATE DATABASE "{name}"'))
     url = make_url(admin_url).set(database=name).render_as_string(False)
     try:
         migrate(url)
         asyncio.run(seed(url, rows, datetime.now(UTC)))
         yield url
     finally:
-        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def copy_to_sqlite(source_url: str, sqlite_url: str) -> None:

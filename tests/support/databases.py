@@ -37,7 +37,8 @@ def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(work())).result()
 
 
-async def _admin(admin_url: str, *statements: str) -> None:
+async def admin(admin_url: str, *statements: str) -> None:
+    """Statements on the admin database, each outside a transaction (CREATE/DROP DATABASE)."""
     connection = await asyncpg.connect(admin_url, timeout=5)
     try:
         for statement in statements:
@@ -91,7 +92,7 @@ class PostgresTemplate:
     def drop(self, name: str) -> None:
         """Drop a clone (in the background; `close` waits for it)."""
         statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        self._background.submit(lambda: asyncio.run(_admin(self.admin_url, statement)))
+        self._background.submit(lambda: asyncio.run(admin(self.admin_url, statement)))
 
     def close(self) -> None:
         """Finish the background work and drop the template with every clone."""
@@ -101,7 +102,7 @@ class PostgresTemplate:
     def _create(self, *, empty: bool) -> str:
         name = f"{self.name}_{next(self._counter)}"
         template = "" if empty else f' TEMPLATE "{self.name}"'
-        asyncio.run(_admin(self.admin_url, f'CREATE DATABASE "{name}"{template}'))
+        asyncio.run(admin(self.admin_url, f'CREATE DATABASE "{name}"{template}'))
         return name
 
 
@@ -123,12 +124,12 @@ def postgres_template() -> Iterator[PostgresTemplate]:
     """One migrated template database for the whole run; dropped with all its clones at the end."""
     admin_url = os.environ.get(ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL)
     try:
-        _run(lambda: _admin(admin_url, "SELECT 1"))
+        _run(lambda: admin(admin_url, "SELECT 1"))
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         _unreachable(admin_url, error)
     template = PostgresTemplate(admin_url, f"minigroups_test_{os.getpid()}_{secrets.token_hex(4)}")
     try:
-        _run(lambda: _admin(admin_url, f'CREATE DATABASE "{template.name}"'))
+        _run(lambda: admin(admin_url, f'CREATE DATABASE "{template.name}"'))
         migrate(template.url(template.name))
         yield template
     finally:
