@@ -138,6 +138,7 @@ def service(
     authz: str,
     source: Path | None = None,
     rate_limits: bool = False,
+    access: bool = True,
 ) -> Iterator[Server]:
     """`minigroups serve` on the embedded default, pinned; PostgreSQL when `database_url`; the
     code of `source` (a baseline's `src`) when given."""
@@ -159,6 +160,8 @@ def service(
         env["DATABASE_URL"] = database_url
     if source is not None:
         env["PYTHONPATH"] = str(source)
+    if not access:
+        env["APP_LOG__ACCESS"] = "false"
     if rate_limits:  # counted in memory, with quotas no run reaches (issue 10: the cost of it)
         env["APP_RATE_LIMITS__PER_ACCOUNT"] = '"1000000/second;100000000/minute"'
         env["APP_RATE_LIMITS__PER_AUDIENCE"] = '"1000000/second"'
@@ -316,6 +319,9 @@ def compare(args: argparse.Namespace, admin_url: str, directory: Path) -> list[s
         limited = stack.enter_context(
             service(directory, "limited", database_url=url, authz="none", rate_limits=True)
         )
+        quiet = stack.enter_context(
+            service(directory, "quiet", database_url=url, authz="none", access=False)
+        )
         embedded = stack.enter_context(
             service(directory, "sqlite", database_url=None, authz="none", source=source)
         )
@@ -326,6 +332,7 @@ def compare(args: argparse.Namespace, admin_url: str, directory: Path) -> list[s
             Target("none, by scope", none, by_scope(ids)),
             Target("local, by id", local, by_id(ids)),
             Target("rate limits, by id", limited, by_id(ids)),
+            Target("no access line, by id", quiet, by_id(ids)),
             Target("SQLite, by id", embedded, by_id(ids)),
         ]
         if args.profile:
@@ -437,6 +444,7 @@ def main() -> None:
     parser.add_argument("--baseline", help="serve git revision REF's code instead (for 'before')")
     args = parser.parse_args()
     wrk_binary()
+    os.sched_setaffinity(0, {LOAD_CORE})  # draining the services' output: off the servers' core
     admin_url = os.environ.get(ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL)
     with tempfile.TemporaryDirectory(prefix="read-path-") as temporary:
         directory = Path(temporary)

@@ -13,13 +13,14 @@ from typing import Any
 import structlog
 
 from minigroups.adapters.logging_setup import (
+    ACCESS_LOGGER,
     QUIET_LOGGERS,
     UVICORN_LOGGERS,
     Format,
     configure_logging,
 )
 
-_TOUCHED = ("", *UVICORN_LOGGERS, *QUIET_LOGGERS)
+_TOUCHED = ("", ACCESS_LOGGER, *UVICORN_LOGGERS, *QUIET_LOGGERS)
 
 
 @dataclass
@@ -60,9 +61,11 @@ def restored_logging() -> Iterator[None]:
 
 
 @contextmanager
-def captured_logs(level: str = "debug", fmt: Format = "json") -> Iterator[LogLines]:
+def captured_logs(
+    level: str = "debug", fmt: Format = "json", *, access: bool = True
+) -> Iterator[LogLines]:
     """The one setup of the process, writing into memory."""
     lines = LogLines()
     with restored_logging():
-        configure_logging(level, fmt, stream=lines.stream)
+        configure_logging(level, fmt, stream=lines.stream, access=access)
         yield lines

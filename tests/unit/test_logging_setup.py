@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from minigroups.adapters.logging_setup import REDACTED, configure_logging
+from minigroups.adapters.logging_setup import ACCESS_LOGGER, REDACTED, configure_logging
 from minigroups.config import ConfigError, embedded_settings
 from minigroups.entrypoints.cli import main
 from tests.support.logs import captured_logs, restored_logging
@@ -138,10 +138,23 @@ def test_anything_shaped_like_a_token_is_redacted() -> None:
 
 def test_log_settings_default_and_environment(tmp_path: Path) -> None:
     default = embedded_settings(tmp_path, {}).settings.log
-    assert (default.level, default.format) == ("info", None)
-    environ = {"APP_LOG__LEVEL": "DEBUG", "APP_LOG__FORMAT": "console"}
+    assert (default.level, default.format, default.access) == ("info", None, True)
+    environ = {"APP_LOG__LEVEL": "DEBUG", "APP_LOG__FORMAT": "console", "APP_LOG__ACCESS": "false"}
     changed = embedded_settings(tmp_path, environ).settings.log
-    assert (changed.level, changed.format) == ("DEBUG", "console")
+    assert (changed.level, changed.format, changed.access) == ("DEBUG", "console", False)
+
+
+def test_access_lines_can_be_turned_off_and_the_rest_stays() -> None:
+    """`[log] access = false` (issue 12): no line per request; warnings and errors still."""
+    access = logging.getLogger(ACCESS_LOGGER)
+    with captured_logs("info", "json", access=False) as logs:
+        access.info("GET / 200")
+        access.warning("an access warning")
+        logging.getLogger("minigroups.demo").info("other info")
+    assert [r["message"] for r in logs.records()] == ["an access warning", "other info"]
+    with captured_logs("info", "json") as logs:
+        access.info("GET / 200")
+    assert [r["message"] for r in logs.records()] == ["GET / 200"]
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 HANDLER_NAME = "minigroups"
+ACCESS_LOGGER = "minigroups.access"  # api/trail.py's one line per HTTP request
 Format = Literal["json", "console"]
 
 # uvicorn's loggers: their handlers (none with log_config=None) dropped, records propagated.
@@ -49,7 +50,11 @@ class _Stderr(logging.StreamHandler[TextIO]):
 
 
 def configure_logging(
-    level: str = "info", fmt: Format | None = None, *, stream: TextIO | None = None
+    level: str = "info",
+    fmt: Format | None = None,
+    *,
+    stream: TextIO | None = None,
+    access: bool = True,
 ) -> None:
     """Route every record of the process through one handler on the root logger.
 
@@ -75,6 +80,8 @@ def configure_logging(
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
         uvicorn_logger.setLevel(logging.NOTSET)
+    # `[log] access = false`: the access lines (at info) are not even made.
+    logging.getLogger(ACCESS_LOGGER).setLevel(logging.NOTSET if access else logging.WARNING)
     quiet = logging.NOTSET if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(quiet)

@@ -121,7 +121,7 @@ class DatabaseSettings(_Section):
     pool_idle_size: Annotated[int, msgspec.Meta(ge=0)] = 1  # read connections kept when idle
     pool_timeout: Seconds = 5.0  # to get a free connection or to connect; then 503
     pool_max_lifetime: Seconds = 1800.0  # a unit-of-work connection is replaced after this
-    read_pool_size: Positive = 5  # the read path's own connections (R1/R3), on PostgreSQL
+    read_pool_size: Positive = 16  # the read path's own connections (R1/R3), on PostgreSQL
 
 
 class PipelineSettings(_Section):
@@ -182,6 +182,9 @@ class LogSettings(_Section):
     # "json": one JSON object a line; "console": readable, coloured lines. Unset: console when
     # stderr is a terminal, JSON otherwise.
     format: Literal["json", "console"] | None = None
+    # Ours (issue 12): the one access line per HTTP request, at `info`. About a fifth of a
+    # read's CPU: a service behind a proxy that logs requests may turn it off.
+    access: bool = True
 
 
 class ConsoleSettings(_Section):

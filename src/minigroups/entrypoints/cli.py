@@ -230,7 +230,8 @@ def _configure_logging(loaded: LoadedSettings) -> None:
     """The process's one logging setup (`[log]`), before anything of the command runs."""
     from minigroups.adapters.logging_setup import configure_logging
 
-    configure_logging(loaded.settings.log.level, loaded.settings.log.format)
+    log = loaded.settings.log
+    configure_logging(log.level, log.format, access=log.access)
 
 
 def _finish(args: argparse.Namespace, loaded: LoadedSettings) -> None:

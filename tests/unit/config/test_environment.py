@@ -153,4 +153,4 @@ def test_the_container_takes_its_pools_from_the_database_section(tmp_path: Path)
     }
     settings = load_text(tmp_path, MINIMAL, environ).settings
 
-    assert pools(settings) == Pools(size=7, timeout=2, max_lifetime=1800, read_size=5, read_idle=0)
+    assert pools(settings) == Pools(size=7, timeout=2, max_lifetime=1800, read_size=16, read_idle=0)
