@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
+from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 import msgspec
@@ -65,7 +66,10 @@ def configure_logging(
     chosen: Format = fmt or ("console" if _is_terminal(target) else "json")
     handler: logging.Handler = _Stderr() if stream is None else logging.StreamHandler(stream)
     handler.set_name(HANDLER_NAME)
-    handler.setFormatter(_formatter(chosen, colours=_is_terminal(target)))
+    formatter: logging.Formatter = _formatter(chosen, colours=_is_terminal(target))
+    if chosen == "json":
+        formatter = _PlainRecordsFast(formatter)
+    handler.setFormatter(formatter)
     # No line shows the process, thread or process name: not looking them up saves two
     # system calls per record (issue 12).
     logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
@@ -91,6 +95,41 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+
+
+# What every LogRecord has: the rest of a record's attributes are the `extra=` key-values.
+_RECORD_KEYS = frozenset(
+    {*logging.LogRecord("", 0, "", 0, "", (), None).__dict__, "message", "asctime"}
+)
+
+
+class _PlainRecordsFast(logging.Formatter):
+    """The JSON line of a plain record (no traceback, not made by structlog) built directly:
+    the same keys and values as the structlog chain of `_formatter` gives it (context, level,
+    logger, timestamp, key-values, then `_plain_values` and `redact_secrets`), in a third of the
+    time; the access line is one per request (issue 12). Anything else goes through the chain.
+    """
+
+    def __init__(self, full: logging.Formatter) -> None:
+        super().__init__()
+        self._full = full
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.stack_info or isinstance(record.msg, dict):
+            return self._full.format(record)
+        event: EventDict = dict(structlog.contextvars.get_contextvars())
+        level = record.levelname.lower()
+        event["level"] = "warning" if level == "warn" else level
+        event["logger"] = record.name
+        event["timestamp"] = (
+            datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
+        )
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_KEYS:
+                event[key] = value
+        event["message"] = record.getMessage()
+        redact_secrets(None, "", _plain_values(None, "", event))
+        return _json_text(event)
 
 
 def _json_text(event: EventDict, **_: Any) -> str:
