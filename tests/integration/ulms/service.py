@@ -23,7 +23,10 @@ from tests.support.simulators import BrokerPeers, BrokerRequest, TqServer
 
 EVENT_ACCOUNT = "event.svc.example.org"
 CONFERENCE_ACCOUNT = "conference.svc.example.org"
-PEER_TIMEOUT = 0.5
+PEER_TIMEOUT = 0.5  # for the tests about timeouts (their own `service` fixture)
+# Everywhere else a peer that answers is given time to: a whole suite on two cores can hold a
+# round trip up for more than half a second now and then.
+RELAXED_PEER_TIMEOUT = 5.0
 
 
 @dataclass
@@ -85,7 +88,12 @@ async def running_peers(broker: Mosquitto, sandbox: Sandbox) -> AsyncIterator[Br
 
 @asynccontextmanager
 async def ulms_api(
-    database_url: str, tmp_path: Path, broker: Mosquitto, *, agent_label: str = "test"
+    database_url: str,
+    tmp_path: Path,
+    broker: Mosquitto,
+    *,
+    agent_label: str = "test",
+    peer_timeout: float = RELAXED_PEER_TIMEOUT,
 ) -> AsyncIterator[UlmsApi]:
     """Simulators, tq server, authz backend and the service, started; all closed at the end."""
     faults = Faults()
@@ -95,7 +103,12 @@ async def ulms_api(
     await tq.start()
     base = build_settings(database_url, tmp_path, backend.uri)
     settings = ulms_settings(
-        base, broker, tq.base_url, tmp_path / "svc.private.pem", agent_label=agent_label
+        base,
+        broker,
+        tq.base_url,
+        tmp_path / "svc.private.pem",
+        agent_label=agent_label,
+        timeout=peer_timeout,
     )
     try:
         async with running_peers(broker, sandbox) as peers:

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 from tests.api.conftest import AUDIENCE
-from tests.integration.ulms.service import PEER_TIMEOUT, UlmsApi
+from tests.integration.ulms.service import PEER_TIMEOUT, UlmsApi, ulms_api
 from tests.integration.ulms.support import wait_until
+from tests.support.mosquitto import Mosquitto
+
+
+@pytest.fixture
+async def service(sqlite_url: str, tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[UlmsApi]:
+    """The conftest's service with PEER_TIMEOUT (0.5 s): these tests are about timeouts."""
+    async with ulms_api(sqlite_url, tmp_path, mosquitto, peer_timeout=PEER_TIMEOUT) as started:
+        yield started
+
 
 SLACK = 0.5  # what a failed create may take beyond the peer timeout (DB, compensation)
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
 
 from minigroups.adapters.auth.tokens import read_token
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
-from tests.integration.ulms.service import PEER_TIMEOUT, UlmsApi
+from tests.integration.ulms.service import PEER_TIMEOUT, UlmsApi, ulms_api
+from tests.support.mosquitto import Mosquitto
+
+
+@pytest.fixture
+async def service(sqlite_url: str, tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[UlmsApi]:
+    """The conftest's service with PEER_TIMEOUT (0.5 s): these tests are about timeouts."""
+    async with ulms_api(sqlite_url, tmp_path, mosquitto, peer_timeout=PEER_TIMEOUT) as started:
+        yield started
+
 
 TASK = {
     "audience": "usr.example.org",
