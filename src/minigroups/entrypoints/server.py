@@ -34,7 +34,7 @@ from minigroups.entrypoints.startup import (
     migrate_database,
     require_key_files,
 )
-from minigroups.entrypoints.workers import check_workers, run_workers
+from minigroups.entrypoints.workers import bind_worker_listeners, check_workers, run_workers
 
 # HTTP requests in flight get this long after SIGTERM; the pipeline's grace (5 s by default) runs
 # alongside, so that the process is gone within 10 s.
@@ -139,9 +139,9 @@ def serve(
     if workers > 1:
         check_workers(settings)
         migrate_database(settings.database_url)
-        listener = bind_listener(host, port, "[http] listener_address")
+        listeners = bind_worker_listeners(host, port, workers)
         _announce(settings, f"http://{host}:{port}", dev_token, workers)
-        run_workers(settings, listener, workers, serve_worker)
+        run_workers(settings, listeners, serve_worker)
         return
     container = build_container(settings)
     migrate_database(settings.database_url)

@@ -48,13 +48,17 @@ def _key_files(settings: Settings) -> Iterator[tuple[str, str]]:
         yield "[id_token] key", settings.id_token.key
 
 
-def bind_listener(host: str, port: int, setting: str) -> socket.socket:
+def bind_listener(host: str, port: int, setting: str, *, reuse_port: bool = False) -> socket.socket:
     """A listener's socket (the API's, the metrics'), bound here as uvicorn would bind it
-    (uvicorn listens on it), so that a port in use is a StartupError before anything is printed."""
+    (uvicorn listens on it), so that a port in use is a StartupError before anything is printed.
+    `reuse_port`: one of several sockets on the same port, among which the kernel spreads the
+    new connections (`serve --workers`)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError as exc:
         sock.close()

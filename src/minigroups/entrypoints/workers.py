@@ -1,12 +1,16 @@
 """`serve --workers N`: N processes on one listener, each a whole instance of the service.
 
-The parent checks what can stop a start, migrates the database and binds the API's listener,
-then forks the workers. Each inherits the listening socket (the kernel hands every new connection
-to one of them) and builds its own container after the fork, so no event loop, thread or
-connection crosses it. A worker is an instance as two instances of the service are (see
-docs/decisions.md, "Workers"): its own agent label `<label>-<n>` (its MQTT client id and the owner
-of its claims), its own pools, its own metrics listener on the configured port + n; the pipeline's
-work is shared through the database. The parent forwards SIGTERM and SIGINT to the workers and
+The parent checks what can stop a start, migrates the database and binds one socket per worker
+on the API's port with SO_REUSEPORT (the kernel spreads the new connections over them; one shared
+socket let one busy worker take nearly all of them), then forks the workers. Each serves its own
+socket and builds its own container after the fork, so no event loop, thread or connection
+crosses it. The parent keeps every socket open, so that connections that reach a dead worker's
+socket wait for the worker started in its place instead of being refused.
+
+A worker is an instance as two instances of the service are (see docs/decisions.md, "Workers"):
+its own agent label `<label>-<n>` (its MQTT client id and the owner of its claims), its own
+pools, its own metrics listener on the configured port + n; the pipeline's work is shared
+through the database. The parent forwards SIGTERM and SIGINT to the workers and
 waits for them; a worker that dies while the service runs is started again after a second, and
 one that cannot start (exit status 2) stops the whole service.
 """
@@ -28,6 +32,7 @@ import msgspec
 
 from minigroups.bootstrap import StartupError
 from minigroups.config import Settings
+from minigroups.entrypoints.startup import bind_listener
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +66,26 @@ def worker_settings(settings: Settings, index: int) -> Settings:
     )
 
 
-def run_workers(settings: Settings, listener: socket.socket, count: int, worker: Worker) -> None:
-    """Fork `count` workers and supervise them until SIGTERM/SIGINT; returns when all ended."""
+def bind_worker_listeners(host: str, port: int, count: int) -> list[socket.socket]:
+    """`count` sockets on one port (the first one's, when `port` is 0), with SO_REUSEPORT."""
+    setting = "[http] listener_address"
+    first = bind_listener(host, port, setting, reuse_port=True)
+    sockets = [first]
+    try:
+        bound = first.getsockname()[1]
+        sockets.extend(
+            bind_listener(host, bound, setting, reuse_port=True) for _ in range(count - 1)
+        )
+    except StartupError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def run_workers(settings: Settings, listeners: list[socket.socket], worker: Worker) -> None:
+    """Fork one worker per listener and supervise them until SIGTERM/SIGINT; returns when all
+    ended."""
     children: dict[int, int] = {}  # pid -> worker index
     stopping = False
 
@@ -72,8 +95,8 @@ def run_workers(settings: Settings, listener: socket.socket, count: int, worker:
         for pid in list(children):
             _signal(pid, signal.SIGTERM)
 
-    for index in range(count):
-        children[_fork(settings, listener, index, worker)] = index
+    for index in range(len(listeners)):
+        children[_fork(settings, listeners, index, worker)] = index
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     failed: str | None = None
     try:
@@ -93,16 +116,17 @@ def run_workers(settings: Settings, listener: socket.socket, count: int, worker:
             log.error("worker %d ended (exit status %d): starting it again", index, code)
             time.sleep(RESTART_DELAY_SECONDS)
             if not stopping:
-                children[_fork(settings, listener, index, worker)] = index
+                children[_fork(settings, listeners, index, worker)] = index
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        listener.close()
+        for listener in listeners:
+            listener.close()
     if failed is not None:
         raise StartupError(failed)
 
 
-def _fork(settings: Settings, listener: socket.socket, index: int, worker: Worker) -> int:
+def _fork(settings: Settings, listeners: list[socket.socket], index: int, worker: Worker) -> int:
     pid = os.fork()
     if pid:
         return pid
@@ -110,7 +134,10 @@ def _fork(settings: Settings, listener: socket.socket, index: int, worker: Worke
     try:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL)  # until uvicorn installs its own
-        worker(worker_settings(settings, index), listener)
+        for number, other in enumerate(listeners):
+            if number != index:
+                other.close()  # the other workers' sockets stay open in the parent only
+        worker(worker_settings(settings, index), listeners[index])
     except StartupError as exc:
         print(f"minigroups: worker {index}: {exc}", file=sys.stderr, flush=True)
         code = CANNOT_START
