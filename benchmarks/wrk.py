@@ -1,7 +1,8 @@
 """wrk (Debian's package) from Python: pinned to a core, paths from a list, figures as a record.
 
 The Lua script picks a path at random per request from a file, sends the bearer token, optionally
-waits `delay_ms` before each request on each connection (to hold a rate below the maximum), and
+waits `delay_ms` on average (uniformly 0 to twice that) before each request on each connection
+(to hold a rate below the maximum without sending the connections' requests in step), and
 prints one `WRKJSON {...}` line from `done()`: requests, duration, latency percentiles and the
 count of answers that were not 2xx/3xx or failed on the socket.
 """
@@ -25,7 +26,9 @@ request = function()
   return wrk.format("GET", paths[math.random(#paths)])
 end
 if delay_ms > 0 then
-  delay = function() return delay_ms end
+  -- uniform in [0, 2 x delay_ms]: the same mean rate, the connections' requests not in step
+  -- (a fixed delay sends them in bursts, and the p99 measures the burst, not the service)
+  delay = function() return math.random(0, 2 * delay_ms) end
 end
 done = function(summary, latency, requests)
   local e = summary.errors
