@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvloop
-from benchmarks.create_latency import broker_binary
+from benchmarks.create_latency import Result, broker_binary
 from sqlalchemy import make_url
 from tests.api.conftest import ADMIN, _private_key_pem, bearer_token
 from tests.integration.ulms.processes import AUDIENCE, Served, stop, wait_ready, write_config
@@ -52,29 +52,15 @@ CURRENT = "current"
 
 
 @dataclass(frozen=True)
-class Phase:
-    code: str  # "current" or the baseline's revision
-    name: str  # "sequential" or "concurrent N"
-    latencies: list[float]
-    elapsed: float
-    cpu_seconds: float  # of the serving process during the phase (user + system)
+class Phase(Result):
+    """One phase of a round: `Result`'s latencies, plus whose code ran and its CPU."""
+
+    code: str = CURRENT  # or the baseline's revision
+    cpu_seconds: float = 0.0  # of the serving process during the phase (user + system)
 
     @property
     def cpu_ms_per_create(self) -> float:
         return self.cpu_seconds / len(self.latencies) * 1000
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.latencies) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies) / self.elapsed
 
 
 @dataclass(frozen=True)
@@ -270,11 +256,13 @@ async def one_round(  # noqa: PLR0917 - one round's whole setup
             try:
                 cpu = cpu_seconds(pid)
                 found = await creator.sequential(plan.count)
-                sequential = Phase(code, "sequential", *found, cpu_seconds(pid) - cpu)
+                sequential = Phase(
+                    "sequential", *found, code=code, cpu_seconds=cpu_seconds(pid) - cpu
+                )
                 cpu = cpu_seconds(pid)
                 found = await creator.concurrent(plan.concurrent_count, plan.concurrency)
                 name = f"concurrent {plan.concurrency}"
-                concurrent = Phase(code, name, *found, cpu_seconds(pid) - cpu)
+                concurrent = Phase(name, *found, code=code, cpu_seconds=cpu_seconds(pid) - cpu)
             finally:
                 if profiler is not None:
                     await asyncio.to_thread(profiler.stop)
