@@ -56,14 +56,14 @@ class _Compiled:
         self._fixed = dict(compiled.params)
         self._binds: dict[str, Callable[[Any], Any]] = {}
         self._columns: list[tuple[str, Callable[[Any], Any] | None]] = []
-        if processors:
-            for name in self._names:
-                bind = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                if bind is not None:
-                    self._binds[name] = bind
-            for column in statement.selected_columns:
-                impl = column.type.dialect_impl(dialect)
-                self._columns.append((str(column.key), impl.result_processor(dialect, None)))
+        for name in self._names if processors else ():
+            bind = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if bind is not None:
+                self._binds[name] = bind
+        for column in statement.selected_columns:
+            impl = column.type.dialect_impl(dialect)
+            process = impl.result_processor(dialect, None) if processors else None
+            self._columns.append((str(column.key), process))
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         arguments = []
@@ -74,7 +74,8 @@ class _Compiled:
         return arguments
 
     def row(self, values: Sequence[Any]) -> SimpleNamespace:
-        """A row of the DB-API cursor, its columns as attributes, as SQLAlchemy would read them."""
+        """A row of the driver (in the statement's column order), its columns as attributes (as
+        the row mappers read them), each as SQLAlchemy would read it."""
         return SimpleNamespace(
             **{
                 name: value if process is None or value is None else process(value)
@@ -95,19 +96,13 @@ async def _keep_session(_: asyncpg.Connection) -> None:
     session state, and asyncpg's default reset is one more round trip per read."""
 
 
-class AsyncpgReader:
-    """`MinigroupReader` on PostgreSQL: asyncpg and a pool of `pools.read_size` connections."""
+class _Reader:
+    """`MinigroupReader` over a driver's `_run` of the read statements compiled for it."""
 
-    def __init__(self, database_url: str, pools: Pools) -> None:
-        self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-        self._pools = pools
-        self._timeout = pools.timeout
-        self._pool: asyncpg.Pool | None = None
-        self._starting = asyncio.Lock()
-        dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
-        self._by_id = _Compiled(READ_BY_ID, dialect, processors=False)
-        self._by_id_any_kind = _Compiled(READ_BY_ID_ANY_KIND, dialect, processors=False)
-        self._by_scope = _Compiled(READ_BY_SCOPE, dialect, processors=False)
+    def __init__(self, dialect: Dialect, *, processors: bool) -> None:
+        self._by_id = _Compiled(READ_BY_ID, dialect, processors=processors)
+        self._by_id_any_kind = _Compiled(READ_BY_ID_ANY_KIND, dialect, processors=processors)
+        self._by_scope = _Compiled(READ_BY_SCOPE, dialect, processors=processors)
 
     async def read_by_id(
         self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
@@ -121,20 +116,39 @@ class AsyncpgReader:
         values = {"p_audience": audience, "p_scope": scope, "p_viewer": viewer.key()}
         return await self._read(self._by_scope, values)
 
+    async def _read(self, statement: _Compiled, values: Mapping[str, Any]) -> MinigroupRead | None:
+        with translating():
+            rows = await self._run(statement.text, statement.arguments(values))
+        return read_from_rows([statement.row(row) for row in rows])
+
+    async def _run(self, text: str, arguments: list[Any]) -> Sequence[Sequence[Any]]:
+        """The rows of one statement, each its values in the statement's column order."""
+        raise NotImplementedError
+
+
+class AsyncpgReader(_Reader):
+    """`MinigroupReader` on PostgreSQL: asyncpg and a pool of `pools.read_size` connections."""
+
+    def __init__(self, database_url: str, pools: Pools) -> None:
+        super().__init__(PGDialect_asyncpg(), processors=False)  # type: ignore[no-untyped-call]
+        self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+        self._pools = pools
+        self._timeout = pools.timeout
+        self._pool: asyncpg.Pool | None = None
+        self._starting = asyncio.Lock()
+
     async def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             with translating():
                 await pool.close()
 
-    async def _read(self, statement: _Compiled, values: Mapping[str, Any]) -> MinigroupRead | None:
-        with translating():
-            pool = self._pool or await self._start()
-            # asyncio.timeout rather than acquire(timeout=): asyncpg's wait_for makes a task
-            async with asyncio.timeout(self._timeout), pool.acquire() as connection:
-                records = await connection.fetch(statement.text, *statement.arguments(values))
-        # The row mappers read columns as attributes; a namespace is the cheapest such view.
-        return read_from_rows([SimpleNamespace(**dict(record.items())) for record in records])
+    async def _run(self, text: str, arguments: list[Any]) -> Sequence[Sequence[Any]]:
+        pool = self._pool or await self._start()
+        # asyncio.timeout rather than acquire(timeout=): asyncpg's wait_for makes a task
+        async with asyncio.timeout(self._timeout), pool.acquire() as connection:
+            records: list[asyncpg.Record] = await connection.fetch(text, *arguments)
+        return records
 
     async def _start(self) -> asyncpg.Pool:
         async with self._starting:
@@ -151,30 +165,15 @@ class AsyncpgReader:
             return self._pool
 
 
-class SqliteReader:
+class SqliteReader(_Reader):
     """`MinigroupReader` on SQLite: one `sqlite3` connection used in the event loop's thread;
     the columns are read by SQLAlchemy's own type processors (`_Compiled`), so a value reads the
     same as through the units of work (a test compares them)."""
 
     def __init__(self, path: str) -> None:
+        super().__init__(SQLiteDialect_pysqlite(), processors=True)
         self._path = path
         self._connection: sqlite3.Connection | None = None
-        dialect = SQLiteDialect_pysqlite()
-        self._by_id = _Compiled(READ_BY_ID, dialect, processors=True)
-        self._by_id_any_kind = _Compiled(READ_BY_ID_ANY_KIND, dialect, processors=True)
-        self._by_scope = _Compiled(READ_BY_SCOPE, dialect, processors=True)
-
-    async def read_by_id(
-        self, minigroup_id: UUID, viewer: AccountId, *, any_kind: bool = False
-    ) -> MinigroupRead | None:
-        statement = self._by_id_any_kind if any_kind else self._by_id
-        return self._read(statement, {"p_id": minigroup_id, "p_viewer": viewer.key()})
-
-    async def read_by_scope(
-        self, audience: str, scope: str, viewer: AccountId
-    ) -> MinigroupRead | None:
-        values = {"p_audience": audience, "p_scope": scope, "p_viewer": viewer.key()}
-        return self._read(self._by_scope, values)
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -182,11 +181,10 @@ class SqliteReader:
             with translating():
                 connection.close()
 
-    def _read(self, statement: _Compiled, values: Mapping[str, Any]) -> MinigroupRead | None:
-        with translating():
-            connection = self._connection or self._open()
-            rows = connection.execute(statement.text, statement.arguments(values)).fetchall()
-        return read_from_rows([statement.row(row) for row in rows])
+    async def _run(self, text: str, arguments: list[Any]) -> Sequence[Sequence[Any]]:
+        connection = self._connection or self._open()  # nothing awaits: one read at a time
+        rows: list[Any] = connection.execute(text, arguments).fetchall()
+        return rows
 
     def _open(self) -> sqlite3.Connection:
         # Autocommit (no transaction left open between reads, so no snapshot pins the WAL);
