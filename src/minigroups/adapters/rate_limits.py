@@ -44,6 +44,14 @@ def quotas_of(name: str, text: str) -> tuple[Quota, ...]:
     )
 
 
+def usage_of(quota: Quota, allowed: bool, stats: WindowStats, now: float) -> Usage:
+    """One count's answer: a refused request has nothing left and waits at least a second."""
+    reset = math.ceil(stats.reset_time - now)
+    if not allowed:
+        return Usage(quota, False, 0, max(1, reset))
+    return Usage(quota, True, stats.remaining, max(0, reset))
+
+
 class _QuotaItem(limits.RateLimitItemPerSecond):
     """A quota as the library's item: `amount` per `window_seconds` seconds. Its keys are the
     library's (`rate/<identifiers>/<amount>/<window>/second`), made with one join: the
@@ -108,11 +116,9 @@ class LimitsRateLimiter:
             # The quota's name is part of the key: two quotas of one amount and window (say
             # per_account and create_per_account) must not share a count.
             allowed, stats = await self._strategy.count(item, quota.name, key)
-            reset = math.ceil(stats.reset_time - time.time())
+            usages.append(usage_of(quota, allowed, stats, time.time()))
             if not allowed:
-                usages.append(Usage(quota, False, 0, max(1, reset)))
-                return usages
-            usages.append(Usage(quota, True, stats.remaining, max(0, reset)))
+                break
         return usages
 
     async def close(self) -> None:
@@ -228,11 +234,9 @@ class CountsInMemory(SlidingWindowCounterSupport, Storage, TimestampedSlidingWin
             previous_key = (quota.name, key, int((now - expiry) / expiry))
             current_key = (quota.name, key, int(now / expiry))
             allowed, stats = self._acquire(previous_key, current_key, quota.amount, expiry, now)
-            reset = math.ceil(stats.reset_time - now)
+            usages.append(usage_of(quota, allowed, stats, now))
             if not allowed:
-                usages.append(Usage(quota, False, 0, max(1, reset)))
-                return usages
-            usages.append(Usage(quota, True, stats.remaining, max(0, reset)))
+                break
         return usages
 
     def _acquire(
