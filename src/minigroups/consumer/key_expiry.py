@@ -6,12 +6,11 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from minigroups.consumer.upkeep import purge_in_batches
 from minigroups.services.context import Context
 from minigroups.services.idempotency import purge_expired_keys
 
 log = logging.getLogger(__name__)
-
-PAUSE_BETWEEN_BATCHES = 0.05  # lets requests in between two purge transactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +35,7 @@ class KeyExpiry:
     async def purge_once(self) -> int:
         """Purge every key expired by now, a batch per transaction; how many."""
         now = self.ctx.clock.now()
-        total = 0
-        while purged := await purge_expired_keys(self.ctx, now, self.options.batch):
-            total += purged
-            await asyncio.sleep(PAUSE_BETWEEN_BATCHES)
-        return total
+        return await purge_in_batches(lambda: purge_expired_keys(self.ctx, now, self.options.batch))
 
     async def _purge_safely(self) -> None:
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 
 RECLAIM_RETRY_SECONDS = 1.0  # while the database is unavailable at start
 PAUSE_BETWEEN_BATCHES = 0.05  # lets other writers in between two purge transactions
+
+
+async def purge_in_batches(purge_batch: Callable[[], Awaitable[int]]) -> int:
+    """`purge_batch()` (one transaction, how many rows it deleted) until it deletes none, with a
+    pause between batches; how many rows in all."""
+    total = 0
+    while purged := await purge_batch():
+        total += purged
+        await asyncio.sleep(PAUSE_BETWEEN_BATCHES)
+    return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +105,11 @@ class Upkeep:
         """Purge everything past retention, a batch per table per transaction; how many rows."""
         now = self.ctx.clock.now()
         before = now - self.purge.retention
-        total = 0
-        while purged := await purge_settled(self.ctx, before, self.purge.batch):
-            total += purged
-            await asyncio.sleep(PAUSE_BETWEEN_BATCHES)
-        before = now - self.purge.deliveries
-        while purged := await purge_deliveries(self.ctx, before, self.purge.batch):
-            total += purged
-            await asyncio.sleep(PAUSE_BETWEEN_BATCHES)
-        return total
+        total = await purge_in_batches(lambda: purge_settled(self.ctx, before, self.purge.batch))
+        delivered_before = now - self.purge.deliveries
+        return total + await purge_in_batches(
+            lambda: purge_deliveries(self.ctx, delivered_before, self.purge.batch)
+        )
 
     async def _purge_safely(self) -> None:
         try:
