@@ -31,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -46,7 +45,7 @@ from benchmarks.listing_scale import AUDIENCE, seed
 from benchmarks.wrk import Load, run_wrk, wrk_binary
 from sqlalchemy import insert, make_url, select
 from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL, admin
-from tests.support.served import HOST, free_port, read_token, wait_until_ready
+from tests.support.served import HOST, free_port, serve
 
 from minigroups.adapters.db import migrate
 from minigroups.adapters.db.engine import create_engines
@@ -123,12 +122,6 @@ async def sample(url: str, count: int) -> list[tuple[str, str]]:
 # --- servers --------------------------------------------------------------------------------------
 
 
-def _drain(process: subprocess.Popen[str]) -> None:
-    if process.stdout is not None:
-        for _ in process.stdout:
-            pass
-
-
 @contextmanager
 def service(
     directory: Path,
@@ -142,20 +135,13 @@ def service(
 ) -> Iterator[Server]:
     """`minigroups serve` on the embedded default, pinned; PostgreSQL when `database_url`; the
     code of `source` (a baseline's `src`) when given."""
-    port = free_port()
     data_dir = directory / name
     data_dir.mkdir(exist_ok=True)
     authz_key = f"APP_AUTHZ__{AUDIENCE}__"
-    env = {
-        **os.environ,
-        "MINIGROUPS_DATA_DIR": str(data_dir),
-        "APP_HTTP__LISTENER_ADDRESS": f"{HOST}:{port}",
-        "APP_HTTP__METRICS_LISTENER_ADDRESS": f"{HOST}:{free_port()}",
-        authz_key + "TYPE": authz,
-    }
+    # The data directory itself (not serve()'s `data` below it): the SQLite copy is there.
+    env = {"MINIGROUPS_DATA_DIR": str(data_dir), authz_key + "TYPE": authz}
     if authz == "local":
         env[authz_key + "TRUSTED"] = f'["{DEV_ACCOUNT}"]'
-    env.pop("DATABASE_URL", None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
     if source is not None:
@@ -165,24 +151,9 @@ def service(
     if rate_limits:  # counted in memory, with quotas no run reaches (issue 10: the cost of it)
         env["APP_RATE_LIMITS__PER_ACCOUNT"] = '"1000000/second;100000000/minute"'
         env["APP_RATE_LIMITS__PER_AUDIENCE"] = '"1000000/second"'
-    command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "minigroups", "serve"]
-    process = subprocess.Popen(  # noqa: S603
-        command,
-        env=env,
-        cwd=data_dir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        token = read_token(process)
-        threading.Thread(target=_drain, args=(process,), daemon=True).start()
-        base = f"http://{HOST}:{port}"
-        wait_until_ready(base, process)
-        yield Server(name, base, process.pid, token)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    pinned = ("taskset", "-c", str(SERVER_CORE))
+    with serve(data_dir, env=env, prefix=pinned, keep_output=False) as served:
+        yield Server(name, served.base, served.pid, served.token)
 
 
 @contextmanager

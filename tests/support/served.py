@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ class Served:
     base: str
     token: str
     output: list[str]  # what the process printed after its token (drained, so it never blocks)
+    pid: int
 
     @property
     def auth(self) -> dict[str, str]:
@@ -43,18 +44,28 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(directory: Path) -> Iterator[Served]:
+def serve(
+    directory: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    prefix: Sequence[str] = (),
+    keep_output: bool = True,
+) -> Iterator[Served]:
+    """`minigroups serve` in `directory`; `env` added to its environment (after the defaults),
+    the command run under `prefix` (say `taskset -c 0`); with `keep_output` False what it prints
+    after its token is read and dropped (a benchmark's millions of access lines)."""
     port = free_port()
-    env = {
+    environ = {
         **os.environ,
         "MINIGROUPS_DATA_DIR": str(directory / "data"),
         "APP_HTTP__LISTENER_ADDRESS": f"{HOST}:{port}",
         "APP_HTTP__METRICS_LISTENER_ADDRESS": f"{HOST}:{free_port()}",
     }
-    env.pop("DATABASE_URL", None)
+    environ.pop("DATABASE_URL", None)
+    environ.update(env or {})
     process = subprocess.Popen(
-        [sys.executable, "-m", "minigroups", "serve"],
-        env=env,
+        [*prefix, sys.executable, "-m", "minigroups", "serve"],
+        env=environ,
         cwd=directory,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -63,10 +74,11 @@ def serve(directory: Path) -> Iterator[Served]:
     try:
         token = read_token(process)
         output: list[str] = []
-        threading.Thread(target=_drain, args=(process, output), daemon=True).start()
+        kept = output if keep_output else None
+        threading.Thread(target=_drain, args=(process, kept), daemon=True).start()
         base = f"http://{HOST}:{port}"
         wait_until_ready(base, process)
-        yield Served(base, token, output)
+        yield Served(base, token, output, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
@@ -74,9 +86,12 @@ def serve(directory: Path) -> Iterator[Served]:
             process.stdout.close()
 
 
-def _drain(process: subprocess.Popen[str], output: list[str]) -> None:
-    if process.stdout is not None:
-        output.extend(process.stdout)
+def _drain(process: subprocess.Popen[str], output: list[str] | None) -> None:
+    if process.stdout is None:
+        return
+    for line in process.stdout:
+        if output is not None:
+            output.append(line)
 
 
 def read_token(process: subprocess.Popen[str]) -> str:
