@@ -39,7 +39,7 @@ import uvloop
 from benchmarks.create_latency import Result, broker_binary
 from sqlalchemy import make_url
 from tests.api.conftest import ADMIN, _private_key_pem, bearer_token
-from tests.integration.ulms.processes import AUDIENCE, Served, stop, wait_ready, write_config
+from tests.integration.ulms.processes import AUDIENCE, serve, stop, wait_ready, write_config
 from tests.integration.ulms.service import CONFERENCE_ACCOUNT, EVENT_ACCOUNT
 from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL, admin
 from tests.support.mosquitto import Mosquitto
@@ -182,25 +182,6 @@ def export_source(revision: str, directory: Path) -> Path:
     return target / "src"
 
 
-def serve(config: Path, label: str, source: Path | None) -> Served:
-    """`minigroups serve --config` (the working tree's code, or `source`'s)."""
-    text = config.read_text()
-    listener = text.split('listener_address = "', 1)[1].split('"', 1)[0]
-    metrics = text.split('metrics_listener_address = "', 1)[1].split('"', 1)[0]
-    log = config.with_suffix(".log")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_") and k != "DATABASE_URL"}
-    if source is not None:
-        env["PYTHONPATH"] = str(source)
-    with log.open("ab") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own command line
-            [sys.executable, "-m", "minigroups", "serve", "--config", str(config)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Served(label, f"http://{listener}", f"http://{metrics}/metrics", process, log)
-
-
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -245,7 +226,9 @@ async def one_round(  # noqa: PLR0917 - one round's whole setup
         secret = directory / "hs256.secret"
         key = directory / "svc.private.pem"
         config = write_config(directory, label, broker, secret, key, database_url=url)
-        served = serve(config, label, source)
+        served = serve(
+            config, label, extra_env={} if source is None else {"PYTHONPATH": str(source)}
+        )
         try:
             await wait_ready(served)
             creator = Creator(served.base, bearer_token(secret, ADMIN, AUDIENCE), label)

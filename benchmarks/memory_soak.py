@@ -25,11 +25,11 @@ from pathlib import Path
 import asyncpg
 import uvloop
 from benchmarks.create_latency import broker_binary
-from benchmarks.create_throughput import Creator, peers_process, serve
+from benchmarks.create_throughput import Creator, peers_process
 from benchmarks.wrk import run_wrk, wrk_binary
 from sqlalchemy import make_url
 from tests.api.conftest import ADMIN, _private_key_pem, bearer_token
-from tests.integration.ulms.processes import AUDIENCE, stop, wait_ready, write_config
+from tests.integration.ulms.processes import AUDIENCE, serve, stop, wait_ready, write_config
 from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL, admin
 from tests.support.mosquitto import Mosquitto
 
@@ -102,7 +102,7 @@ async def soak(directory: Path, reads: int, creates: int) -> list[Third]:
         key = _private_key_pem(directory / "svc.private.pem")
         async with peers_process(broker):
             config = write_config(directory, "soak", broker, secret, key, database_url=url)
-            served = serve(config, "soak", None)
+            served = serve(config, "soak")
             try:
                 await wait_ready(served)
                 token = bearer_token(secret, ADMIN, AUDIENCE)
