@@ -21,6 +21,7 @@ from minigroups.adapters.auth.keys import AuthConfigError, load_signing_key
 from minigroups.adapters.auth.tokens import mint_id_token
 from minigroups.adapters.clock import SystemClock
 from minigroups.adapters.db import Pools, create_store
+from minigroups.adapters.logging_setup import AccessLines
 from minigroups.adapters.metrics import PrometheusMetrics
 from minigroups.adapters.peers.build import build_peer_clients
 from minigroups.adapters.peers.lifecycle import LifecycleWire
@@ -43,6 +44,7 @@ from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits
 from minigroups.api.rate_limits import RateLimitGate
 from minigroups.api.routes import build_routes
+from minigroups.api.trail import LoggedAccessLines
 from minigroups.config import RATE_LIMIT_QUOTAS, Settings
 from minigroups.console.app import ConsoleOptions, build_console_app
 from minigroups.consumer.key_expiry import KeyExpiry, KeyExpiryOptions
@@ -412,6 +414,7 @@ def create_app(container: Container) -> ApiApp:
         observer=container.metrics,
         limits=RequestLimits.picked(msgspec.structs.asdict(settings.limits)),
         rate_limits=None if container.rate_limits is None else RateLimitGate(container.rate_limits),
+        access=AccessLines(fallback=LoggedAccessLines()),
     )
 
 

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 import structlog
 
-from minigroups.adapters.logging_setup import ACCESS_LOGGER, REDACTED, configure_logging
+from minigroups.adapters.logging_setup import (
+    ACCESS_LOGGER,
+    REDACTED,
+    AccessLines,
+    Format,
+    configure_logging,
+)
+from minigroups.api.trail import LoggedAccessLines
 from minigroups.config import ConfigError, embedded_settings
 from minigroups.entrypoints.cli import main
 from tests.support.logs import captured_logs, restored_logging
@@ -179,3 +186,61 @@ def test_the_command_configures_logging_from_the_settings(
     logging.getLogger("minigroups.demo").error("at the level")
     lines = capsys.readouterr().err.splitlines()
     assert [json.loads(line)["message"] for line in lines] == ["at the level"]
+
+
+class _Recorded:
+    """The fallback writer, recording what it was asked to write."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, int, float, str | None]] = []
+
+    def line(
+        self, method: str, route: str, status: int, duration_ms: float, client: str | None
+    ) -> None:
+        self.lines.append((method, route, status, duration_ms, client))
+
+
+def test_the_direct_access_line_is_the_logged_one() -> None:
+    """Issue 12: with JSON configured, the access line skips the logging module; its keys and
+    values are the ones the logged record gets (api/trail.py's LoggedAccessLines)."""
+    fallback = _Recorded()
+    direct = AccessLines(fallback)
+    structlog.contextvars.bind_contextvars(request_id="r-1", account="a.b.c")
+    try:
+        with captured_logs("info", "json") as logs:
+            direct.line("GET", "/api/v1/minigroups/{id}", 200, 1.234, "127.0.0.1")
+            LoggedAccessLines().line("GET", "/api/v1/minigroups/{id}", 200, 1.234, "127.0.0.1")
+    finally:
+        structlog.contextvars.clear_contextvars()
+    assert fallback.lines == []
+    fast, logged = logs.of(ACCESS_LOGGER)
+    assert fast.pop("timestamp").endswith("Z")
+    logged.pop("timestamp")
+    assert list(fast) == list(logged)
+    assert fast == logged
+    assert fast["message"] == "GET /api/v1/minigroups/{id} 200 1.2 ms"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "access", "level"),
+    [("console", True, "info"), ("json", False, "info"), ("json", True, "warning")],
+    ids=["console", "access-off", "level-warning"],
+)
+def test_the_access_line_falls_back_to_logging(fmt: Format, access: bool, level: str) -> None:
+    fallback = _Recorded()
+    with captured_logs(level, fmt, access=access) as logs:
+        AccessLines(fallback).line("GET", "/healthz", 200, 0.5, None)
+    assert fallback.lines == [("GET", "/healthz", 200, 0.5, None)]
+    assert logs.text == ""
+
+
+def test_the_access_line_follows_a_replaced_handler() -> None:
+    """A handler that is no longer the root's (logging configured again, or put back) is not
+    written to: the line goes through logging as configured now."""
+    fallback = _Recorded()
+    lines = AccessLines(fallback)
+    with captured_logs("info", "json") as first:
+        pass
+    lines.line("GET", "/healthz", 200, 0.5, None)
+    assert first.text == ""
+    assert fallback.lines == [("GET", "/healthz", 200, 0.5, None)]

@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 import msgspec
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from minigroups.services.trail import ACCOUNT
 
 HANDLER_NAME = "minigroups"
 ACCESS_LOGGER = "minigroups.access"  # api/trail.py's one line per HTTP request
@@ -77,6 +80,7 @@ def configure_logging(
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
+    _json_lines.handler = handler if chosen == "json" else None
     numeric = logging.getLevelNamesMapping()[level.upper()]
     root.setLevel(numeric)
     for name in UVICORN_LOGGERS:
@@ -95,6 +99,71 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+
+
+class AccessLineWriter(Protocol):
+    """What writes an access line when the fast path cannot (api/trail.py's logged lines)."""
+
+    def line(
+        self, method: str, route: str, status: int, duration_ms: float, client: str | None
+    ) -> None: ...
+
+
+class _JsonLines:
+    """The process's JSON handler, once `configure_logging` chose JSON (else None)."""
+
+    handler: logging.Handler | None = None
+
+
+_json_lines = _JsonLines()
+_access_logger = logging.getLogger(ACCESS_LOGGER)
+
+
+class AccessLines:
+    """The access line of every request (issue 11), written straight to the JSON handler's stream
+    when the process logs JSON: the same keys and values as the logged record would give
+    (`_PlainRecordsFast`), without the logging module's record, caller look-up and handler chain,
+    which cost most of the line's time (issue 12). `[log] access = false`, a level above info, the
+    console format, or a handler that is no longer the root's: the line goes to `fallback`.
+    """
+
+    def __init__(self, fallback: AccessLineWriter) -> None:
+        self._fallback = fallback
+
+    def line(
+        self, method: str, route: str, status: int, duration_ms: float, client: str | None
+    ) -> None:
+        handler = _json_lines.handler
+        if (
+            handler is None
+            or not _access_logger.isEnabledFor(logging.INFO)
+            or handler not in logging.root.handlers
+            or not isinstance(handler, logging.StreamHandler)
+        ):
+            self._fallback.line(method, route, status, duration_ms, client)
+            return
+        event: EventDict = dict(structlog.contextvars.get_contextvars())
+        event["level"] = "info"
+        event["logger"] = ACCESS_LOGGER
+        event["timestamp"] = _timestamp(time.time())
+        event["method"] = method
+        event["route"] = route
+        event["status"] = status
+        event["duration_ms"] = duration_ms
+        event[ACCOUNT] = event.get(ACCOUNT)
+        event["client"] = client
+        event["message"] = f"{method} {route} {status} {duration_ms:.1f} ms"
+        text = _json_text(redact_secrets(None, "", _plain_values(None, "", event)))
+        handler.acquire()
+        try:
+            handler.stream.write(text + handler.terminator)
+            handler.flush()
+        finally:
+            handler.release()
+
+
+def _timestamp(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z")
 
 
 # What every LogRecord has: the rest of a record's attributes are the `extra=` key-values.
@@ -121,9 +190,7 @@ class _PlainRecordsFast(logging.Formatter):
         level = record.levelname.lower()
         event["level"] = "warning" if level == "warn" else level
         event["logger"] = record.name
-        event["timestamp"] = (
-            datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
-        )
+        event["timestamp"] = _timestamp(record.created)
         for key, value in record.__dict__.items():
             if key not in _RECORD_KEYS:
                 event[key] = value

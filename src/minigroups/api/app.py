@@ -22,7 +22,7 @@ from minigroups.api.problems import (
 from minigroups.api.query import QueryString
 from minigroups.api.rate_limits import RateLimitGate
 from minigroups.api.routing import UUID_PARAMS, Endpoint, RouteTable
-from minigroups.api.trail import RequestTrail, note_caller
+from minigroups.api.trail import AccessLog, LoggedAccessLines, RequestTrail, note_caller
 from minigroups.domain.ids import AccountId
 from minigroups.services.context import Context
 
@@ -54,6 +54,7 @@ class ApiApp:
         observer: RequestObserver | None = None,
         limits: RequestLimits | None = None,
         rate_limits: RateLimitGate | None = None,
+        access: AccessLog | None = None,
     ) -> None:
         self.table = table
         self.ctx = ctx
@@ -64,6 +65,7 @@ class ApiApp:
         self.observer = observer
         self.limits = limits or RequestLimits()
         self.rate_limits = rate_limits  # None: `[rate_limits]` configures no quota
+        self.access = access or LoggedAccessLines()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -75,7 +77,7 @@ class ApiApp:
             route, response = await self._dispatch(scope, receive)
             trail.stamp(response)
             await response(scope, receive, send)
-            elapsed = trail.finish(route, response.status_code)
+            elapsed = trail.finish(route, response.status_code, self.access)
         if self.observer is not None:
             self.observer.observe_request(route, scope["method"], response.status_code, elapsed)
 

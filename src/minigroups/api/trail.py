@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from uuid import uuid4
 
 import structlog
@@ -24,6 +24,53 @@ from minigroups.domain.ids import AccountId
 from minigroups.services.trail import ACCOUNT, REQUEST_ID
 
 access_log = logging.getLogger("minigroups.access")
+
+
+class AccessLog(Protocol):
+    """Where a request's access line goes (the logging setup may write it straight as JSON)."""
+
+    def line(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        duration_ms: float,
+        client: str | None,
+    ) -> None:
+        """Write one access line; the task's context (request id, account) is the request's."""
+        ...
+
+
+class LoggedAccessLines:
+    """Access lines as records of the `minigroups.access` logger, through whatever handlers the
+    process configured (the console format; the tests' captured logs)."""
+
+    def line(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        duration_ms: float,
+        client: str | None,
+    ) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        access_log.info(
+            "%s %s %d %.1f ms",
+            method,
+            route,
+            status,
+            duration_ms,
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": duration_ms,
+                ACCOUNT: structlog.contextvars.get_contextvars().get(ACCOUNT),
+                "client": client,
+            },
+        )
+
 
 MAX_REQUEST_ID_LENGTH = 128
 _TRAIL_KEYS = (REQUEST_ID, ACCOUNT)
@@ -72,25 +119,15 @@ class RequestTrail:
         """Echo the request id in the answer (every answer, whatever its status)."""
         response.headers["x-request-id"] = self.request_id
 
-    def finish(self, route: str, status: int) -> float:
-        """Log the access line; the seconds the request took."""
+    def finish(self, route: str, status: int, lines: AccessLog) -> float:
+        """Write the access line; the seconds the request took."""
         seconds = time.perf_counter() - self.started
-        method: str = self.scope["method"]
-        duration_ms = round(seconds * 1000, 3)
         client = self.scope.get("client")
-        access_log.info(
-            "%s %s %d %.1f ms",
-            method,
+        lines.line(
+            self.scope["method"],
             route,
             status,
-            duration_ms,
-            extra={
-                "method": method,
-                "route": route,
-                "status": status,
-                "duration_ms": duration_ms,
-                ACCOUNT: structlog.contextvars.get_contextvars().get(ACCOUNT),
-                "client": client[0] if client else None,
-            },
+            round(seconds * 1000, 3),
+            client[0] if client else None,
         )
         return seconds
