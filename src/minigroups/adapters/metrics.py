@@ -153,6 +153,7 @@ class PrometheusMetrics:
     ) -> None:
         disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series: a process-wide switch of the client
         self.registry = registry
+        self._request_series: dict[tuple[str, str, int], Histogram] = {}
         self._requests = Histogram(
             PREFIX + "http_request_duration_seconds",
             "Seconds from the start of an HTTP request to the end of its answer, by route "
@@ -188,7 +189,11 @@ class PrometheusMetrics:
         self._connected.set_function(lambda: 1.0 if connected() else 0.0)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self._requests.labels(route, method, str(status)).observe(seconds)
+        key = (route, method, status)
+        series = self._request_series.get(key)
+        if series is None:  # the labels' look-up, once per series (issue 12: once per request)
+            series = self._request_series[key] = self._requests.labels(route, method, str(status))
+        series.observe(seconds)
 
     def increment(self, name: str, **labels: str) -> None:
         counter = self._counters.get(name)

@@ -7,8 +7,13 @@ their microseconds, JSON maps, booleans, segments, the viewer's properties and p
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
+
+import asyncpg
+import pytest
+from sqlalchemy import make_url
 
 from minigroups.adapters.db import SqlStore
 from minigroups.domain.ids import AccountId
@@ -80,3 +85,29 @@ async def test_a_read_of_nothing_is_none(store: SqlStore) -> None:
     found = await store.reader.read_by_id(minigroup.id, ALICE)
     assert found is not None
     assert found.recordings == []
+
+
+async def test_reads_go_on_after_the_server_ends_the_readers_connections(
+    store: SqlStore, database_url: str
+) -> None:
+    """PostgreSQL ends the read pool's idle connections (a restart, an operator): the next read
+    opens a new one instead of failing on the dead one."""
+    if not database_url.startswith("postgres"):
+        pytest.skip("the read pool is PostgreSQL's")
+    minigroup = await establish(store)
+    assert await store.reader.read_by_id(minigroup.id, ALICE) is not None
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    operator = await asyncpg.connect(dsn)
+    try:
+        ended = await operator.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'minigroups-read' AND datname = current_database()"
+        )
+    finally:
+        await operator.close()
+    assert ended >= 1
+    await asyncio.sleep(0.1)  # the client sees the connection end
+    for _ in range(3):
+        found = await store.reader.read_by_id(minigroup.id, ALICE)
+        assert found is not None
+        assert found.minigroup.id == minigroup.id

@@ -4,8 +4,9 @@ A read is the service's hottest path, and SQLAlchemy's async layer (greenlet han
 checkout events, result processing) cost as much as the rest of the request. The statement is
 still built by SQLAlchemy from the one schema (`minigroup_read.py`), compiled once, and run:
 
-- on PostgreSQL, by asyncpg directly, from a small pool of its own (created on first use; its
-  connections keep PostgreSQL's default plan caching, which suits a primary-key lookup);
+- on PostgreSQL, by asyncpg directly, from a small pool of its own (`read_pool.py`; its
+  connections are never reset, since the reader's SELECTs change no session state, and keep
+  PostgreSQL's default plan caching, which suits a primary-key lookup);
 - on SQLite, by the standard `sqlite3` module in the event loop's thread, the columns read by
   SQLAlchemy's own type processors: a read of a few rows from a WAL database takes tens of
   microseconds, less than handing it to a thread and back, and a WAL reader never waits for
@@ -16,11 +17,10 @@ Errors leave translated, as from every other adapter (`errors.translating`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
-from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +38,7 @@ from minigroups.adapters.db.minigroup_read import (
     READ_BY_SCOPE,
     read_from_rows,
 )
+from minigroups.adapters.db.read_pool import ReadPool
 from minigroups.domain.ids import AccountId
 from minigroups.ports import MinigroupRead
 
@@ -64,6 +65,10 @@ class _Compiled:
             impl = column.type.dialect_impl(dialect)
             process = impl.result_processor(dialect, None) if processors else None
             self._columns.append((str(column.key), process))
+        # A named tuple: made from the driver's row in one C call, its columns read as attributes
+        # (a SimpleNamespace built from a dict cost ten times as much; issue 12).
+        self._row = _row_type([name for name, _ in self._columns])
+        self._processed = any(process is not None for _, process in self._columns)
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         arguments = []
@@ -73,15 +78,19 @@ class _Compiled:
             arguments.append(value if bind is None or value is None else bind(value))
         return arguments
 
-    def row(self, values: Sequence[Any]) -> SimpleNamespace:
+    def row(self, values: Sequence[Any]) -> Any:
         """A row of the driver (in the statement's column order), its columns as attributes (as
         the row mappers read them), each as SQLAlchemy would read it."""
-        return SimpleNamespace(
-            **{
-                name: value if process is None or value is None else process(value)
-                for (name, process), value in zip(self._columns, values, strict=True)
-            }
+        if not self._processed:
+            return self._row._make(values)
+        return self._row._make(
+            value if process is None or value is None else process(value)
+            for (_, process), value in zip(self._columns, values, strict=True)
         )
+
+
+def _row_type(names: list[str]) -> Any:
+    return namedtuple("Row", names)
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
@@ -89,11 +98,6 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(
             name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
-
-
-async def _keep_session(_: asyncpg.Connection) -> None:
-    """A released connection is not reset: the reader only runs its own SELECTs, which change no
-    session state, and asyncpg's default reset is one more round trip per read."""
 
 
 class _Reader:
@@ -127,42 +131,50 @@ class _Reader:
 
 
 class AsyncpgReader(_Reader):
-    """`MinigroupReader` on PostgreSQL: asyncpg and a pool of `pools.read_size` connections."""
+    """`MinigroupReader` on PostgreSQL: asyncpg and `read_pool.ReadPool` of `pools.read_size`
+    connections (opened on first use, `pools.read_idle` of them kept warm from then on)."""
 
     def __init__(self, database_url: str, pools: Pools) -> None:
         super().__init__(PGDialect_asyncpg(), processors=False)  # type: ignore[no-untyped-call]
         self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
         self._pools = pools
-        self._timeout = pools.timeout
-        self._pool: asyncpg.Pool | None = None
-        self._starting = asyncio.Lock()
+        self._pool = ReadPool(
+            self._connect,
+            size=pools.read_size,
+            timeout=pools.timeout,
+            max_lifetime=pools.max_lifetime,
+        )
+        self._warmed = False
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            with translating():
-                await pool.close()
+        with translating():
+            await self._pool.close()
 
     async def _run(self, text: str, arguments: list[Any]) -> Sequence[Sequence[Any]]:
-        pool = self._pool or await self._start()
-        # asyncio.timeout rather than acquire(timeout=): asyncpg's wait_for makes a task
-        async with asyncio.timeout(self._timeout), pool.acquire() as connection:
+        if not self._warmed:
+            self._warmed = True
+            await self._pool.warm(min(self._pools.read_idle, self._pools.read_size))
+        async with self._pool.connection() as connection:
             records: list[asyncpg.Record] = await connection.fetch(text, *arguments)
         return records
 
-    async def _start(self) -> asyncpg.Pool:
-        async with self._starting:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._dsn,
-                    min_size=min(self._pools.read_idle, self._pools.read_size),
-                    max_size=self._pools.read_size,
-                    timeout=self._timeout,
-                    init=_init_connection,
-                    reset=_keep_session,
-                    server_settings={"application_name": "minigroups-read"},
-                )
-            return self._pool
+    async def _connect(self) -> asyncpg.Connection:
+        # A statement gets the pool's timeout too: on the server (statement_timeout) and in
+        # asyncpg's protocol (command_timeout, a timer of the protocol's own, no task).
+        connection: asyncpg.Connection = await asyncpg.connect(
+            self._dsn,
+            command_timeout=self._pools.timeout,
+            server_settings={
+                "application_name": "minigroups-read",
+                "statement_timeout": str(int(self._pools.timeout * 1000)),
+            },
+        )
+        try:
+            await _init_connection(connection)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
 
 
 class SqliteReader(_Reader):
