@@ -8,6 +8,7 @@ of the read path after the event loop.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,24 +58,24 @@ READ_BY_SCOPE = _read(
 )
 
 
-class _Prefixed:
-    """A row's recording columns under their own names, for `recording_from_row`."""
-
-    __slots__ = ("_row",)
-
-    def __init__(self, row: Any) -> None:
-        self._row = row
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, RECORDING_PREFIX + name)
+# The recording's columns close each row (`_read`), in the table's order: taken by position as a
+# row of their own, read by `recording_from_row` under their own names (issue 12: a proxy that
+# renamed each attribute cost a third of the mapping).
+_RecordingRow = namedtuple("_RecordingRow", [column.name for column in recording.c])  # type: ignore[misc]
+_RECORDING_COLUMNS = len(recording.c)
 
 
 def read_from_rows(rows: Sequence[Any]) -> MinigroupRead | None:
-    """The read from its rows (SQLAlchemy rows, or anything with the columns as attributes)."""
+    """The read from its rows: sequences in the statement's column order, the columns also as
+    attributes (SQLAlchemy's rows, the readers' named tuples)."""
     if not rows:
         return None
     first = rows[0]
-    recordings = [recording_from_row(_Prefixed(row)) for row in rows if row.r_id is not None]
+    recordings = [
+        recording_from_row(_RecordingRow._make(row[-_RECORDING_COLUMNS:]))
+        for row in rows
+        if row.r_id is not None
+    ]
     return MinigroupRead(
         minigroup=minigroup_from_row(first),
         recordings=recordings,
