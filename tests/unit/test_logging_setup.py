@@ -244,3 +244,17 @@ def test_the_access_line_follows_a_replaced_handler() -> None:
     lines.line("GET", "/healthz", 200, 0.5, None)
     assert first.text == ""
     assert fallback.lines == [("GET", "/healthz", 200, 0.5, None)]
+
+
+def test_the_direct_access_line_redacts_what_the_caller_put_in_its_context() -> None:
+    """The request id comes from the caller's `X-Request-Id`: a token there is not written."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    structlog.contextvars.bind_contextvars(request_id=jwt)
+    try:
+        with captured_logs("info", "json") as logs:
+            AccessLines(_Recorded()).line("GET", "/healthz", 200, 0.5, "127.0.0.1")
+    finally:
+        structlog.contextvars.clear_contextvars()
+    [line] = logs.of(ACCESS_LOGGER)
+    assert line["request_id"] == REDACTED
+    assert jwt not in logs.text

@@ -142,7 +142,12 @@ class AccessLines:
         ):
             self._fallback.line(method, route, status, duration_ms, client)
             return
-        event: EventDict = dict(structlog.contextvars.get_contextvars())
+        # Only the context's values can hold what a caller sent (the request id): they alone are
+        # made plain and checked for secrets; the rest are the route's template, numbers and the
+        # peer's address.
+        event: EventDict = redact_secrets(
+            None, "", _plain_values(None, "", structlog.contextvars.get_contextvars())
+        )
         event["level"] = "info"
         event["logger"] = ACCESS_LOGGER
         event["timestamp"] = _timestamp(time.time())
@@ -153,11 +158,12 @@ class AccessLines:
         event[ACCOUNT] = event.get(ACCOUNT)
         event["client"] = client
         event["message"] = f"{method} {route} {status} {duration_ms:.1f} ms"
-        text = _json_text(redact_secrets(None, "", _plain_values(None, "", event)))
+        text = _json_text(event)
         handler.acquire()
         try:
-            handler.stream.write(text + handler.terminator)
-            handler.flush()
+            stream = handler.stream
+            stream.write(text + handler.terminator)
+            stream.flush()
         finally:
             handler.release()
 
