@@ -35,18 +35,31 @@ class PoolTimeoutError(TimeoutError):
     """No connection came back within the pool's timeout."""
 
 
+IDLE_SECONDS = 300.0  # a connection idle this long is closed, beyond `keep_idle` (asyncpg's)
+
+
 @dataclass(slots=True)
 class _Held:
     connection: asyncpg.Connection
     opened: float
+    idle_since: float = 0.0
 
 
 class ReadPool:
     """At most `size` connections made by `connect`; see the module's text."""
 
-    def __init__(self, connect: Connect, *, size: int, timeout: float, max_lifetime: float) -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        *,
+        size: int,
+        timeout: float,
+        max_lifetime: float,
+        keep_idle: int = 1,
+    ) -> None:
         self._connect = connect
         self._size = size
+        self._keep_idle = keep_idle
         self._timeout = timeout
         self._max_lifetime = max_lifetime
         self._idle: deque[_Held] = deque()
@@ -144,11 +157,8 @@ class ReadPool:
         return held
 
     def _return(self, held: _Held) -> None:
-        if (
-            self._closed
-            or held.connection.is_closed()
-            or time.monotonic() - held.opened > self._max_lifetime
-        ):
+        now = time.monotonic()
+        if self._closed or held.connection.is_closed() or now - held.opened > self._max_lifetime:
             self._discard(held)
             return
         while self._waiters:
@@ -156,7 +166,12 @@ class ReadPool:
             if not waiter.done():
                 waiter.set_result(held)
                 return
+        held.idle_since = now
         self._idle.append(held)
+        # After a burst: the connections idle for long (at the left: the last returned are taken
+        # first) are closed, down to `keep_idle`.
+        while len(self._idle) > self._keep_idle and now - self._idle[0].idle_since > IDLE_SECONDS:
+            self._discard(self._idle.popleft())
 
     def _discard(self, held: _Held) -> None:
         self._open -= 1

@@ -147,6 +147,7 @@ class AsyncpgReader(_Reader):
             size=pools.read_size,
             timeout=pools.timeout,
             max_lifetime=pools.max_lifetime,
+            keep_idle=pools.read_idle,
         )
         self._warmed = False
 
