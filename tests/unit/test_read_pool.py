@@ -186,13 +186,10 @@ async def test_warm_opens_idle_connections_up_to_the_size() -> None:
     assert (len(connector.opened), reads.idle_connections) == (2, 2)
 
 
-async def test_after_a_burst_long_idle_connections_are_closed_down_to_keep_idle(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_after_a_burst_long_idle_connections_are_closed_down_to_keep_idle() -> None:
     connector = Connector()
-    reads = pool(connector, size=3, keep_idle=1)
     clock = [1000.0]
-    monkeypatch.setattr("minigroups.adapters.db.read_pool.time.monotonic", lambda: clock[0])
+    reads = pool(connector, size=3, keep_idle=1, max_lifetime=3600.0, clock=lambda: clock[0])
     await reads.warm(3)  # all three idle since 1000
     assert reads.idle_connections == 3
     clock[0] += 301

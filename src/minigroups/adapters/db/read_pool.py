@@ -56,8 +56,10 @@ class ReadPool:
         timeout: float,
         max_lifetime: float,
         keep_idle: int = 1,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._connect = connect
+        self._clock = clock
         self._size = size
         self._keep_idle = keep_idle
         self._timeout = timeout
@@ -129,7 +131,7 @@ class ReadPool:
     async def _new(self) -> _Held:
         async with asyncio.timeout(self._timeout):
             connection = await self._connect()
-        return _Held(connection, time.monotonic())
+        return _Held(connection, self._clock())
 
     async def _wait(self) -> _Held:
         waiter: asyncio.Future[_Held | None] = asyncio.get_running_loop().create_future()
@@ -157,7 +159,7 @@ class ReadPool:
         return held
 
     def _return(self, held: _Held) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if self._closed or held.connection.is_closed() or now - held.opened > self._max_lifetime:
             self._discard(held)
             return
