@@ -12,7 +12,8 @@ SQLite file. Then, every server pinned to core 0 and wrk (Debian's package) to c
 Each server verifies a real token (HS256, the development token that `serve` prints; the token
 cache serves repeats, as it would a client's). The targets run in turns, `--rounds` times, each
 for `--seconds` at `--connections`; ratios are taken within a round and the median is reported.
-Then p99 at half of the service's measured maximum (wrk's per-connection delay holds the rate).
+Then p99 at half of the service's measured maximum (wrk's per-connection delay holds the rate),
+`--rounds` times in turn with the bare route at the same rate, the median of each reported.
 
 `--scale N` instead compares read p50 at 1,000 and at N minigroups (two databases seeded alike).
 
@@ -310,11 +311,21 @@ def compare(args: argparse.Namespace, admin_url: str, directory: Path) -> list[s
             profile(targets[1], args, directory)
         results = rounds(targets, args, directory)
         full = statistics.median(x.per_second for x in results["none, by id"])
-        half = half_load(targets[1], full, args, directory)
-    return report(results, half, full)
+        # `--rounds` turns, the service and the bare route at the same rate (what this machine
+        # gives at that load: a floor); the run with the median p99 of each is reported.
+        halves: list[Load] = []
+        bare_halves: list[Load] = []
+        for _ in range(args.rounds):
+            halves.append(half_load(targets[1], full, args, directory))
+            bare_halves.append(half_load(targets[0], full, args, directory))
+    return report(results, median_p99(halves), full, median_p99(bare_halves))
 
 
-def report(results: dict[str, list[Load]], half: Load, full: float) -> list[str]:
+def median_p99(loads: list[Load]) -> Load:
+    return sorted(loads, key=lambda load: load.p99_ms)[len(loads) // 2]
+
+
+def report(results: dict[str, list[Load]], half: Load, full: float, bare_half: Load) -> list[str]:
     lines = ["", "median over rounds (ratios within a round):"]
     for name, loads in results.items():
         rps = statistics.median(x.per_second for x in loads)
@@ -322,9 +333,12 @@ def report(results: dict[str, list[Load]], half: Load, full: float) -> list[str]
         vs = ratio(results, name, "bare PostgreSQL", "per_second")
         lines.append(f"  {name:<22} {rps:>8.0f} req/s  {vs:5.2f}x bare   p99 {p99:7.2f} ms")
     lines.append(
-        f"  half load: {half.per_second:.0f} req/s (of {full:.0f}), p99 {half.p99_ms:.2f} ms"
+        f"  half load: {half.per_second:.0f} req/s (of {full:.0f}), p99 {half.p99_ms:.2f} ms; "
+        f"the bare route at the same rate ({bare_half.per_second:.0f} req/s): "
+        f"p99 {bare_half.p99_ms:.2f} ms"
     )
     failures = sum(x.failures for loads in results.values() for x in loads) + half.failures
+    failures += bare_half.failures
     lines.append(f"  answers not 2xx: {failures}")
     by_id_ratio = ratio(results, "none, by id", "bare PostgreSQL", "per_second")
     local_ratio = ratio(results, "local, by id", "bare PostgreSQL", "per_second")
