@@ -318,14 +318,17 @@ def compare(args: argparse.Namespace, admin_url: str, directory: Path) -> list[s
         for _ in range(args.rounds):
             halves.append(half_load(targets[1], full, args, directory))
             bare_halves.append(half_load(targets[0], full, args, directory))
-    return report(results, median_p99(halves), full, median_p99(bare_halves))
+    return report(results, halves, full, bare_halves)
 
 
 def median_p99(loads: list[Load]) -> Load:
     return sorted(loads, key=lambda load: load.p99_ms)[len(loads) // 2]
 
 
-def report(results: dict[str, list[Load]], half: Load, full: float, bare_half: Load) -> list[str]:
+def report(
+    results: dict[str, list[Load]], halves: list[Load], full: float, bare_halves: list[Load]
+) -> list[str]:
+    half, bare_half = median_p99(halves), median_p99(bare_halves)
     lines = ["", "median over rounds (ratios within a round):"]
     for name, loads in results.items():
         rps = statistics.median(x.per_second for x in loads)
@@ -337,8 +340,7 @@ def report(results: dict[str, list[Load]], half: Load, full: float, bare_half: L
         f"the bare route at the same rate ({bare_half.per_second:.0f} req/s): "
         f"p99 {bare_half.p99_ms:.2f} ms"
     )
-    failures = sum(x.failures for loads in results.values() for x in loads) + half.failures
-    failures += bare_half.failures
+    failures = sum(x.failures for loads in [*results.values(), halves, bare_halves] for x in loads)
     lines.append(f"  answers not 2xx: {failures}")
     by_id_ratio = ratio(results, "none, by id", "bare PostgreSQL", "per_second")
     local_ratio = ratio(results, "local, by id", "bare PostgreSQL", "per_second")
