@@ -85,7 +85,11 @@ class RateLimitGate:
             response = await respond()
         except Exception as exc:  # noqa: BLE001 - rendered here, so that it carries the fields
             response = problem_response(exc)
-        response.headers.update(fields)
+        # Appended as they are: no answer carries them before this (MutableHeaders.update
+        # looked for each among the others first; issue 12).
+        response.raw_headers.extend(
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in fields.items()
+        )
         return response
 
     def _fields(self, kind: RateLimitKind, tally: Tally) -> dict[str, str]:

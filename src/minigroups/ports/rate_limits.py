@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,10 +17,10 @@ class Quota:
     window_seconds: int
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
     """One request counted against a quota: whether it fitted, how many requests are left, and
-    in how many seconds more become available (0: some are available now)."""
+    in how many seconds more become available (0: some are available now). A named tuple: a
+    request makes one per quota, and a frozen dataclass cost three times as much to make."""
 
     quota: Quota
     allowed: bool

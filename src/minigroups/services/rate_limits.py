@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from minigroups.domain.errors import RateLimitStorageUnavailable
 from minigroups.domain.ids import AccountId
@@ -47,11 +48,10 @@ class Policies:
         return "per_account"
 
 
-@dataclass(frozen=True, slots=True)
-class Tally:
+class Tally(NamedTuple):
     """What counting one request found: the usage of each quota counted, the first one it did
     not fit (None: it may go on), and whether it was counted at all (False: the storage failed,
-    the request goes on unchecked)."""
+    the request goes on unchecked). One per request: a named tuple, as `Usage`."""
 
     usages: tuple[Usage, ...] = ()
     refused: Usage | None = None
