@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Row, and_, bindparam, delete, false, or_, select, true, update
+from sqlalchemy import and_, bindparam, delete, exists, false, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.listing import page_statement
 from minigroups.adapters.db.rows import minigroup_from_row
-from minigroups.adapters.db.tables import MINIGROUP, UtcDateTime, class_
+from minigroups.adapters.db.tables import MINIGROUP, UtcDateTime, class_, webhook_endpoint
 from minigroups.domain.json_value import JsonObject
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
@@ -63,7 +63,7 @@ _BY_ROOM = {
 _LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _BY_ROOM.items()}
 
 
-def _dummy_from_row(row: Row[Any]) -> Dummy:
+def dummy_from_row(row: Any) -> Dummy:
     return Dummy(
         id=row.id,
         claim=row.claim,
@@ -98,7 +98,7 @@ _CLAIMED_COLUMNS = (
 
 
 @functools.cache
-def _claim_statement(dialect_name: str) -> ReturningInsert[Any]:
+def claim_statement(dialect_name: str) -> ReturningInsert[Any]:
     """INSERT ... ON CONFLICT (audience, scope) DO UPDATE ... WHERE <stale dummy> (D13).
 
     Built once per dialect with a bound parameter per value (`p_<column>`): a create compiles
@@ -140,6 +140,46 @@ _ESTABLISH = (
     )
     .returning(class_)
 )
+# A create's establish when no enabled webhook endpoint of the audience exists, so that nothing
+# is queued with it: one statement, its look and its write in one snapshot (issue 12; D13).
+ESTABLISH_UNOBSERVED = _ESTABLISH.where(
+    ~exists().where(
+        webhook_endpoint.c.audience == _c.audience, webhook_endpoint.c.enabled.is_(true())
+    )
+)
+
+
+def claim_values(
+    new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime
+) -> dict[str, Any]:
+    """The parameters of `claim_statement`: a new dummy row of `new`, claimed by `claim`."""
+    return {
+        "p_id": uuid4(),
+        "p_kind": MINIGROUP,
+        "p_audience": new.audience,
+        "p_scope": new.scope,
+        "p_time_start": new.time.start,
+        "p_time_end": new.time.end,
+        "p_tags": new.tags,
+        "p_properties": new.properties,
+        "p_reserve": new.reserve,
+        "p_preserve_history": True,
+        "p_established": False,
+        "p_created_at": now,
+        "p_claim": claim,
+        "p_claimed_at": now,
+        "p_stale": stale_before,
+    }
+
+
+def establish_values(dummy: Dummy, event_room_id: UUID, conference_room_id: UUID) -> dict[str, Any]:
+    """The parameters of the establish statements."""
+    return {
+        "p_id": dummy.id,
+        "p_claim": dummy.claim,
+        "p_event_room_id": event_room_id,
+        "p_conference_room_id": conference_room_id,
+    }
 
 
 class SqlMinigroupRepository:
@@ -164,37 +204,23 @@ class SqlMinigroupRepository:
     async def claim_dummy(
         self, new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime
     ) -> Dummy | None:
-        values = {
-            "p_id": uuid4(),
-            "p_kind": MINIGROUP,
-            "p_audience": new.audience,
-            "p_scope": new.scope,
-            "p_time_start": new.time.start,
-            "p_time_end": new.time.end,
-            "p_tags": new.tags,
-            "p_properties": new.properties,
-            "p_reserve": new.reserve,
-            "p_preserve_history": True,
-            "p_established": False,
-            "p_created_at": now,
-            "p_claim": claim,
-            "p_claimed_at": now,
-            "p_stale": stale_before,
-        }
-        statement = _claim_statement(self._connection.dialect_name)
+        values = claim_values(new, claim, now=now, stale_before=stale_before)
+        statement = claim_statement(self._connection.dialect_name)
         row = await self._connection.first(statement, values)
-        return None if row is None else _dummy_from_row(row)
+        return None if row is None else dummy_from_row(row)
 
     async def establish(
         self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
     ) -> Minigroup | None:
-        params = {
-            "p_id": dummy.id,
-            "p_claim": dummy.claim,
-            "p_event_room_id": event_room_id,
-            "p_conference_room_id": conference_room_id,
-        }
+        params = establish_values(dummy, event_room_id, conference_room_id)
         return await self._one(_ESTABLISH, params)
+
+    async def establish_unobserved(
+        self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
+    ) -> Minigroup | None:
+        """`establish` unless an enabled webhook endpoint of the audience exists (then None)."""
+        params = establish_values(dummy, event_room_id, conference_room_id)
+        return await self._one(ESTABLISH_UNOBSERVED, params)
 
     async def delete_dummy(self, dummy: Dummy) -> None:
         await self._connection.execute(
