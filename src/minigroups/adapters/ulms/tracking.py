@@ -31,14 +31,20 @@ class Tracking:
 
     def __init__(self) -> None:
         self.session = f"{uuid4()}.{uuid4()}"
+        self._last: tuple[str, dict[str, str]] = ("", {})
 
     def properties(self) -> dict[str, str]:
         """`tracking_id` and `session_tracking_label` while an HTTP request is served, else none
-        (the pipeline's own requests start no trail)."""
+        (the pipeline's own requests start no trail). Not to be changed: the properties of the
+        last request id are kept for its next request (a create makes three)."""
         request_id = current_request_id()
         if request_id is None:
             return {}
-        return {
-            "tracking_id": f"{tracking_label(request_id)}.{self.session}",
-            "session_tracking_label": self.session,
-        }
+        last_id, properties = self._last
+        if request_id != last_id:
+            properties = {
+                "tracking_id": f"{tracking_label(request_id)}.{self.session}",
+                "session_tracking_label": self.session,
+            }
+            self._last = (request_id, properties)
+        return properties
