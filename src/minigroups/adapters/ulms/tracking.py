@@ -11,11 +11,13 @@ other is mapped to `uuid5(NAMESPACE_URL, request id)`.
 
 from __future__ import annotations
 
+import functools
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from minigroups.services.trail import current_request_id
 
 
+@functools.lru_cache(maxsize=256)  # a create asks three times, among other requests in flight
 def tracking_label(request_id: str) -> str:
     """The UUID that stands for the request id in `tracking_id`."""
     try:
@@ -31,20 +33,14 @@ class Tracking:
 
     def __init__(self) -> None:
         self.session = f"{uuid4()}.{uuid4()}"
-        self._last: tuple[str, dict[str, str]] = ("", {})
 
     def properties(self) -> dict[str, str]:
         """`tracking_id` and `session_tracking_label` while an HTTP request is served, else none
-        (the pipeline's own requests start no trail). Not to be changed: the properties of the
-        last request id are kept for its next request (a create makes three)."""
+        (the pipeline's own requests start no trail)."""
         request_id = current_request_id()
         if request_id is None:
             return {}
-        last_id, properties = self._last
-        if request_id != last_id:
-            properties = {
-                "tracking_id": f"{tracking_label(request_id)}.{self.session}",
-                "session_tracking_label": self.session,
-            }
-            self._last = (request_id, properties)
-        return properties
+        return {
+            "tracking_id": f"{tracking_label(request_id)}.{self.session}",
+            "session_tracking_label": self.session,
+        }
