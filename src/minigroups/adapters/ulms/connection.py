@@ -2,8 +2,9 @@
 
 aiomqtt clients are not reliably reusable after a dropped connection, so every connection attempt
 gets a new client (as aiomqtt's maintainers advise). paho is reached through `client._client` for
-what aiomqtt 2.5.1 does not offer: manual acknowledgement, acks, and a QoS 0 publish that does not
-wait for the socket write. Both libraries are pinned for that reason.
+what aiomqtt 2.5.1 does not offer: manual acknowledgement, acks, a QoS 0 publish that does not
+wait for the socket write, and messages taken in paho's read callback rather than through a task
+per message. Both libraries are pinned for that reason.
 """
 
 from __future__ import annotations
