@@ -11,14 +11,14 @@ from uuid import UUID
 
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-from minigroups.adapters.db.direct import Compiled, DirectPool
-from minigroups.adapters.db.minigroups import (
+from minigroups.adapters.db.claims import (
     ESTABLISH_UNOBSERVED,
     claim_statement,
     claim_values,
     dummy_from_row,
     establish_values,
 )
+from minigroups.adapters.db.direct import Compiled, DirectPool
 from minigroups.adapters.db.rows import minigroup_from_row
 from minigroups.domain.minigroup import Minigroup
 from minigroups.ports import Dummy, NewMinigroup, Store
