@@ -36,6 +36,7 @@ from minigroups.ports import (
     InboxItem,
     InboxRepository,
     IncomingEvent,
+    MinigroupCreates,
     MinigroupReader,
     MinigroupRepository,
     OutboxRepository,
@@ -343,6 +344,10 @@ class FlakyStore:
     @property
     def reader(self) -> MinigroupReader:
         return self._store.reader  # reads are not this outage's subject
+
+    @property
+    def creates(self) -> MinigroupCreates:
+        return self._store.creates  # nor are creates
 
     async def ping(self) -> None:
         await self._store.ping()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from minigroups.domain.errors import DatabaseUnavailable
-from minigroups.ports import MinigroupReader, Store, UnitOfWork
+from minigroups.ports import MinigroupCreates, MinigroupReader, Store, UnitOfWork
 
 
 class FlakyStore:
@@ -39,6 +39,10 @@ class FlakyStore:
     @property
     def reader(self) -> MinigroupReader:
         return self._store.reader  # reads are not this outage's subject
+
+    @property
+    def creates(self) -> MinigroupCreates:
+        return self._store.creates  # nor are creates
 
     async def ping(self) -> None:
         if self.down:

@@ -197,3 +197,14 @@ async def test_after_a_burst_long_idle_connections_are_closed_down_to_keep_idle(
         pass
     assert reads.idle_connections == 1
     assert sum(connection.terminated for connection in connector.opened) == 2
+
+
+async def test_an_error_the_server_reported_keeps_the_connection() -> None:
+    connector = Connector()
+    reads = pool(connector, size=1)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        async with reads.connection():
+            raise asyncpg.UniqueViolationError("duplicate key")
+    assert not connector.opened[0].terminated
+    async with reads.connection() as again:
+        assert number(again) == 0

@@ -121,7 +121,7 @@ class DatabaseSettings(_Section):
     pool_idle_size: Annotated[int, msgspec.Meta(ge=0)] = 1  # read connections kept when idle
     pool_timeout: Seconds = 5.0  # to get a free connection or to connect; then 503
     pool_max_lifetime: Seconds = 1800.0  # a unit-of-work connection is replaced after this
-    read_pool_size: Positive = 16  # the read path's own connections (R1/R3), on PostgreSQL
+    read_pool_size: Positive = 16  # asyncpg's own (PostgreSQL): reads (R1/R3), a create's writes
 
 
 class PipelineSettings(_Section):

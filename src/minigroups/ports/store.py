@@ -108,6 +108,13 @@ class MinigroupRepository(Protocol):
         """Set the rooms and mark established, if the dummy is still held by `dummy.claim`."""
         ...
 
+    async def establish_unobserved(
+        self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
+    ) -> Minigroup | None:
+        """`establish`, in the same statement as the look, only if no enabled webhook endpoint
+        of the dummy's audience exists; None otherwise (nothing would be queued with it)."""
+        ...
+
     async def delete_dummy(self, dummy: Dummy) -> None:
         """Remove the dummy if it is still held by `dummy.claim` and not established."""
         ...
@@ -289,6 +296,24 @@ class MinigroupReader(Protocol):
         ...
 
 
+class MinigroupCreates(Protocol):
+    """A create's two writes (R9, D13), outside any unit of work: one atomic statement each,
+    committed by itself (issue 12: no transaction, on connections the store picks)."""
+
+    async def claim_dummy(
+        self, new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime
+    ) -> Dummy | None:
+        """As `MinigroupRepository.claim_dummy`."""
+        ...
+
+    async def establish_unobserved(
+        self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
+    ) -> Minigroup | None:
+        """As `MinigroupRepository.establish_unobserved`: None when the claim went stale or an
+        enabled webhook endpoint of the audience exists (then establish in a unit of work)."""
+        ...
+
+
 class Store(Protocol):
     def unit_of_work(
         self, *, read_only: bool = False, single_statement: bool = False
@@ -303,6 +328,11 @@ class Store(Protocol):
     @property
     def reader(self) -> MinigroupReader:
         """The read path's lookups, on connections of their own."""
+        ...
+
+    @property
+    def creates(self) -> MinigroupCreates:
+        """A create's two writes, each one statement outside any unit of work."""
         ...
 
     async def ping(self) -> None:

@@ -35,7 +35,7 @@ from minigroups.services.rooms import (
     create_rooms,
     lock_interaction,
 )
-from minigroups.services.webhook_events import has_subscribers, queue_event
+from minigroups.services.webhook_events import queue_event
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,9 @@ async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinig
         reserve=request.reserve,
     )
     now = ctx.clock.now()
-    async with ctx.store.unit_of_work(single_statement=True) as uow:  # one atomic upsert
-        dummy = await uow.minigroups.claim_dummy(
-            new, uuid4(), now=now, stale_before=now - ctx.options.dummy_stale_after
-        )
-        await uow.commit()
+    dummy = await ctx.store.creates.claim_dummy(  # one atomic upsert, committed by itself
+        new, uuid4(), now=now, stale_before=now - ctx.options.dummy_stale_after
+    )
     if dummy is None:
         raise ClassAlreadyEstablished
     spec = RoomSpec(dummy.id, dummy.audience, dummy.time, dummy.tags, dummy.reserve)
@@ -111,15 +109,17 @@ async def create_minigroup(ctx: Context, caller: AccountId, request: CreateMinig
 async def _establish(ctx: Context, dummy: Dummy, rooms: RoomPair) -> Minigroup | None:
     """Store the room ids and queue `minigroup.created`; None if our claim went stale.
 
-    Without a subscribed endpoint the write is one statement, so it runs without a transaction
-    (PostgreSQL: four round trips become two). An endpoint added between the look and the write
-    misses the event, as one added between the transaction's look and its commit always did.
+    Without an enabled webhook endpoint in the audience nothing is queued, and the write is one
+    statement that looks and writes at once, without a transaction. Otherwise (or when the claim
+    went stale) the look, the write and the queued event commit together in a unit of work.
     """
-    async with ctx.store.unit_of_work(read_only=True) as uow:
-        queued = await has_subscribers(uow, dummy.audience, CREATED)
-    async with ctx.store.unit_of_work(single_statement=not queued) as uow:
-        minigroup = await uow.minigroups.establish(dummy, rooms.event.id, rooms.conference.id)
-        if minigroup is not None and queued:
+    rooms_ids = (rooms.event.id, rooms.conference.id)
+    minigroup = await ctx.store.creates.establish_unobserved(dummy, *rooms_ids)
+    if minigroup is not None:
+        return minigroup
+    async with ctx.store.unit_of_work() as uow:
+        minigroup = await uow.minigroups.establish(dummy, *rooms_ids)
+        if minigroup is not None:
             key = f"{CREATED}:{minigroup.id}"
             await queue_event(ctx, uow, key=key, event_type=CREATED, minigroup=minigroup)
         await uow.commit()

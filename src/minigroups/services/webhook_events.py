@@ -79,12 +79,6 @@ async def queue_event(
     return len(endpoints)
 
 
-async def has_subscribers(uow: UnitOfWork, audience: str, event_type: str) -> bool:
-    """Whether an enabled endpoint of `audience` subscribes to `event_type` now (a look before
-    a write that then needs no transaction when none does)."""
-    return bool(await _subscribed(uow, audience, event_type))
-
-
 async def _subscribed(uow: UnitOfWork, audience: str, event_type: str) -> list[Endpoint]:
     return [
         endpoint

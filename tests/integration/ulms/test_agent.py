@@ -110,6 +110,32 @@ async def test_an_unknown_answer_is_dropped_and_counted(agent: MqttAgent, echo: 
     assert metrics_of(agent).count("mqtt_responses_dropped_total", reason="unknown") == 1
 
 
+async def test_unreadable_and_oversized_answers_are_dropped_and_the_connection_stays(
+    mosquitto: Mosquitto, echo: Echo
+) -> None:
+    agent = new_agent(mosquitto, max_message_size=4096)
+    await agent.start()
+    try:
+        topic = f"agents/{agent.agent_id}/api/v1/in/{PEER}"
+        request = codec.request(
+            method="m", body={}, correlation_data="c" * 16, response_topic=topic, timestamp="1"
+        )
+        async with aiomqtt.Client(mosquitto.host, mosquitto.port) as stranger:
+            await stranger.publish(topic, b"not an envelope", qos=0)
+            await stranger.publish(topic, b"x" * 5000, qos=0)
+            await stranger.publish(topic, request.encode(), qos=0)
+        metrics = metrics_of(agent)
+        await wait_until(lambda: metrics.count("mqtt_responses_dropped_total") == 2)
+        assert metrics.count("mqtt_responses_dropped_total", reason="malformed") == 1
+        assert metrics.count("mqtt_responses_dropped_total", reason="not_a_response") == 1
+        await wait_until(lambda: metrics.count("mqtt_messages_dropped_total") == 1)
+        assert metrics.count("mqtt_messages_dropped_total", reason="too_large") == 1
+        assert (await ask(agent, {"still": "connected"})).body() == {"still": "connected"}
+        assert metrics.count("mqtt_connection_events_total", event="lost") == 0
+    finally:
+        await agent.close()
+
+
 async def test_a_broker_down_at_start_fails_requests_at_once_until_it_is_back(
     mosquitto: Mosquitto, echo: Echo
 ) -> None:

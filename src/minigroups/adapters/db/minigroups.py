@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from sqlalchemy import Row, and_, bindparam, delete, false, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy import bindparam, delete, false, select, true, update
 
+from minigroups.adapters.db.claims import (
+    ESTABLISH,
+    ESTABLISH_UNOBSERVED,
+    claim_statement,
+    claim_values,
+    dummy_from_row,
+    establish_values,
+)
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.listing import page_statement
 from minigroups.adapters.db.rows import minigroup_from_row
-from minigroups.adapters.db.tables import MINIGROUP, UtcDateTime, class_
+from minigroups.adapters.db.tables import MINIGROUP, class_
 from minigroups.domain.json_value import JsonObject
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
@@ -29,20 +34,6 @@ from minigroups.ports import (
 _c = class_.c
 _ESTABLISHED = _c.established == true()
 _IS_MINIGROUP = _c.kind == MINIGROUP
-_DUMMY_COLUMNS = (
-    _c.id,
-    _c.claim,
-    _c.scope,
-    _c.audience,
-    _c.time_start,
-    _c.time_end,
-    _c.created_at,
-    _c.tags,
-    _c.properties,
-    _c.reserve,
-    _c.preserve_history,
-    _c.content_id,
-)
 
 _BY_ID = select(class_).where(_c.id == bindparam("p_id"), _ESTABLISHED, _IS_MINIGROUP)
 _BY_ID_ANY_KIND = select(class_).where(_c.id == bindparam("p_id"), _ESTABLISHED)
@@ -61,85 +52,6 @@ _BY_ROOM = {
     for column in ("conference_room_id", "event_room_id", "original_event_room_id")
 }
 _LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _BY_ROOM.items()}
-
-
-def _dummy_from_row(row: Row[Any]) -> Dummy:
-    return Dummy(
-        id=row.id,
-        claim=row.claim,
-        scope=row.scope,
-        audience=row.audience,
-        time=TimeRange(row.time_start, row.time_end),
-        created_at=row.created_at,
-        tags=row.tags,
-        properties=row.properties,
-        reserve=row.reserve,
-        preserve_history=row.preserve_history,
-        content_id=row.content_id,
-    )
-
-
-_CLAIMED_COLUMNS = (
-    "id",
-    "kind",
-    "audience",
-    "scope",
-    "time_start",
-    "time_end",
-    "tags",
-    "properties",
-    "reserve",
-    "preserve_history",
-    "established",
-    "created_at",
-    "claim",
-    "claimed_at",
-)
-
-
-@functools.cache
-def _claim_statement(dialect_name: str) -> ReturningInsert[Any]:
-    """INSERT ... ON CONFLICT (audience, scope) DO UPDATE ... WHERE <stale dummy> (D13).
-
-    Built once per dialect with a bound parameter per value (`p_<column>`): a create compiles
-    nothing and SQLAlchemy finds the statement in its cache without walking fresh values.
-    """
-    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    statement = insert(class_).values(
-        {name: bindparam(f"p_{name}", type_=_c[name].type) for name in _CLAIMED_COLUMNS}
-    )
-    new = statement.excluded
-    taken_over = {
-        "kind": new.kind,  # not the old row's kind: the reference's bug HTTP §9.1 item 8
-        "time_start": new.time_start,
-        "time_end": new.time_end,
-        "tags": new.tags,
-        "properties": new.properties,
-        "reserve": new.reserve,
-        "preserve_history": new.preserve_history,
-        "claim": new.claim,
-        "claimed_at": new.claimed_at,
-    }
-    stale = or_(_c.claimed_at.is_(None), _c.claimed_at < bindparam("p_stale", type_=UtcDateTime()))
-    return statement.on_conflict_do_update(
-        index_elements=[_c.audience, _c.scope],
-        set_=taken_over,
-        where=and_(_c.established == false(), stale),
-    ).returning(*_DUMMY_COLUMNS)
-
-
-_ESTABLISH = (
-    update(class_)
-    .where(_c.id == bindparam("p_id"), _c.claim == bindparam("p_claim"), _c.established == false())
-    .values(
-        event_room_id=bindparam("p_event_room_id"),
-        conference_room_id=bindparam("p_conference_room_id"),
-        established=True,
-        claim=None,
-        claimed_at=None,
-    )
-    .returning(class_)
-)
 
 
 class SqlMinigroupRepository:
@@ -164,37 +76,23 @@ class SqlMinigroupRepository:
     async def claim_dummy(
         self, new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime
     ) -> Dummy | None:
-        values = {
-            "p_id": uuid4(),
-            "p_kind": MINIGROUP,
-            "p_audience": new.audience,
-            "p_scope": new.scope,
-            "p_time_start": new.time.start,
-            "p_time_end": new.time.end,
-            "p_tags": new.tags,
-            "p_properties": new.properties,
-            "p_reserve": new.reserve,
-            "p_preserve_history": True,
-            "p_established": False,
-            "p_created_at": now,
-            "p_claim": claim,
-            "p_claimed_at": now,
-            "p_stale": stale_before,
-        }
-        statement = _claim_statement(self._connection.dialect_name)
+        values = claim_values(new, claim, now=now, stale_before=stale_before)
+        statement = claim_statement(self._connection.dialect_name)
         row = await self._connection.first(statement, values)
-        return None if row is None else _dummy_from_row(row)
+        return None if row is None else dummy_from_row(row)
 
     async def establish(
         self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
     ) -> Minigroup | None:
-        params = {
-            "p_id": dummy.id,
-            "p_claim": dummy.claim,
-            "p_event_room_id": event_room_id,
-            "p_conference_room_id": conference_room_id,
-        }
-        return await self._one(_ESTABLISH, params)
+        params = establish_values(dummy, event_room_id, conference_room_id)
+        return await self._one(ESTABLISH, params)
+
+    async def establish_unobserved(
+        self, dummy: Dummy, event_room_id: UUID, conference_room_id: UUID
+    ) -> Minigroup | None:
+        """`establish` unless an enabled webhook endpoint of the audience exists (then None)."""
+        params = establish_values(dummy, event_room_id, conference_room_id)
+        return await self._one(ESTABLISH_UNOBSERVED, params)
 
     async def delete_dummy(self, dummy: Dummy) -> None:
         await self._connection.execute(

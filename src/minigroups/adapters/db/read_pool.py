@@ -1,16 +1,19 @@
-"""The read path's connections (issue 12): a small pool of asyncpg connections, written here.
+"""The direct statements' connections (issue 12): a small pool of asyncpg connections, written
+here, for the read path and a create's two writes (`direct.DirectPool`).
 
 asyncpg's own pool costs about 18 us a checkout and return, a tenth of the service's CPU per read:
 each release runs in a task of its own (`asyncio.shield`), and each acquire goes through a queue,
-a holder and a timeout. The read path needs none of that: its statements change no session
-state, and nothing else uses these connections. So a checkout takes the last connection returned
-(the warmest), or opens one while fewer than `size` exist, or waits, at most `timeout` seconds,
-for one to come back; a return hands the connection to the first waiter, or keeps it.
+a holder and a timeout. These connections need none of that: each statement is its own
+transaction and leaves no session state, and nothing else uses them. So a checkout takes the
+last connection returned (the warmest), or opens one while fewer than `size` exist, or waits,
+at most `timeout` seconds, for one to come back; a return hands the connection to the first
+waiter, or keeps it.
 
 A connection that was in use when its task failed or was cancelled may be in the middle of a
-statement: it is closed, not kept, and a new one is opened when needed. One older than
-`max_lifetime` is closed when it comes back, so connections are renewed (PostgreSQL's memory per
-backend, a server restarted behind a proxy).
+statement: it is closed, not kept, and a new one is opened when needed. An error the server
+reported (a constraint, its statement timeout) leaves the connection ready: it is kept. One
+older than `max_lifetime` is closed when it comes back, so connections are renewed
+(PostgreSQL's memory per backend, a server restarted behind a proxy).
 """
 
 from __future__ import annotations
@@ -82,6 +85,9 @@ class ReadPool:
         held = await self._checkout()
         try:
             yield held.connection
+        except asyncpg.PostgresError:
+            self._return(held)  # the server answered (a constraint, a timeout): ready again
+            raise
         except BaseException:
             self._discard(held)  # perhaps mid-statement: never handed on
             raise

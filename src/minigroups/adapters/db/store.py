@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from minigroups.adapters.db.connection import TranslatingConnection
 from minigroups.adapters.db.console import SqlConsoleRepository
+from minigroups.adapters.db.creates import AsyncpgCreates, UnitOfWorkCreates
+from minigroups.adapters.db.direct import DirectPool
 from minigroups.adapters.db.engine import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     Engines,
@@ -162,14 +164,24 @@ class SqlUnitOfWork:
 class SqlStore:
     """The `Store` port over SQLAlchemy Core; build it with `create_store`."""
 
-    def __init__(self, engines: Engines, reader: AsyncpgReader | SqliteReader) -> None:
+    def __init__(
+        self,
+        engines: Engines,
+        reader: AsyncpgReader | SqliteReader,
+        creates: AsyncpgCreates | None = None,
+    ) -> None:
         self._engines = engines
         self._reader = reader
+        self._creates = creates or UnitOfWorkCreates(self)
         self._gate = _WriteGate(SQLITE_BUSY_TIMEOUT_SECONDS) if engines.is_sqlite else None
 
     @property
     def reader(self) -> AsyncpgReader | SqliteReader:
         return self._reader
+
+    @property
+    def creates(self) -> AsyncpgCreates | UnitOfWorkCreates:
+        return self._creates
 
     @property
     def dialect_name(self) -> str:
@@ -203,13 +215,11 @@ DEFAULT_POOLS = Pools()
 def create_store(database_url: str, pools: Pools = DEFAULT_POOLS) -> SqlStore:
     """A store for `sqlite:///path` or `postgresql://...`; connects lazily, on first use.
 
-    `pools.size` connections serve the units of work; on PostgreSQL the read path (R1/R3) has
-    `pools.read_size` more of its own (`readers.py`).
+    `pools.size` connections serve the units of work; on PostgreSQL the read path (R1/R3) and a
+    create's two writes have `pools.read_size` more of their own (`direct.py`).
     """
     engines = create_engines(database_url, pools=pools)
-    reader: AsyncpgReader | SqliteReader
     if engines.is_sqlite:
-        reader = SqliteReader(engines.writer.url.database or "")
-    else:
-        reader = AsyncpgReader(database_url, pools)
-    return SqlStore(engines, reader)
+        return SqlStore(engines, SqliteReader(engines.writer.url.database or ""))
+    pool = DirectPool(database_url, pools)
+    return SqlStore(engines, AsyncpgReader(pool), AsyncpgCreates(pool))

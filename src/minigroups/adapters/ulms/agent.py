@@ -13,16 +13,20 @@ after the next reconnect of a persistent session (`clean_session = false`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 import aiomqtt
+from paho.mqtt.client import MQTTMessage
 
 from minigroups.adapters.ulms import envelope
 from minigroups.adapters.ulms.connection import (
+    Delivered,
     acknowledge,
     discard,
     new_client,
     publish_at_most_once,
+    read_directly,
     subscribe_all,
 )
 from minigroups.adapters.ulms.correlation import DROPPED, Correlations
@@ -48,6 +52,12 @@ MESSAGES_DROPPED = "mqtt_messages_dropped_total"
 HANDLER_FAILURES = "mqtt_handler_failures_total"
 
 
+@functools.lru_cache(maxsize=256)
+def _topics(agent_id: str, api_version: str, peer: str) -> tuple[str, str]:
+    """A request's topic and its `response_topic`, built (percent-encoded) once per peer."""
+    return request_topic(agent_id, api_version, peer), response_topic(agent_id, api_version, peer)
+
+
 class MqttAgent:
     """One connection per process; `start()` connects in the background, `close()` ends it."""
 
@@ -62,6 +72,8 @@ class MqttAgent:
         self._supervisor: asyncio.Task[None] | None = None
         self._first_attempt: asyncio.Future[None] | None = None
         self._handling: set[asyncio.Task[None]] = set()
+        # Messages read before the session is up (a persistent session's backlog): taken at `_up`
+        self._backlog: list[tuple[aiomqtt.Client, MQTTMessage]] = []
         self._connecting = False
         self._closing = False
         initial = options.reconnect_interval
@@ -126,16 +138,17 @@ class MqttAgent:
         """Publish a request to `peer` and wait for its response envelope (any status)."""
         correlation, waiter = self._correlations.open()
         try:
+            to_peer, from_peer = _topics(self.agent_id, api_version, peer)
             message = envelope.request(
                 method=method,
                 body=payload,
                 correlation_data=correlation,
-                response_topic=response_topic(self.agent_id, api_version, peer),
+                response_topic=from_peer,
                 timestamp=envelope.unix_ms(),
                 tracking=self._tracking.properties(),
             )
             async with asyncio.timeout(timeout):
-                self._publish_at_most_once(request_topic(self.agent_id, api_version, peer), message)
+                self._publish_at_most_once(to_peer, message)
                 return await waiter
         except TimeoutError as exc:
             raise RequestTimedOut(f"no response within {timeout}s") from exc
@@ -216,6 +229,8 @@ class MqttAgent:
         """Connect, subscribe, read until the connection drops; what ended it (or failed it)."""
         connected = False
         client = new_client(self.options)
+        self._backlog = []
+        read_directly(client, functools.partial(self._on_message, client))
         try:
             self._connecting = True
             async with client:
@@ -225,8 +240,8 @@ class MqttAgent:
                 await self._subscribe_all(client)
                 self._up(client)
                 try:
-                    async for message in client.messages:
-                        self._dispatch(client, message)
+                    async for message in client.messages:  # only `$` topics come this way
+                        self._dispatch(client, message.topic.value, message.payload, message)
                 finally:
                     self._down()
             return BrokerUnavailable("the broker ended the connection")
@@ -250,6 +265,9 @@ class MqttAgent:
 
     def _up(self, client: aiomqtt.Client) -> None:
         self._client = client
+        backlog, self._backlog = self._backlog, []
+        for early_client, message in backlog:
+            self._on_message(early_client, message)
         self._metrics.increment(CONNECTION_EVENTS, event="connected")
         log.info("mqtt %s connected to %s:%s", self.agent_id, self.options.host, self.options.port)
         self._outage.recovered()
@@ -265,9 +283,21 @@ class MqttAgent:
 
     # --- incoming messages --------------------------------------------------------------------
 
-    def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        topic = message.topic.value
-        payload = message.payload
+    def _on_message(self, client: aiomqtt.Client, message: MQTTMessage) -> None:
+        """A message as paho reads it (`read_directly`); nothing may raise out of here. Until
+        the session is up (`_up`) it waits, as it did in aiomqtt's queue: its handler acknowledges
+        it only on the connection it came by, once that connection is the agent's."""
+        try:
+            if client is self._client:
+                self._dispatch(client, message.topic, bytes(message.payload), message)
+            elif self._client is None:
+                self._backlog.append((client, message))
+        except Exception:
+            log.exception("mqtt %s: a message of %s could not be taken", self.agent_id, message.mid)
+
+    def _dispatch(
+        self, client: aiomqtt.Client, topic: str, payload: bytes, message: Delivered
+    ) -> None:
         limit = self.options.max_message_size
         if limit is not None and len(payload) > limit:
             self._metrics.increment(MESSAGES_DROPPED, reason="too_large")
@@ -300,7 +330,7 @@ class MqttAgent:
         client: aiomqtt.Client,
         subscription: Subscription,
         inbound: InboundMessage,
-        message: aiomqtt.Message,
+        message: Delivered,
     ) -> None:
         try:
             await subscription.handler(inbound)

@@ -2,14 +2,20 @@
 
 aiomqtt clients are not reliably reusable after a dropped connection, so every connection attempt
 gets a new client (as aiomqtt's maintainers advise). paho is reached through `client._client` for
-what aiomqtt 2.5.1 does not offer: manual acknowledgement, acks, and a QoS 0 publish that does not
-wait for the socket write. Both libraries are pinned for that reason.
+what aiomqtt 2.5.1 does not offer: manual acknowledgement, acks, a QoS 0 publish that does not
+wait for the socket write, and messages taken in paho's read callback rather than through a task
+per message. Both libraries are pinned for that reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 import aiomqtt
 from aiomqtt.client import ProtocolVersion
+from paho.mqtt.client import Client as PahoClient
+from paho.mqtt.client import MQTTMessage
 from paho.mqtt.reasoncodes import ReasonCode
 
 from minigroups.adapters.ulms.options import AgentOptions
@@ -51,12 +57,34 @@ async def subscribe_all(
     ]
 
 
+class Delivered(Protocol):
+    """What acknowledging needs of a received message, aiomqtt's or paho's."""
+
+    @property
+    def mid(self) -> int: ...
+
+    @property
+    def qos(self) -> int: ...
+
+
+def read_directly(client: aiomqtt.Client, handle: Callable[[MQTTMessage], None]) -> None:
+    """Hand every message (but those of `$` topics) to `handle` from paho's own read callback
+    (paho's `message_callback_add`), on the event loop's thread as aiomqtt reads them, rather
+    than through aiomqtt's queue and message iterator, which cost a task and a wait per message.
+    `handle` must not raise (paho would end the connection) and acknowledges what it takes."""
+
+    def on_message(_paho: PahoClient, _userdata: object, message: MQTTMessage) -> None:
+        handle(message)
+
+    client._client.message_callback_add("#", on_message)
+
+
 def publish_at_most_once(client: aiomqtt.Client, topic: str, data: bytes) -> bool:
     """Hand a QoS 0 packet to paho without waiting for the write; False when not connected."""
     return client._client.publish(topic, data, qos=0).rc == 0
 
 
-def acknowledge(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+def acknowledge(client: aiomqtt.Client, message: Delivered) -> None:
     """PUBACK a QoS 1 message (nothing to do for QoS 0)."""
     if message.qos > 0:
         client._client.ack(message.mid, message.qos)

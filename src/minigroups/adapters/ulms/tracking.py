@@ -11,11 +11,13 @@ other is mapped to `uuid5(NAMESPACE_URL, request id)`.
 
 from __future__ import annotations
 
+import functools
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from minigroups.services.trail import current_request_id
 
 
+@functools.lru_cache(maxsize=256)  # a create asks three times, among other requests in flight
 def tracking_label(request_id: str) -> str:
     """The UUID that stands for the request id in `tracking_id`."""
     try:
