@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from types import TracebackType
 from typing import Self
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -114,8 +115,9 @@ class SqlUnitOfWork:
             raise
         self._connection = connection
         translating_connection = TranslatingConnection(connection)
-        self.minigroups = SqlMinigroupRepository(translating_connection)
-        self._recordings = SqlRecordingRepository(translating_connection)
+        locked: set[UUID] = set()  # the class rows locked in this transaction
+        self.minigroups = SqlMinigroupRepository(translating_connection, locked)
+        self._recordings = SqlRecordingRepository(translating_connection, locked)
         self.recordings = self._recordings
         self.accounts = SqlAccountRepository(translating_connection)
         self.positions = SqlPositionRepository(translating_connection)
