@@ -8,6 +8,7 @@ units of work fail as an unreachable database does.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -16,7 +17,8 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import uuid4
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from minigroups.adapters.db.tables import outbox
 from minigroups.adapters.peers.event import EventClient
@@ -392,3 +394,39 @@ async def test_an_effect_sent_while_the_database_went_down_is_not_sent_again(api
     assert notifier.sent == ["minigroup.stop"]
     async with ctx.store.unit_of_work(read_only=True) as uow:
         assert await uow.outbox.pending(10) == []
+
+
+async def test_a_new_event_goes_to_the_running_worker_without_a_claim(api: Api) -> None:
+    pipeline = Pipeline(api)
+    minigroup = await api.create(scope=f"handoff-{uuid4().hex[:8]}")
+    ctx = api.container.ctx
+    # Claims only at start and when woken: any later claim of the inbox would be a wasted one.
+    options = replace(SHORT, lease=5.0, poll=60.0)
+    runtime = PipelineRuntime(ctx, options, LifecycleWire(), owner=Owner(INSTANCE, uuid4()))
+    runtime.start()
+    sent: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    try:
+        await asyncio.sleep(0.2)  # the loops' first claims found nothing
+        event.listen(Engine, "before_cursor_execute", capture)
+        topic = f"apps/{ACCOUNTS['conference']}/api/v1/audiences/{minigroup['audience']}/events"
+        properties = {"type": "event", "label": "room.close", "timestamp": "1"}
+        close = {"id": minigroup["conference_room_id"], "audience": minigroup["audience"]}
+        payload = json.dumps({**close, "time": [None, None]})
+        assert await runtime.record(topic, properties, payload)
+
+        async def stopped() -> bool:
+            return [n.label for n in pipeline.published] == ["minigroup.stop"]
+
+        await eventually(stopped, within=5)
+    finally:
+        event.remove(Engine, "before_cursor_execute", capture)
+        await runtime.stop()
+    claims = [s for s in sent if s.startswith("UPDATE inbox SET attempts")]
+    assert claims == []  # recorded and claimed by one statement, handed to the worker
+    async with ctx.store.unit_of_work(read_only=True) as uow:
+        (item,) = [i for i in await uow.inbox.list(status=None, limit=10) if i.key]
+    assert (item.status, item.attempts) == ("done", 1)
