@@ -125,16 +125,22 @@ class QueueLoop(ABC, Generic[Item]):
         keeper = asyncio.create_task(self._keep_leases(), name=f"{self.name}-leases")
         self._running = True
         try:
+            due = True  # whether unclaimed items may be due (at start: maybe)
             while not self._stopping.is_set():
                 free = self._free()
-                claimed = await self._claim_held(free) if free > 0 else []
-                self._start(claimed)
-                if claimed and len(claimed) == free:
-                    continue  # the batch was full: more may be due; slots are checked above
-                # Short of free slots: nothing else is due, so a finished item is no reason to
-                # look again (a claim that finds nothing is a wasted round trip); only new work
-                # (a wake-up) or the poll interval is. With every slot taken, a free one is.
-                await self._idle(full=free <= 0)
+                if free > 0 and due:
+                    claimed = await self._claim_held(free)
+                    self._start(claimed)
+                    if claimed and len(claimed) == free:
+                        continue  # the batch was full: more may be due; slots checked above
+                    # Short of free slots: nothing else was due, so a finished item is no
+                    # reason to look again (a claim that finds nothing is a wasted round trip);
+                    # only new work (a wake-up: new items not handed over by `take`) or the
+                    # poll interval is.
+                    due = False
+                # With every slot taken, a free one is worth a claim only when items may be
+                # due (a full batch before it, or a wake-up meanwhile).
+                due = await self._idle(full=free <= 0) or due
             if self._in_flight:
                 await asyncio.wait(self._in_flight, timeout=self.options.grace)
         finally:
@@ -171,20 +177,23 @@ class QueueLoop(ABC, Generic[Item]):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
-    async def _idle(self, *, full: bool) -> None:
-        """Until someone wakes us, or (`full`) a slot frees up, or the poll interval elapses."""
+    async def _idle(self, *, full: bool) -> bool:
+        """Until someone wakes us, or (`full`) a slot frees up, or the poll interval elapses;
+        False when only a slot freed up (no sign of new work)."""
         self._slot_freed.clear()
         waits = {asyncio.ensure_future(self._wake.wait())}
         if full:
             waits.add(asyncio.ensure_future(self._slot_freed.wait()))
         try:
-            await asyncio.wait(
+            done, _ = await asyncio.wait(
                 waits, timeout=self.options.poll, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             for waiting in waits:
                 waiting.cancel()
-            self._wake.clear()
+        woken = self._wake.is_set() or not done  # new work, or the poll interval: look
+        self._wake.clear()
+        return woken
 
     async def run_once(self) -> int:
         items = await self.claim(self.lease_end(), self.options.concurrency)
