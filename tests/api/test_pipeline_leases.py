@@ -8,15 +8,17 @@ units of work fail as an unreachable database does.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from uuid import uuid4
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from minigroups.adapters.db.tables import outbox
 from minigroups.adapters.peers.event import EventClient
@@ -32,6 +34,7 @@ from minigroups.ports import (
     AccountRepository,
     ConsoleRepository,
     DeliveryQueue,
+    Holding,
     IdempotencyRepository,
     InboxItem,
     InboxRepository,
@@ -51,6 +54,7 @@ from minigroups.ports import (
 )
 from minigroups.services import inbox, inbox_admin
 from minigroups.services.context import Context
+from minigroups.services.inbox import Received
 from tests.api.conftest import Api
 from tests.api.pipeline import (
     ACCOUNTS,
@@ -397,3 +401,98 @@ async def test_an_effect_sent_while_the_database_went_down_is_not_sent_again(api
     assert notifier.sent == ["minigroup.stop"]
     async with ctx.store.unit_of_work(read_only=True) as uow:
         assert await uow.outbox.pending(10) == []
+
+
+async def test_a_new_event_goes_to_the_running_worker_without_a_claim(api: Api) -> None:
+    pipeline = Pipeline(api)
+    minigroup = await api.create(scope=f"handoff-{uuid4().hex[:8]}")
+    ctx = api.container.ctx
+    # Claims only at start and when woken: any later claim of the inbox would be a wasted one.
+    options = replace(SHORT, lease=5.0, poll=60.0)
+    runtime = PipelineRuntime(ctx, options, LifecycleWire(), owner=Owner(INSTANCE, uuid4()))
+    runtime.start()
+    sent: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    try:
+        await asyncio.sleep(0.2)  # the loops' first claims found nothing
+        event.listen(Engine, "before_cursor_execute", capture)
+        topic = f"apps/{ACCOUNTS['conference']}/api/v1/audiences/{minigroup['audience']}/events"
+        properties = {"type": "event", "label": "room.close", "timestamp": "1"}
+        close = {"id": minigroup["conference_room_id"], "audience": minigroup["audience"]}
+        payload = json.dumps({**close, "time": [None, None]})
+        assert await runtime.record(topic, properties, payload)
+
+        async def stopped() -> bool:
+            return [n.label for n in pipeline.published] == ["minigroup.stop"]
+
+        await eventually(stopped, within=5)
+    finally:
+        event.remove(Engine, "before_cursor_execute", capture)
+        await runtime.stop()
+    claims = [s for s in sent if s.startswith("UPDATE inbox SET attempts")]
+    assert claims == []  # recorded and claimed by one statement, handed to the worker
+    async with ctx.store.unit_of_work(read_only=True) as uow:
+        (item,) = [i for i in await uow.inbox.list(status=None, limit=10) if i.key]
+    assert (item.status, item.attempts) == ("done", 1)
+
+
+class CountingWorker(InboxWorker):
+    """An inbox worker that counts its claims."""
+
+    claims = 0
+
+    async def claim(self, until: datetime, limit: int) -> list[InboxItem]:
+        self.claims += 1
+        return await super().claim(until, limit)
+
+
+async def test_a_handed_item_filling_every_slot_costs_no_claim(api: Api) -> None:
+    pipeline = Pipeline(api)
+    minigroup = await api.create(scope=f"slots-{uuid4().hex[:8]}")
+    ctx = api.container.ctx
+    options = replace(SHORT, lease=5.0, poll=60.0, concurrency=1)
+    worker = CountingWorker(ctx, options, LifecycleWire(), owner=Owner(INSTANCE, uuid4()))
+    running = asyncio.create_task(worker.run())
+    try:
+
+        async def first_claim_done() -> bool:
+            return worker.claims == 1 and worker.reserve(0) == 0
+
+        await eventually(first_claim_done)
+        topic = f"apps/{ACCOUNTS['conference']}/api/v1/audiences/{minigroup['audience']}/events"
+        close = {"id": minigroup["conference_room_id"], "audience": minigroup["audience"]}
+        received = Received(
+            topic,
+            "room.close",
+            {"label": "room.close"},
+            json.dumps({**close, "time": [None, None]}),
+        )
+        slots = worker.reserve(5)
+        assert slots == 1  # its concurrency
+        holding = Holding(worker.owner, worker.lease_end(), slots)
+        new, held = await inbox.record_and_claim(ctx, [received], holding)
+        assert new == [True]
+        worker.take(held, slots)  # every slot taken: the one that frees is waited for
+
+        async def handled() -> bool:
+            async with ctx.store.unit_of_work(read_only=True) as uow:
+                item = await uow.inbox.get(held[0].id)
+            return item is not None and item.status == "done"
+
+        await eventually(handled, within=5)
+        await pipeline.relay.run_once()
+        assert [n.label for n in pipeline.published] == ["minigroup.stop"]
+        await asyncio.sleep(0.2)
+        assert worker.claims == 1  # neither for the item nor for the slot it frees
+        worker.wake()
+
+        async def claimed_again() -> bool:
+            return worker.claims == 2
+
+        await eventually(claimed_again)
+    finally:
+        worker.stop()
+        await running

@@ -68,6 +68,11 @@ class QueueLoop(ABC, Generic[Item]):
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._held: dict[UUID, UUID] = {}  # item id -> lease, of the items in flight
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slot_freed = asyncio.Event()
+        self._running = False
+        self._claiming = 0  # slots a claim on its way may fill
+        self._reserved = 0  # slots promised to items being claimed elsewhere (`reserve`)
         # Claim failures (the database is down) back off from the poll interval up to a cap.
         self._claims = Outage(f"{self.name}: claiming", Backoff(initial=options.poll), log)
 
@@ -80,38 +85,86 @@ class QueueLoop(ABC, Generic[Item]):
         self._stopping.set()
         self._wake.set()
 
+    def _free(self) -> int:
+        taken = len(self._in_flight) + self._claiming + self._reserved
+        return self.options.concurrency - taken
+
+    def reserve(self, wanted: int) -> int:
+        """Promise up to `wanted` free slots to items claimed elsewhere in this process (the
+        intake claims new events as it records them); how many. None unless `run` runs."""
+        if not self._running or self._stopping.is_set():
+            return 0
+        granted = max(0, min(wanted, self._free()))
+        self._reserved += granted
+        return granted
+
+    def take(self, items: Sequence[Item], reserved: int) -> None:
+        """Process `items`, claimed for this loop's owner, in `reserved` slots of `reserve`
+        (those left over are free again). Stopping, it leaves them: the claims are released
+        at stop, or their leases run out."""
+        self._reserved -= reserved
+        if len(items) > reserved:
+            raise ValueError(f"{len(items)} items for {reserved} reserved slots")
+        if not self._stopping.is_set():
+            self._start(items)
+        if len(items) < reserved:
+            self._slot_freed.set()
+
+    def _start(self, items: Sequence[Item]) -> None:
+        for item in items:
+            task = asyncio.create_task(self._process_held(item))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slot_freed.set()
+
     async def run(self) -> None:
         """Keep up to `concurrency` items in flight, claiming more as soon as a slot frees up."""
-        in_flight: set[asyncio.Task[None]] = set()
         keeper = asyncio.create_task(self._keep_leases(), name=f"{self.name}-leases")
+        self._running = True
         try:
+            due = True  # whether unclaimed items may be due (at start: maybe)
             while not self._stopping.is_set():
-                free = self.options.concurrency - len(in_flight)
-                claimed = await self._claim_safely(free) if free > 0 else []
-                for item in claimed:
-                    task = asyncio.create_task(self._process_held(item))
-                    in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
-                if claimed and len(claimed) == free:
-                    continue  # the batch was full: more may be due; slots are checked above
-                # Short of free slots: nothing else is due, so a finished item is no reason to
-                # look again (a claim that finds nothing is a wasted round trip); only new work
-                # (a wake-up) or the poll interval is. With every slot taken, a free one is.
-                await self._idle(in_flight if free <= 0 else set())
-            if in_flight:
-                await asyncio.wait(in_flight, timeout=self.options.grace)
+                free = self._free()
+                if free > 0 and due:
+                    claimed = await self._claim_held(free)
+                    self._start(claimed)
+                    if claimed and len(claimed) == free:
+                        continue  # the batch was full: more may be due; slots checked above
+                    # Short of free slots: nothing else was due, so a finished item is no
+                    # reason to look again (a claim that finds nothing is a wasted round trip);
+                    # only new work (a wake-up: new items not handed over by `take`) or the
+                    # poll interval is.
+                    due = False
+                # With every slot taken, a free one is worth a claim only when items may be
+                # due (a full batch before it, or a wake-up meanwhile).
+                due = await self._idle(full=free <= 0) or due
+            if self._in_flight:
+                await asyncio.wait(self._in_flight, timeout=self.options.grace)
         finally:
+            self._running = False
             keeper.cancel()
+            in_flight = list(self._in_flight)
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(keeper, *in_flight, return_exceptions=True)
 
-    def _lease_end(self) -> datetime:
+    async def _claim_held(self, free: int) -> list[Item]:
+        """`_claim_safely`, with the slots it may fill counted meanwhile (by `reserve`)."""
+        self._claiming = free
+        try:
+            return await self._claim_safely(free)
+        finally:
+            self._claiming = 0
+
+    def lease_end(self) -> datetime:
         return self.ctx.clock.now() + timedelta(seconds=self.options.lease)
 
     async def _claim_safely(self, limit: int) -> list[Item]:
         try:
-            claimed = await self.claim(self._lease_end(), limit)
+            claimed = await self.claim(self.lease_end(), limit)
         except Exception as exc:  # noqa: BLE001 - the database may be down: keep the loop alive
             await self._pause(self._claims.failed(exc))
             return []
@@ -124,21 +177,26 @@ class QueueLoop(ABC, Generic[Item]):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
-    async def _idle(self, in_flight: set[asyncio.Task[None]]) -> None:
-        """Until an item finishes, someone wakes us, or the poll interval elapses."""
-        woken = asyncio.ensure_future(self._wake.wait())
+    async def _idle(self, *, full: bool) -> bool:
+        """Until someone wakes us, or (`full`) a slot frees up, or the poll interval elapses;
+        False when only a slot freed up (no sign of new work)."""
+        self._slot_freed.clear()
+        waits = {asyncio.ensure_future(self._wake.wait())}
+        if full:
+            waits.add(asyncio.ensure_future(self._slot_freed.wait()))
         try:
-            await asyncio.wait(
-                {woken, *in_flight},
-                timeout=self.options.poll,
-                return_when=asyncio.FIRST_COMPLETED,
+            done, _ = await asyncio.wait(
+                waits, timeout=self.options.poll, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
-            woken.cancel()
-            self._wake.clear()
+            for waiting in waits:
+                waiting.cancel()
+        woken = self._wake.is_set() or not done  # new work, or the poll interval: look
+        self._wake.clear()
+        return woken
 
     async def run_once(self) -> int:
-        items = await self.claim(self._lease_end(), self.options.concurrency)
+        items = await self.claim(self.lease_end(), self.options.concurrency)
         await asyncio.gather(*(self._process_safely(item) for item in items))
         return len(items)
 
@@ -175,7 +233,7 @@ class QueueLoop(ABC, Generic[Item]):
             if not leases:
                 continue
             try:
-                kept = await self.renew(leases, self._lease_end())
+                kept = await self.renew(leases, self.lease_end())
             except Exception as exc:  # noqa: BLE001 - the database may be down: try again later
                 if not failing:
                     log.warning(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from uuid import uuid4
 
 from minigroups.consumer.batching import Batcher
@@ -15,9 +15,9 @@ from minigroups.consumer.loops import InboxWorker, LoopOptions, OutboxRelay
 from minigroups.consumer.upkeep import PurgeOptions, Upkeep
 from minigroups.consumer.webhooks import WebhookSender
 from minigroups.domain.errors import DatabaseUnavailable
-from minigroups.ports import Owner
+from minigroups.ports import Holding, InboxItem, Owner
 from minigroups.services.context import Context
-from minigroups.services.inbox import Received, record_events
+from minigroups.services.inbox import Received, record_and_claim, record_events
 from minigroups.services.pipeline.events import LifecycleDecoder
 from minigroups.services.upkeep import release_own_claims
 
@@ -52,7 +52,7 @@ class PipelineRuntime:
         )
         self.upkeep = Upkeep(ctx, self.owner, purge or PurgeOptions(), on_reclaimed=self._wake)
         # Events that arrive together are recorded in one statement (a group commit).
-        self._intake: Batcher[Received, bool] = Batcher(lambda batch: record_events(ctx, batch))
+        self._intake: Batcher[Received, bool] = Batcher(self._record)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def receive(self, topic: str, properties: Mapping[str, str], payload: str) -> None:
@@ -64,7 +64,7 @@ class PipelineRuntime:
         delay = RECORD_RETRY_FIRST_SECONDS
         while True:
             try:
-                recorded = await self.record(topic, properties, payload)
+                await self.record(topic, properties, payload)
             except DatabaseUnavailable as exc:
                 if delay == RECORD_RETRY_FIRST_SECONDS:  # one line per event, not per attempt
                     log.warning("pipeline: recording an event failed, retrying: %s", exc)
@@ -72,8 +72,6 @@ class PipelineRuntime:
                 delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
             else:
                 break
-        if recorded:
-            self.worker.wake()
 
     async def record(self, topic: str, properties: Mapping[str, str], payload: str) -> bool:
         """True when the event is new; labels the pipeline does not handle are not recorded."""
@@ -81,6 +79,26 @@ class PipelineRuntime:
         if label not in self.decoder.labels:
             return False
         return await self._intake.submit(Received(topic, label, properties, payload))
+
+    async def _record(self, batch: Sequence[Received]) -> list[bool]:
+        """Record a batch; as many new events as the worker has free slots for are claimed by
+        the same statement and handed to it (no claim of their own, decisions.md "Pipeline
+        throughput"); for any other new one the worker is woken to claim it."""
+        slots = self.worker.reserve(len(batch))
+        if not slots:
+            new = await record_events(self.ctx, batch)
+            held: list[InboxItem] = []
+        else:
+            holding = Holding(self.owner, self.worker.lease_end(), slots)
+            try:
+                new, held = await record_and_claim(self.ctx, batch, holding)
+            except BaseException:
+                self.worker.take([], slots)
+                raise
+            self.worker.take(held, slots)
+        if sum(new) > len(held):
+            self.worker.wake()
+        return new
 
     def start(self) -> None:
         if not self._tasks:

@@ -30,6 +30,7 @@ from minigroups.ports.peers import (
     WriterConfigSnapshot,
 )
 from minigroups.ports.queues import (
+    Holding,
     InboxItem,
     InboxRepository,
     InboxStatus,
@@ -87,6 +88,7 @@ __all__ = [
     "Dummy",
     "Edition",
     "EventService",
+    "Holding",
     "IdempotencyRepository",
     "InboxEntry",
     "InboxItem",

@@ -23,6 +23,17 @@ class Owner:
     incarnation: UUID
 
 
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A claim taken as items are inserted, for the worker of the inserting process, which has
+    `count` free slots: the first `count` items, those of them that are new, are leased to
+    `owner` until `until` as a claim would lease them, and handed to the worker without one."""
+
+    owner: Owner
+    until: datetime
+    count: int
+
+
 class LeasedQueue(Protocol):
     """What the inbox and the outbox share: leases kept alive, given back, and old rows purged."""
 
@@ -80,6 +91,13 @@ class InboxRepository(LeasedQueue, Protocol):
 
     async def add_many(self, events: Sequence[IncomingEvent]) -> set[str]:
         """Record the events in one statement; the keys that were new."""
+        ...
+
+    async def add_held(
+        self, events: Sequence[IncomingEvent], holding: Holding
+    ) -> tuple[set[str], list[InboxItem]]:
+        """`add_many`, with the first `holding.count` events claimed in the same statement when
+        they are new; the keys that were new, and the items claimed (in the order of `events`)."""
         ...
 
     async def claim_due(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from minigroups.ports import InboxItem, IncomingEvent, Owner
+from minigroups.ports import Holding, InboxItem, IncomingEvent, Owner
 from minigroups.services.context import Context
 from minigroups.services.pipeline.effects import concluding
 
@@ -53,8 +53,29 @@ class Received:
 async def record_events(ctx: Context, received: Sequence[Received]) -> list[bool]:
     """Store the events durably in one statement (a group commit of the events that arrived
     together); for each, True when it is new. Only then may they be acknowledged (D18)."""
+    events = _incoming(ctx, received)
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
+        added = await uow.inbox.add_many(events)
+        await uow.commit()
+    return _answers(events, added)
+
+
+async def record_and_claim(
+    ctx: Context, received: Sequence[Received], holding: Holding
+) -> tuple[list[bool], list[InboxItem]]:
+    """`record_events`, with the first `holding.count` new events claimed for `holding.owner`
+    by the same statement (the worker of this process has that many free slots): for each
+    event, True when it is new, and the events claimed."""
+    events = _incoming(ctx, received)
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
+        added, held = await uow.inbox.add_held(events, holding)
+        await uow.commit()
+    return _answers(events, added), held
+
+
+def _incoming(ctx: Context, received: Sequence[Received]) -> list[IncomingEvent]:
     now = ctx.clock.now()
-    events = [
+    return [
         IncomingEvent(
             key=event_key(r.topic, r.properties, r.payload),
             source=r.topic,
@@ -64,9 +85,9 @@ async def record_events(ctx: Context, received: Sequence[Received]) -> list[bool
         )
         for r in received
     ]
-    async with ctx.store.unit_of_work(single_statement=True) as uow:
-        added = await uow.inbox.add_many(events)
-        await uow.commit()
+
+
+def _answers(events: Sequence[IncomingEvent], added: set[str]) -> list[bool]:
     answers = []
     for event in events:  # a key twice in one batch (a quick redelivery) is new only once
         answers.append(event.key in added)

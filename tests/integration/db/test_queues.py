@@ -10,7 +10,7 @@ import pytest
 
 from minigroups.adapters.db import SqlStore
 from minigroups.domain.errors import LeaseLost
-from minigroups.ports import InboxItem, IncomingEvent, OutgoingMessage, Owner
+from minigroups.ports import Holding, InboxItem, IncomingEvent, OutgoingMessage, Owner
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=30)
@@ -130,6 +130,45 @@ async def test_events_recorded_in_one_statement_are_new_once_per_key(store: SqlS
         await uow.commit()
     assert added == {"k1", "k2"}
     assert sorted(item.key for item in await _claim(store)) == ["k0", "k1", "k2"]
+
+
+async def test_events_recorded_and_claimed_in_one_statement(store: SqlStore) -> None:
+    assert await _add(store, _event("k0")) == [True]
+    owner = _owner()
+    holding = Holding(owner, NOW + timedelta(seconds=10), count=3)
+    events = [_event("k0"), _event("k1"), _event("k1"), _event("k2"), _event("k3")]
+    async with store.unit_of_work(single_statement=True) as uow:
+        added, held = await uow.inbox.add_held(events, holding)
+        await uow.commit()
+    assert added == {"k1", "k2", "k3"}
+    # The first three: k0 is known, k1 twice is inserted once; k2 and k3 are new, not held.
+    assert [item.key for item in held] == ["k1"]
+    (item,) = held
+    assert (item.attempts, item.status, item.last_error) == (1, "pending", None)
+    assert item.lease is not None
+    assert sorted(i.key for i in await _claim(store)) == ["k0", "k2", "k3"]  # k1 is leased
+    async with store.unit_of_work() as uow:  # held as a claim holds it
+        await uow.inbox.complete(item, NOW)
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        stored = await uow.inbox.get(item.id)
+    assert stored is not None
+    assert (stored.status, stored.attempts) == ("done", 1)
+    async with store.unit_of_work(single_statement=True) as uow:
+        assert await uow.inbox.release(owner) == 0  # nothing of this incarnation is held
+
+
+async def test_events_held_by_a_process_that_stops_are_released(store: SqlStore) -> None:
+    owner = _owner()
+    async with store.unit_of_work(single_statement=True) as uow:
+        _, held = await uow.inbox.add_held([_event("k1")], Holding(owner, LATER, count=1))
+        await uow.commit()
+    assert [item.key for item in held] == ["k1"]
+    async with store.unit_of_work(single_statement=True) as uow:
+        assert await uow.inbox.release(owner) == 1
+        await uow.commit()
+    (claimed,) = await _claim(store)
+    assert claimed.attempts == 1  # the released hold gave its attempt back
 
 
 async def test_effects_marked_sent_together_leave_out_those_taken_over(store: SqlStore) -> None:

@@ -57,12 +57,20 @@ _LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _B
 class SqlMinigroupRepository:
     """Statements on `class` inside one unit of work's connection."""
 
-    def __init__(self, connection: TranslatingConnection) -> None:
+    def __init__(self, connection: TranslatingConnection, locked: set[UUID] | None = None) -> None:
         self._connection = connection
+        # The class rows this unit of work locked (shared with its recordings: sync_stages).
+        self._locked = set() if locked is None else locked
 
     async def _one(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:
         row = await self._connection.first(statement, params)
         return None if row is None else minigroup_from_row(row)
+
+    async def _locking(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:
+        minigroup = await self._one(statement, params)
+        if minigroup is not None:
+            self._locked.add(minigroup.id)
+        return minigroup
 
     async def get(self, minigroup_id: UUID, *, any_kind: bool = False) -> Minigroup | None:
         return await self._one(_BY_ID_ANY_KIND if any_kind else _BY_ID, {"p_id": minigroup_id})
@@ -71,7 +79,7 @@ class SqlMinigroupRepository:
         return await self._one(_BY_SCOPE, {"p_audience": audience, "p_scope": scope})
 
     async def lock(self, minigroup_id: UUID) -> Minigroup | None:
-        return await self._one(_LOCK, {"p_id": minigroup_id})
+        return await self._locking(_LOCK, {"p_id": minigroup_id})
 
     async def claim_dummy(
         self, new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime
@@ -152,8 +160,9 @@ class SqlMinigroupRepository:
         self, column: RoomColumn, room_id: UUID, *, lock: bool = False
     ) -> Minigroup | None:
         """The class (any kind) whose room in `column` is `room_id` (contract.md upstream §6.0)."""
-        statements = _LOCK_BY_ROOM if lock else _BY_ROOM
-        return await self._one(statements[column], {"p_room": room_id})
+        if lock:
+            return await self._locking(_LOCK_BY_ROOM[column], {"p_room": room_id})
+        return await self._one(_BY_ROOM[column], {"p_room": room_id})
 
     async def close(self, minigroup_id: UUID, time: TimeRange, timed_out: bool) -> None:
         """`room.close`: the end lowered to the close time, and whether it timed out."""

@@ -35,6 +35,7 @@ from minigroups.adapters.db.tables import inbox, outbox
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.errors import LeaseLost
 from minigroups.ports import (
+    Holding,
     InboxItem,
     InboxStatus,
     IncomingEvent,
@@ -68,15 +69,20 @@ class _Queue:
 
     async def _insert_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """One statement for all `rows`; the keys that were new (a key twice: inserted once)."""
+        return {row.key for row in await self._insert_returning(rows, self.table.c.key)}
+
+    async def _insert_returning(
+        self, rows: Sequence[dict[str, Any]], *returned: ColumnElement[Any]
+    ) -> Sequence[Row[Any]]:
         if not rows:
-            return set()
+            return []
         statement = (
             insert_into(self._connection.dialect_name, self.table)
             .values([{"id": uuid4(), **values} for values in rows])
             .on_conflict_do_nothing(index_elements=[self.table.c.key])
-            .returning(self.table.c.key)
+            .returning(*returned)
         )
-        return {row.key for row in await self._connection.all(statement)}
+        return await self._connection.all(statement)
 
     async def _release_many(self, leases: Mapping[UUID, UUID | None], **values: Any) -> set[UUID]:
         """`_release` of many items in one statement; the ids whose lease was still held."""
@@ -258,6 +264,32 @@ def _inbox_item_from_row(row: Row[Any]) -> InboxItem:
     )
 
 
+def _inbox_row(event: IncomingEvent) -> dict[str, Any]:
+    return {
+        "key": event.key,
+        "source": event.source,
+        "label": event.label,
+        "payload": event.payload,
+        "received_at": event.received_at,
+        "next_attempt_at": event.received_at,
+    }
+
+
+def _held_item(item_id: UUID, event: IncomingEvent, lease: UUID) -> InboxItem:
+    """The item as a claim of the row `add_held` just inserted would return it."""
+    return InboxItem(
+        id=item_id,
+        key=event.key,
+        source=event.source,
+        label=event.label,
+        payload=event.payload,
+        received_at=event.received_at,
+        status=PENDING,
+        attempts=1,
+        lease=lease,
+    )
+
+
 class SqlInboxRepository(_Queue):
     table = inbox
     settled = DONE
@@ -276,19 +308,33 @@ class SqlInboxRepository(_Queue):
         )
 
     async def add_many(self, events: Sequence[IncomingEvent]) -> set[str]:
-        return await self._insert_many(
-            [
-                {
-                    "key": event.key,
-                    "source": event.source,
-                    "label": event.label,
-                    "payload": event.payload,
-                    "received_at": event.received_at,
-                    "next_attempt_at": event.received_at,
-                }
-                for event in events
-            ]
-        )
+        return await self._insert_many([_inbox_row(event) for event in events])
+
+    async def add_held(
+        self, events: Sequence[IncomingEvent], holding: Holding
+    ) -> tuple[set[str], list[InboxItem]]:
+        lease = uuid4()  # one per claiming statement, as `_claim`'s
+        held = {
+            "lease": lease,
+            "lease_until": holding.until,
+            "owner": holding.owner.instance,
+            "incarnation": holding.owner.incarnation,
+            "attempts": 1,  # as a claim counts it
+        }
+        unheld = dict.fromkeys(held, None) | {"attempts": 0}
+        rows = [
+            _inbox_row(event) | (held if index < holding.count else unheld)
+            for index, event in enumerate(events)
+        ]
+        c = inbox.c
+        inserted = await self._insert_returning(rows, c.key, c.id, c.lease)
+        ids = {row.key: row.id for row in inserted if row.lease == lease}
+        items = []
+        for event in events[: holding.count]:
+            item_id = ids.pop(event.key, None)  # a key twice: the first is the one inserted
+            if item_id is not None:
+                items.append(_held_item(item_id, event, lease))
+        return {row.key for row in inserted}, items
 
     async def claim_due(
         self, now: datetime, owner: Owner, until: datetime, limit: int

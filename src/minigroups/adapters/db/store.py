@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from types import TracebackType
 from typing import Self
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,7 +33,7 @@ from minigroups.adapters.db.repositories import (
     SqlPositionRepository,
 )
 from minigroups.adapters.db.webhook_deliveries import SqlDeliveryQueue
-from minigroups.adapters.db.webhook_endpoints import SqlWebhookRepository
+from minigroups.adapters.db.webhook_endpoints import NoSubscribers, SqlWebhookRepository
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.ports import (
     AccountRepository,
@@ -87,12 +88,21 @@ class SqlUnitOfWork:
     webhooks: WebhookRepository
     deliveries: DeliveryQueue
 
-    def __init__(self, engine: AsyncEngine, *, begin: bool, gate: _WriteGate | None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        begin: bool,
+        gate: _WriteGate | None,
+        no_subscribers: NoSubscribers,
+    ) -> None:
         self._engine = engine
         self._begin = begin
         self._gate = gate
+        self._no_subscribers = no_subscribers
         self._connection: AsyncConnection | None = None
         self._recordings: SqlRecordingRepository | None = None
+        self._webhooks: SqlWebhookRepository | None = None
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
@@ -107,8 +117,9 @@ class SqlUnitOfWork:
             raise
         self._connection = connection
         translating_connection = TranslatingConnection(connection)
-        self.minigroups = SqlMinigroupRepository(translating_connection)
-        self._recordings = SqlRecordingRepository(translating_connection)
+        locked: set[UUID] = set()  # the class rows locked in this transaction
+        self.minigroups = SqlMinigroupRepository(translating_connection, locked)
+        self._recordings = SqlRecordingRepository(translating_connection, locked)
         self.recordings = self._recordings
         self.accounts = SqlAccountRepository(translating_connection)
         self.positions = SqlPositionRepository(translating_connection)
@@ -117,7 +128,8 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(translating_connection)
         self.overview = SqlOverviewRepository(translating_connection)
         self.console = SqlConsoleRepository(translating_connection)
-        self.webhooks = SqlWebhookRepository(translating_connection)
+        self._webhooks = SqlWebhookRepository(translating_connection, self._no_subscribers)
+        self.webhooks = self._webhooks
         self.deliveries = SqlDeliveryQueue(translating_connection)
         return self
 
@@ -159,6 +171,9 @@ class SqlUnitOfWork:
         await self._recordings.sync_stages()  # the listing's stage, in this transaction
         with translating():
             await self._connection.commit()
+        if self._webhooks is not None and self._webhooks.changed:
+            # Again after commit: a read between the write and the commit saw none.
+            self._no_subscribers.forget(self._webhooks.changed)
 
 
 class SqlStore:
@@ -174,6 +189,7 @@ class SqlStore:
         self._reader = reader
         self._creates = creates or UnitOfWorkCreates(self)
         self._gate = _WriteGate(SQLITE_BUSY_TIMEOUT_SECONDS) if engines.is_sqlite else None
+        self._no_subscribers = NoSubscribers()
 
     @property
     def reader(self) -> AsyncpgReader | SqliteReader:
@@ -191,12 +207,15 @@ class SqlStore:
         self, *, read_only: bool = False, single_statement: bool = False
     ) -> SqlUnitOfWork:
         if read_only:
-            return SqlUnitOfWork(self._engines.reader, begin=False, gate=None)
+            return self._unit(self._engines.reader, begin=False, gate=None)
         if single_statement and not self._engines.is_sqlite:
             # Autocommit: the statement commits by itself. (SQLite's BEGIN IMMEDIATE costs no
             # round trip, and its writers keep queueing at the gate, so it keeps the transaction.)
-            return SqlUnitOfWork(self._engines.reader, begin=False, gate=None)
-        return SqlUnitOfWork(self._engines.writer, begin=True, gate=self._gate)
+            return self._unit(self._engines.reader, begin=False, gate=None)
+        return self._unit(self._engines.writer, begin=True, gate=self._gate)
+
+    def _unit(self, engine: AsyncEngine, *, begin: bool, gate: _WriteGate | None) -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, begin=begin, gate=gate, no_subscribers=self._no_subscribers)
 
     async def ping(self) -> None:
         with translating():

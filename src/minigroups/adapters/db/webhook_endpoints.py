@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import Row, bindparam, delete, func, select, true, update
@@ -55,11 +56,60 @@ _SUBSCRIBERS = (
 )
 
 
+# How long an audience found without enabled endpoints is believed to have none (decisions.md,
+# "Pipeline throughput"): an endpoint added through another instance counts after at most this.
+NO_SUBSCRIBERS_SECONDS: Final = 2.0
+
+
+class NoSubscribers:
+    """The audiences this process recently found without an enabled endpoint (most have none):
+    a lifecycle event of theirs then reads no endpoints. Forgotten at once when this process
+    adds or saves an endpoint of the audience (and again after that commits); other instances'
+    changes count after `ttl` seconds. A found endpoint is never remembered: those are read."""
+
+    def __init__(self, ttl: float = NO_SUBSCRIBERS_SECONDS) -> None:
+        self._ttl = ttl
+        self._until: dict[str, float] = {}
+        self._generation = 0  # bumped by every forget: a read begun before one is not kept
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def has_none(self, audience: str) -> bool:
+        until = self._until.get(audience)
+        if until is None:
+            return False
+        if until > time.monotonic():
+            return True
+        del self._until[audience]
+        return False
+
+    def remember(self, audience: str, generation: int) -> None:
+        """`audience` had no enabled endpoint by a read begun at `generation`."""
+        if generation == self._generation:
+            self._until[audience] = time.monotonic() + self._ttl
+
+    def forget(self, audiences: set[str]) -> None:
+        self._generation += 1
+        for audience in audiences:
+            self._until.pop(audience, None)
+
+
 class SqlWebhookRepository:
-    def __init__(self, connection: TranslatingConnection) -> None:
+    def __init__(
+        self, connection: TranslatingConnection, no_subscribers: NoSubscribers | None = None
+    ) -> None:
         self._connection = connection
+        self._no_subscribers = no_subscribers or NoSubscribers(ttl=0.0)
+        self.changed: set[str] = set()  # audiences whose endpoints this unit of work wrote
+
+    def _changing(self, audience: str) -> None:
+        self.changed.add(audience)
+        self._no_subscribers.forget({audience})
 
     async def add(self, endpoint: Endpoint) -> None:
+        self._changing(endpoint.audience)
         values = {name: getattr(endpoint, name) for name in _ENDPOINT_FIELDS}
         statement = webhook_endpoint.insert().values(
             id=endpoint.id,
@@ -97,6 +147,7 @@ class SqlWebhookRepository:
         return None if row is None else _endpoint(row)
 
     async def save(self, endpoint: Endpoint) -> None:
+        self._changing(endpoint.audience)  # an endpoint enabled again, or subscribed anew
         values = {name: getattr(endpoint, name) for name in _ENDPOINT_FIELDS}
         statement = (
             update(webhook_endpoint)
@@ -111,5 +162,10 @@ class SqlWebhookRepository:
         return bool(await self._connection.execute(statement))
 
     async def subscribers(self, audience: str) -> list[Endpoint]:
+        if self._no_subscribers.has_none(audience):
+            return []
+        generation = self._no_subscribers.generation
         rows = await self._connection.all(_SUBSCRIBERS, {"p_audience": audience})
+        if not rows:
+            self._no_subscribers.remember(audience, generation)
         return [_endpoint(row) for row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from minigroups.domain.adjustment import adjusted_segments, edited_segments
@@ -63,7 +64,7 @@ async def _store_adjustment(
     ctx: Context, item: InboxItem, minigroup: Minigroup, event: RoomAdjusted, host: str
 ) -> Minigroup:
     async with ctx.store.unit_of_work() as uow:
-        await uow.minigroups.lock(minigroup.id)
+        locked = await uow.minigroups.lock(minigroup.id)
         await uow.minigroups.record_adjustment(
             minigroup.id, event.original_room_id, event.modified_room_id
         )
@@ -77,8 +78,14 @@ async def _store_adjustment(
             segments = modified.get(recording.id)
             if segments is not None:
                 await uow.recordings.set_modified_segments(recording.id, segments, now)
-        adjusted = await uow.minigroups.lock(minigroup.id)
-        if adjusted is not None:
+        # The locked row with the rooms just recorded (not read again: the lock holds it).
+        adjusted = None
+        if locked is not None:
+            adjusted = dataclasses.replace(
+                locked,
+                original_event_room_id=event.original_room_id,
+                modified_event_room_id=event.modified_room_id,
+            )
             key = effect_key(item, adjusted, f"webhook:{ADJUSTED}")
             await queue_event(ctx, uow, key=key, event_type=ADJUSTED, minigroup=adjusted)
         await uow.commit()
