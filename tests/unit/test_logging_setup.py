@@ -3,9 +3,11 @@ uvicorn's loggers through it, key-values and context on every line, secrets neve
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -258,3 +260,53 @@ def test_the_direct_access_line_redacts_what_the_caller_put_in_its_context() -> 
     [line] = logs.of(ACCESS_LOGGER)
     assert line["request_id"] == REDACTED
     assert jwt not in logs.text
+
+
+async def test_access_lines_to_stderr_are_written_together_at_the_end_of_the_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 12: the process's stderr gets one write for the access lines of a round of the
+    event loop; a record logged meanwhile comes after them, in order."""
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    lines = AccessLines(_Recorded())
+    with restored_logging():
+        configure_logging("info", "json")  # the process's own handler, on stderr
+        lines.line("GET", "/healthz", 200, 0.5, None)
+        lines.line("GET", "/readyz", 200, 0.7, None)
+        assert err.getvalue() == ""  # not yet: at the end of this round
+        await asyncio.sleep(0)
+        first = [json.loads(line)["route"] for line in err.getvalue().splitlines()]
+        lines.line("GET", "/api/v1/minigroups/{id}", 200, 1.0, None)
+        logging.getLogger("minigroups.demo").warning("after the read")
+        records = [json.loads(line) for line in err.getvalue().splitlines()]
+    assert first == ["/healthz", "/readyz"]
+    assert [r.get("route", r["message"]) for r in records[2:]] == [
+        "/api/v1/minigroups/{id}",
+        "after the read",
+    ]
+
+
+def test_access_lines_to_stderr_without_a_running_loop_are_written_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    with restored_logging():
+        configure_logging("info", "json")
+        AccessLines(_Recorded()).line("GET", "/healthz", 200, 0.5, None)
+        assert json.loads(err.getvalue())["route"] == "/healthz"
+
+
+async def test_gathered_access_lines_are_written_by_a_flush(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """logging's shutdown at exit flushes every handler: nothing gathered is lost."""
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    with restored_logging():
+        configure_logging("info", "json")
+        AccessLines(_Recorded()).line("GET", "/healthz", 200, 0.5, None)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        assert json.loads(err.getvalue())["route"] == "/healthz"

@@ -9,6 +9,7 @@ a line, or as a readable coloured line on a terminal. uvicorn's loggers propagat
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
@@ -42,7 +43,19 @@ REDACTED = "[redacted]"
 
 
 class _Stderr(logging.StreamHandler[TextIO]):
-    """Writes to whatever `sys.stderr` is at the time of each line (as logging's last resort)."""
+    """Writes to whatever `sys.stderr` is at the time of each line (as logging's last resort).
+
+    Access lines (`write_soon`) are gathered and written together at the end of the event
+    loop's current round: one write for the requests answered in it, rather than one each
+    (issue 12: under load, a write per request and the wake-up of whatever reads the pipe cost
+    more than the line). A record logged meanwhile writes the gathered lines first, so the
+    order is kept; `flush` (logging's shutdown at exit included) writes them too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: list[str] = []
+        self._scheduled = False
 
     @property
     def stream(self) -> TextIO:
@@ -51,6 +64,44 @@ class _Stderr(logging.StreamHandler[TextIO]):
     @stream.setter
     def stream(self, value: TextIO) -> None:
         del value  # always sys.stderr
+
+    def write_soon(self, text: str) -> None:
+        """`text` (whole lines) written at the end of this round of the running loop, or now
+        when no loop runs in this thread."""
+        self.acquire()
+        try:
+            self._pending.append(text)
+            if self._scheduled:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._write_pending()
+                self.stream.flush()
+                return
+            self._scheduled = True
+        finally:
+            self.release()
+        loop.call_soon(self.flush)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._write_pending()  # Handler.handle holds the lock
+        super().emit(record)
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._scheduled = False
+            self._write_pending()
+            super().flush()
+        finally:
+            self.release()
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self.stream.write(text)
 
 
 def configure_logging(
@@ -158,11 +209,14 @@ class AccessLines:
         event[ACCOUNT] = event.get(ACCOUNT)
         event["client"] = client
         event["message"] = f"{method} {route} {status} {duration_ms:.1f} ms"
-        text = _json_text(event)
+        text = _json_text(event) + handler.terminator
+        if isinstance(handler, _Stderr):  # the process's stderr: gathered per round of the loop
+            handler.write_soon(text)
+            return
         handler.acquire()
         try:
             stream = handler.stream
-            stream.write(text + handler.terminator)
+            stream.write(text)
             stream.flush()
         finally:
             handler.release()
