@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -41,6 +42,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]
     )
     try:
         token = read_token(process)
+        # What it prints is read as it comes: a pipe left full would block the service.
+        threading.Thread(target=process.stdout.read, daemon=True).start()  # type: ignore[union-attr]
         wait_until_ready(f"http://127.0.0.1:{port}", process)
         yield port, token
     finally:
@@ -114,3 +117,27 @@ def test_an_endless_head_is_431_and_closed(served: tuple[int, str]) -> None:
     sock.close()
     assert answer.startswith(b"HTTP/1.1 431 ")
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+
+
+@pytest.mark.slow
+def test_a_kept_alive_connections_next_head_sent_slowly_is_closed(
+    served: tuple[int, str],
+) -> None:
+    """The head's clock runs for every request of a connection, not only its first: after a
+    whole request and its answer, half of the next head closes the connection in time."""
+    port, _ = served
+    sock = _open(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.settimeout(5)
+    first = b""
+    while b"\r\n\r\n" not in first:
+        first += sock.recv(65536)
+    head, _, body = first.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    assert first.startswith(b"HTTP/1.1 200 ")
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and no more
+    started = time.monotonic()
+    assert _answer(sock, within=READ_SECONDS + 3) == b""  # closed, nothing answered
+    assert time.monotonic() - started >= READ_SECONDS - 0.5
+    sock.close()

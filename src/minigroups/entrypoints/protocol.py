@@ -36,6 +36,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     _head_timer: asyncio.TimerHandle | None = None
     _head_received = 0
     _in_head = True
+    _head_begun = False  # a kept-alive connection's next request has begun, its head not done
     _discarding = False
 
     def connection_made(self, transport: Any) -> None:
@@ -51,14 +52,19 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 self._refuse_head()
                 return
         super().data_received(data)
+        # A kept-alive connection's next request whose head did not come whole in this read:
+        # its clock starts now. (Armed here rather than at its first byte, a head that comes
+        # in one read, as nearly all do, costs no timer; issue 12.)
+        if self._head_begun and self._head_timer is None and not self.transport.is_closing():
+            self._head_begins()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._head_timer is None:  # a kept-alive connection's next request
-            self._head_begins()
+        self._head_begun = True
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._head_begun = False
         self._cancel_head_timer()
         super().on_headers_complete()
 
