@@ -57,6 +57,7 @@ LOAD_CORE = 1
 DEV_ACCOUNT = "dev.usr.minigroups.local"  # the development token's account
 SAMPLE = 1000  # ids read at random per run
 HALF_LOAD_CONNECTIONS = 16
+SETTLE_SECONDS = 2  # between two runs: the target after the bare route measured lower without
 
 
 @dataclass
@@ -241,6 +242,7 @@ def rounds(
     for turn in range(args.rounds):
         print(f"round {turn + 1} of {args.rounds}", flush=True)
         for target in targets:
+            time.sleep(SETTLE_SECONDS)  # the last run's aftermath (PostgreSQL's, the kernel's)
             results[target.name].append(measure(target, args, directory))
     return results
 
