@@ -7,7 +7,7 @@ import asyncio
 import io
 import json
 import logging
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -262,24 +262,41 @@ def test_the_direct_access_line_redacts_what_the_caller_put_in_its_context() -> 
     assert jwt not in logs.text
 
 
+class _Stderr:
+    """What the process's own handler wrote to `sys.stderr` (captured by pytest) so far."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+        self._text = ""
+
+    def getvalue(self) -> str:
+        self._text += self._capsys.readouterr().err
+        return self._text
+
+
+@pytest.fixture
+def stderr_json(capsys: pytest.CaptureFixture[str]) -> Iterator[_Stderr]:
+    """The process's own handler: JSON on whatever `sys.stderr` is when it writes."""
+    with restored_logging():
+        configure_logging("info", "json")
+        yield _Stderr(capsys)
+
+
 async def test_access_lines_to_stderr_are_written_together_at_the_end_of_the_round(
-    monkeypatch: pytest.MonkeyPatch,
+    stderr_json: _Stderr,
 ) -> None:
     """Issue 12: the process's stderr gets one write for the access lines of a round of the
     event loop; a record logged meanwhile comes after them, in order."""
-    err = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", err)
+    err = stderr_json
     lines = AccessLines(_Recorded())
-    with restored_logging():
-        configure_logging("info", "json")  # the process's own handler, on stderr
-        lines.line("GET", "/healthz", 200, 0.5, None)
-        lines.line("GET", "/readyz", 200, 0.7, None)
-        assert err.getvalue() == ""  # not yet: at the end of this round
-        await asyncio.sleep(0)
-        first = [json.loads(line)["route"] for line in err.getvalue().splitlines()]
-        lines.line("GET", "/api/v1/minigroups/{id}", 200, 1.0, None)
-        logging.getLogger("minigroups.demo").warning("after the read")
-        records = [json.loads(line) for line in err.getvalue().splitlines()]
+    lines.line("GET", "/healthz", 200, 0.5, None)
+    lines.line("GET", "/readyz", 200, 0.7, None)
+    assert err.getvalue() == ""  # not yet: at the end of this round
+    await asyncio.sleep(0)
+    first = [json.loads(line)["route"] for line in err.getvalue().splitlines()]
+    lines.line("GET", "/api/v1/minigroups/{id}", 200, 1.0, None)
+    logging.getLogger("minigroups.demo").warning("after the read")
+    records = [json.loads(line) for line in err.getvalue().splitlines()]
     assert first == ["/healthz", "/readyz"]
     assert [r.get("route", r["message"]) for r in records[2:]] == [
         "/api/v1/minigroups/{id}",
@@ -288,25 +305,15 @@ async def test_access_lines_to_stderr_are_written_together_at_the_end_of_the_rou
 
 
 def test_access_lines_to_stderr_without_a_running_loop_are_written_at_once(
-    monkeypatch: pytest.MonkeyPatch,
+    stderr_json: _Stderr,
 ) -> None:
-    err = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", err)
-    with restored_logging():
-        configure_logging("info", "json")
-        AccessLines(_Recorded()).line("GET", "/healthz", 200, 0.5, None)
-        assert json.loads(err.getvalue())["route"] == "/healthz"
+    AccessLines(_Recorded()).line("GET", "/healthz", 200, 0.5, None)
+    assert json.loads(stderr_json.getvalue())["route"] == "/healthz"
 
 
-async def test_gathered_access_lines_are_written_by_a_flush(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_gathered_access_lines_are_written_by_a_flush(stderr_json: _Stderr) -> None:
     """logging's shutdown at exit flushes every handler: nothing gathered is lost."""
-    err = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", err)
-    with restored_logging():
-        configure_logging("info", "json")
-        AccessLines(_Recorded()).line("GET", "/healthz", 200, 0.5, None)
-        for handler in logging.getLogger().handlers:
-            handler.flush()
-        assert json.loads(err.getvalue())["route"] == "/healthz"
+    AccessLines(_Recorded()).line("GET", "/healthz", 200, 0.5, None)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    assert json.loads(stderr_json.getvalue())["route"] == "/healthz"

@@ -15,6 +15,7 @@ from minigroups.adapters.db.recordings import SqlRecordingRepository
 from minigroups.domain.json_value import JsonObject, JsonValue
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.timerange import TimeRange
+from minigroups.domain.webhooks import Endpoint, new_secret
 from minigroups.ports import Dummy, MinigroupRepository, NewMinigroup, RecordingRepository
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -91,3 +92,20 @@ def sql_minigroups(repository: MinigroupRepository) -> SqlMinigroupRepository:
     """The adapter's own view, with the pipeline writes that the ports do not list yet."""
     assert isinstance(repository, SqlMinigroupRepository)
     return repository
+
+
+def new_endpoint(
+    audience: str = "usr.example.org", *, enabled: bool = True, at: datetime | None = None
+) -> Endpoint:
+    """A webhook endpoint of `audience` for every event, not stored yet."""
+    now = at or datetime(2027, 2, 2, 12, tzinfo=UTC)
+    return Endpoint(
+        id=uuid4(),
+        audience=audience,
+        url="https://hooks.example.com/",
+        events=("*",),
+        secret=new_secret(),
+        created_at=now,
+        updated_at=now,
+        enabled=enabled,
+    )

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from minigroups.adapters.db import SqlStore
 from minigroups.adapters.db.tables import webhook_attempt
 from minigroups.domain.errors import LeaseLost
-from minigroups.domain.webhooks import Attempt, Endpoint, Outcome, new_secret
+from minigroups.domain.webhooks import Attempt, Endpoint, Outcome
 from minigroups.ports import DeliveryItem, DeliveryPage, NewDelivery, Owner
-from tests.integration.db.helpers import execute
+from tests.integration.db.helpers import execute, new_endpoint
 
 NOW = datetime(2027, 2, 2, 12, tzinfo=UTC)
 LEASE = timedelta(seconds=15)
@@ -22,15 +22,7 @@ OWNER = Owner("alpha.dispatcher.svc.example.org", uuid4())
 
 
 async def _endpoint(store: SqlStore, audience: str = "usr.example.org") -> Endpoint:
-    endpoint = Endpoint(
-        id=uuid4(),
-        audience=audience,
-        url="https://hooks.example.com/",
-        events=("*",),
-        secret=new_secret(),
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    endpoint = new_endpoint(audience, at=NOW)
     async with store.unit_of_work() as uow:
         await uow.webhooks.add(endpoint)
         await uow.commit()

@@ -6,31 +6,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime
-from uuid import uuid4
 
 from sqlalchemy import update
 
 from minigroups.adapters.db import SqlStore
 from minigroups.adapters.db.tables import webhook_endpoint
 from minigroups.adapters.db.webhook_endpoints import NO_SUBSCRIBERS_SECONDS, NoSubscribers
-from minigroups.domain.webhooks import Endpoint, new_secret
-from tests.integration.db.helpers import execute
+from minigroups.domain.webhooks import Endpoint
+from tests.integration.db.helpers import execute, new_endpoint
 
 NOW = datetime(2027, 2, 2, 12, tzinfo=UTC)
 AUDIENCE = "usr.example.org"
 
 
 def _endpoint(audience: str = AUDIENCE, *, enabled: bool = True) -> Endpoint:
-    return Endpoint(
-        id=uuid4(),
-        audience=audience,
-        url="https://hooks.example.com/",
-        events=("*",),
-        secret=new_secret(),
-        created_at=NOW,
-        updated_at=NOW,
-        enabled=enabled,
-    )
+    return new_endpoint(audience, enabled=enabled, at=NOW)
 
 
 async def _subscribers(store: SqlStore, audience: str = AUDIENCE) -> list[Endpoint]:

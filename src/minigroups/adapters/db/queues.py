@@ -296,16 +296,7 @@ class SqlInboxRepository(_Queue):
     settled_at = "handled_at"
 
     async def add(self, event: IncomingEvent) -> bool:
-        return await self._insert_once(
-            {
-                "key": event.key,
-                "source": event.source,
-                "label": event.label,
-                "payload": event.payload,
-                "received_at": event.received_at,
-                "next_attempt_at": event.received_at,
-            }
-        )
+        return await self._insert_once(_inbox_row(event))
 
     async def add_many(self, events: Sequence[IncomingEvent]) -> set[str]:
         return await self._insert_many([_inbox_row(event) for event in events])
