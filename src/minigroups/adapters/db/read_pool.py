@@ -30,12 +30,12 @@ import asyncpg
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 
 
-class PoolClosedError(Exception):
-    """A checkout after `close`."""
+class PoolClosedError(ConnectionError):
+    """A checkout after `close` (an OSError: `errors.translating` makes it 503, unavailable)."""
 
 
 class PoolTimeoutError(TimeoutError):
-    """No connection came back within the pool's timeout."""
+    """No connection came back within the pool's timeout (an OSError too: 503)."""
 
 
 IDLE_SECONDS = 300.0  # a connection idle this long is closed, beyond `keep_idle` (asyncpg's)
