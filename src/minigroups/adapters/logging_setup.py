@@ -42,10 +42,23 @@ _SECRETS = re.compile(
 REDACTED = "[redacted]"
 
 
-class _Stderr(logging.StreamHandler[TextIO]):
+class _Lines(logging.StreamHandler[TextIO]):
+    """The process's one handler; `write_line` takes an access line already rendered
+    (`AccessLines`) and writes it at once, under the handler's lock."""
+
+    def write_line(self, text: str) -> None:
+        self.acquire()
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        finally:
+            self.release()
+
+
+class _Stderr(_Lines):
     """Writes to whatever `sys.stderr` is at the time of each line (as logging's last resort).
 
-    Access lines (`write_soon`) are gathered and written together at the end of the event
+    Access lines (`write_line`) are gathered and written together at the end of the event
     loop's current round: one write for the requests answered in it, rather than one each
     (issue 12: under load, a write per request and the wake-up of whatever reads the pipe cost
     more than the line). A record logged meanwhile writes the gathered lines first, so the
@@ -65,7 +78,7 @@ class _Stderr(logging.StreamHandler[TextIO]):
     def stream(self, value: TextIO) -> None:
         del value  # always sys.stderr
 
-    def write_soon(self, text: str) -> None:
+    def write_line(self, text: str) -> None:
         """`text` (whole lines) written at the end of this round of the running loop, or now
         when no loop runs in this thread."""
         self.acquire()
@@ -118,7 +131,7 @@ def configure_logging(
     """
     target = stream if stream is not None else sys.stderr
     chosen: Format = fmt or ("console" if _is_terminal(target) else "json")
-    handler: logging.Handler = _Stderr() if stream is None else logging.StreamHandler(stream)
+    handler: _Lines = _Stderr() if stream is None else _Lines(stream)
     handler.set_name(HANDLER_NAME)
     formatter: logging.Formatter = _formatter(chosen, colours=_is_terminal(target))
     if chosen == "json":
@@ -163,7 +176,7 @@ class AccessLineWriter(Protocol):
 class _JsonLines:
     """The process's JSON handler, once `configure_logging` chose JSON (else None)."""
 
-    handler: logging.Handler | None = None
+    handler: _Lines | None = None
 
 
 _json_lines = _JsonLines()
@@ -189,7 +202,6 @@ class AccessLines:
             handler is None
             or not _access_logger.isEnabledFor(logging.INFO)
             or handler not in logging.root.handlers
-            or not isinstance(handler, logging.StreamHandler)
         ):
             self._fallback.line(method, route, status, duration_ms, client)
             return
@@ -209,17 +221,7 @@ class AccessLines:
         event[ACCOUNT] = event.get(ACCOUNT)
         event["client"] = client
         event["message"] = f"{method} {route} {status} {duration_ms:.1f} ms"
-        text = _json_text(event) + handler.terminator
-        if isinstance(handler, _Stderr):  # the process's stderr: gathered per round of the loop
-            handler.write_soon(text)
-            return
-        handler.acquire()
-        try:
-            stream = handler.stream
-            stream.write(text)
-            stream.flush()
-        finally:
-            handler.release()
+        handler.write_line(_json_text(event) + handler.terminator)
 
 
 def _timestamp(created: float) -> str:

@@ -109,7 +109,7 @@ class DirectPool:
         with translating():
             if not self._warmed:
                 self._warmed = True
-                await self._pool.warm(min(self._pools.read_idle, self._pools.read_size))
+                await self._pool.warm(self._pools.read_idle)  # at most read_size
             async with self._pool.connection() as connection:
                 records: list[asyncpg.Record] = await connection.fetch(
                     statement.text, *statement.arguments(values)
