@@ -9,14 +9,13 @@ from uuid import UUID, uuid4
 
 import msgspec
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from minigroups.config import Settings
 from minigroups.config.settings import AuthzLocalWhitelistSettings, AuthzRecordSettings
 from tests.api.conftest import ADMIN, DOWN, LOCKED, MEDIA, REMOTE, Api, serving_api
 from tests.api.helpers import add_recording, ago
 from tests.api.listing import listing_url, ok_page, page, scopes
+from tests.support.sent import sent_statements
 
 LISTED = "listed.example.org"  # authorization `localwhitelist`
 
@@ -127,14 +126,8 @@ async def test_another_audience_is_never_shown(api: Api) -> None:
 
 @pytest.fixture
 def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(Engine, "before_cursor_execute", count)
+    with sent_statements() as seen:
+        yield seen
 
 
 async def _varied(api: Api) -> list[dict[str, Any]]:

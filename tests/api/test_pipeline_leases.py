@@ -17,8 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import uuid4
 
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 
 from minigroups.adapters.db.tables import outbox
 from minigroups.adapters.peers.event import EventClient
@@ -67,6 +66,7 @@ from tests.api.pipeline import (
     user,
 )
 from tests.integration.db.helpers import execute
+from tests.support.sent import sent_statements
 
 INSTANCE = "test.dispatcher.svc.example.org"
 SHORT = LoopOptions(max_attempts=3, retry_base=0.0, retry_max=0.0, lease=0.6, poll=0.02, grace=0.2)
@@ -411,27 +411,22 @@ async def test_a_new_event_goes_to_the_running_worker_without_a_claim(api: Api) 
     options = replace(SHORT, lease=5.0, poll=60.0)
     runtime = PipelineRuntime(ctx, options, LifecycleWire(), owner=Owner(INSTANCE, uuid4()))
     runtime.start()
-    sent: list[str] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
     try:
         await asyncio.sleep(0.2)  # the loops' first claims found nothing
-        event.listen(Engine, "before_cursor_execute", capture)
-        topic = f"apps/{ACCOUNTS['conference']}/api/v1/audiences/{minigroup['audience']}/events"
-        properties = {"type": "event", "label": "room.close", "timestamp": "1"}
-        close = {"id": minigroup["conference_room_id"], "audience": minigroup["audience"]}
-        payload = json.dumps({**close, "time": [None, None]})
-        assert await runtime.record(topic, properties, payload)
+        with sent_statements() as sent:
+            topic = f"apps/{ACCOUNTS['conference']}/api/v1/audiences/{minigroup['audience']}/events"
+            properties = {"type": "event", "label": "room.close", "timestamp": "1"}
+            close = {"id": minigroup["conference_room_id"], "audience": minigroup["audience"]}
+            payload = json.dumps({**close, "time": [None, None]})
+            assert await runtime.record(topic, properties, payload)
 
-        async def stopped() -> bool:
-            return [n.label for n in pipeline.published] == ["minigroup.stop"]
+            async def stopped() -> bool:
+                return [n.label for n in pipeline.published] == ["minigroup.stop"]
 
-        await eventually(stopped, within=5)
+            await eventually(stopped, within=5)
     finally:
-        event.remove(Engine, "before_cursor_execute", capture)
         await runtime.stop()
+    assert any(s.startswith("INSERT INTO inbox") for s in sent)  # the count sees prepared ones
     claims = [s for s in sent if s.startswith("UPDATE inbox SET attempts")]
     assert claims == []  # recorded and claimed by one statement, handed to the worker
     async with ctx.store.unit_of_work(read_only=True) as uow:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager
 
 import pytest
-from sqlalchemy import event
 
 from minigroups.adapters.db import SqlStore, SqlUnitOfWork
 from minigroups.domain.ids import AccountId
 from minigroups.ports import Store
 from tests.integration.db.helpers import establish
+from tests.support.sent import sent_statements
 
 ALICE = AccountId("alice", "usr.example.com")
 
@@ -22,20 +20,11 @@ def conforms(store: SqlStore) -> Store:
     return store
 
 
-@contextmanager
-def statements(store: SqlStore) -> Iterator[list[str]]:
-    """The SQL the store sends while the block runs (BEGIN on SQLite included)."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])
-
-    engine = store._engines.writer.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def statements(store: SqlStore) -> AbstractContextManager[list[str]]:
+    """The SQL the store sends while the block runs (BEGIN on SQLite included), by SQLAlchemy
+    or on asyncpg directly (prepared statements)."""
+    del store  # every engine's and connection's: a test has one store
+    return sent_statements()
 
 
 async def in_transaction(uow: SqlUnitOfWork) -> bool:

@@ -2,25 +2,57 @@
 
 Each method executes one statement and reads its result before returning, both inside
 `translating()`, so nothing raised by SQLAlchemy or a driver leaves a repository untranslated.
+
+The hot statements of the pipeline are `Prepared`: built once with named bind parameters. On
+PostgreSQL the connection runs those on its asyncpg connection directly, inside the unit of
+work's transaction (`rows`, `run`); elsewhere SQLAlchemy runs them, as every other statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Executable, Row
+from sqlalchemy import CursorResult, Dialect, Executable, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
 
-from minigroups.adapters.db.errors import translating
+from minigroups.adapters.db.direct import Compiled
+from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
 
 T = TypeVar("T")
 Params = Mapping[str, Any]
 
 
+class Prepared:
+    """A statement built once, whatever varies in it a named bind parameter (`bindparam`).
+
+    On PostgreSQL it is compiled once and run by asyncpg without SQLAlchemy's execution layer:
+    the greenlet hand-off, the cache key, the execution context and the result object cost
+    about 90 us of the 140 us a statement took (issue 12). Its rows are named tuples with the
+    same attributes as SQLAlchemy's rows, each value read as SQLAlchemy would read it.
+    """
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: Select[Any] | UpdateBase) -> None:
+        self.statement = statement
+        self._compiled: tuple[Dialect, Compiled] | None = None
+
+    def compiled(self, dialect: Dialect) -> Compiled:
+        if self._compiled is None or self._compiled[0] is not dialect:
+            self._compiled = (dialect, Compiled(self.statement, dialect, processors=True))
+        return self._compiled[1]
+
+
 class TranslatingConnection:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        self._direct = connection.dialect.name == "postgresql"
+        self._driver: Any = None  # asyncpg's connection, and SQLAlchemy's adapter of it
+        self._adapter: Any = None
 
     @property
     def dialect_name(self) -> str:
@@ -46,6 +78,56 @@ class TranslatingConnection:
         self, statement: Executable, params: Params | None = None
     ) -> Any | None:
         return await self._read(statement, params, lambda result: result.scalar_one_or_none())
+
+    async def rows(self, prepared: Prepared, params: Params) -> Sequence[Any]:
+        """The rows of a prepared statement (each with its columns as attributes)."""
+        if not self._direct:
+            return await self.all(prepared.statement, params)
+        compiled = prepared.compiled(self._connection.dialect)
+        with self._translating_direct():
+            driver = await self._in_transaction()
+            records = await driver.fetch(compiled.text, *compiled.arguments(params))
+        return [compiled.row(record) for record in records]
+
+    async def run(self, prepared: Prepared, params: Params) -> int:
+        """Run a prepared statement that returns no rows; the number of rows it matched."""
+        if not self._direct:
+            return await self.execute(prepared.statement, params)
+        compiled = prepared.compiled(self._connection.dialect)
+        with self._translating_direct():
+            driver = await self._in_transaction()
+            status: str = await driver.execute(compiled.text, *compiled.arguments(params))
+        # "UPDATE 3", "DELETE 0", "INSERT 0 1": the last number is the count of rows
+        count = status.rpartition(" ")[2]
+        return int(count) if count.isdigit() else 0
+
+    @contextlib.contextmanager
+    def _translating_direct(self) -> Iterator[None]:
+        """`translating`, and any error on a connection that has ended is `DatabaseUnavailable`
+        (asyncpg raises several kinds there, by what it was doing when the server went away;
+        SQLAlchemy invalidates the connection when the unit of work rolls back)."""
+        try:
+            yield
+        except DRIVER_ERRORS as error:
+            ended = self._driver is not None and self._driver.is_closed()
+            raise translate(error, ended=ended) from error
+
+    async def _in_transaction(self) -> Any:
+        """asyncpg's connection, inside the unit of work's transaction.
+
+        SQLAlchemy's asyncpg adapter sends BEGIN lazily, before the first statement it runs
+        itself, and commits or rolls back only a transaction it began; so a statement run here
+        first begins it the same way (a no-op on an autocommit connection). The adapter's
+        `_start_transaction` is not public API: tests/integration/db/test_prepared.py shows a
+        prepared write rolled back and committed with its unit of work, on the locked version.
+        """
+        if self._driver is None:
+            raw = await self._connection.get_raw_connection()
+            self._adapter = raw.dbapi_connection
+            self._driver = raw.driver_connection
+        if self._adapter._transaction is None:
+            await self._adapter._start_transaction()
+        return self._driver
 
     async def _read(
         self,

@@ -91,10 +91,13 @@ def _detail(error: BaseException) -> str:
     return message or type(error).__name__
 
 
-def translate(error: BaseException) -> DatabaseUnavailable | DatabaseFailure:
-    """The product error for a driver or SQLAlchemy exception."""
+def translate(
+    error: BaseException, *, ended: bool = False
+) -> DatabaseUnavailable | DatabaseFailure:
+    """The product error for a driver or SQLAlchemy exception (`ended`: on a connection known to
+    have ended, whatever the error says)."""
     detail = _detail(error)
-    if _is_unavailable(error):
+    if ended or _is_unavailable(error):
         return DatabaseUnavailable(f"database unavailable: {detail}")
     return DatabaseFailure(f"database failure: {detail}")
 

@@ -16,7 +16,7 @@ from minigroups.adapters.db.claims import (
     dummy_from_row,
     establish_values,
 )
-from minigroups.adapters.db.connection import TranslatingConnection
+from minigroups.adapters.db.connection import Prepared, TranslatingConnection
 from minigroups.adapters.db.listing import page_statement
 from minigroups.adapters.db.rows import minigroup_from_row
 from minigroups.adapters.db.tables import MINIGROUP, class_
@@ -35,23 +35,32 @@ _c = class_.c
 _ESTABLISHED = _c.established == true()
 _IS_MINIGROUP = _c.kind == MINIGROUP
 
-_BY_ID = select(class_).where(_c.id == bindparam("p_id"), _ESTABLISHED, _IS_MINIGROUP)
-_BY_ID_ANY_KIND = select(class_).where(_c.id == bindparam("p_id"), _ESTABLISHED)
-_BY_SCOPE = select(class_).where(
-    _c.audience == bindparam("p_audience"),
-    _c.scope == bindparam("p_scope"),
-    _ESTABLISHED,
-    _IS_MINIGROUP,
+# The lookups by key and the pipeline's locking reads: `Prepared` (run by asyncpg directly on
+# PostgreSQL).
+_BY_ID = Prepared(select(class_).where(_c.id == bindparam("p_id"), _ESTABLISHED, _IS_MINIGROUP))
+_ANY_KIND = select(class_).where(_c.id == bindparam("p_id"), _ESTABLISHED)
+_BY_ID_ANY_KIND = Prepared(_ANY_KIND)
+_BY_SCOPE = Prepared(
+    select(class_).where(
+        _c.audience == bindparam("p_audience"),
+        _c.scope == bindparam("p_scope"),
+        _ESTABLISHED,
+        _IS_MINIGROUP,
+    )
 )
-_LOCK = _BY_ID_ANY_KIND.with_for_update()  # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE holds
-_BY_ROOM = {
+# SQLite renders no FOR UPDATE: BEGIN IMMEDIATE holds the database anyway.
+_LOCK = Prepared(_ANY_KIND.with_for_update())
+_ROOM = {
     column: select(class_)
     .where(_c[column] == bindparam("p_room"), _ESTABLISHED)
     .order_by(_c.created_at, _c.id)
     .limit(1)
     for column in ("conference_room_id", "event_room_id", "original_event_room_id")
 }
-_LOCK_BY_ROOM = {column: statement.with_for_update() for column, statement in _BY_ROOM.items()}
+_BY_ROOM = {column: Prepared(statement) for column, statement in _ROOM.items()}
+_LOCK_BY_ROOM = {
+    column: Prepared(statement.with_for_update()) for column, statement in _ROOM.items()
+}
 
 
 class SqlMinigroupRepository:
@@ -63,7 +72,11 @@ class SqlMinigroupRepository:
         self._locked = set() if locked is None else locked
 
     async def _one(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:
-        row = await self._connection.first(statement, params)
+        if isinstance(statement, Prepared):
+            rows = await self._connection.rows(statement, params)
+            row = rows[0] if rows else None
+        else:
+            row = await self._connection.first(statement, params)
         return None if row is None else minigroup_from_row(row)
 
     async def _locking(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:

@@ -15,22 +15,25 @@ from typing import Any, Final
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
-    Executable,
     Integer,
-    Row,
+    Select,
     Table,
     and_,
     bindparam,
     delete,
     false,
+    func,
+    literal_column,
     or_,
     select,
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
-from minigroups.adapters.db.connection import TranslatingConnection
+from minigroups.adapters.db.connection import Prepared, TranslatingConnection
 from minigroups.adapters.db.tables import inbox, outbox
 from minigroups.adapters.db.upsert import insert_into
 from minigroups.domain.errors import LeaseLost
@@ -65,17 +68,21 @@ class _Queue:
     async def _insert_once(self, values: dict[str, Any]) -> bool:
         statement = _insert_once(self._connection.dialect_name, self.table, tuple(values))
         params = {"p_id": uuid4(), **{f"p_{name}": value for name, value in values.items()}}
-        return await self._connection.first(statement, params) is not None
-
-    async def _insert_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
-        """One statement for all `rows`; the keys that were new (a key twice: inserted once)."""
-        return {row.key for row in await self._insert_returning(rows, self.table.c.key)}
+        return bool(await self._connection.rows(statement, params))
 
     async def _insert_returning(
         self, rows: Sequence[dict[str, Any]], *returned: ColumnElement[Any]
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Any]:
+        """One statement for all `rows` (each with the same columns), skipping known keys; the
+        `returned` columns of the rows inserted (a key twice: inserted once)."""
         if not rows:
             return []
+        if self._connection.dialect_name == "postgresql":
+            names = ("id", *rows[0])
+            unnested = _insert_unnested(self.table, names, tuple(c.key for c in returned))
+            ids = [uuid4() for _ in rows]
+            params = {f"p_{name}": [row[name] for row in rows] for name in names[1:]}
+            return await self._connection.rows(unnested, {"p_id": ids, **params})
         statement = (
             insert_into(self._connection.dialect_name, self.table)
             .values([{"id": uuid4(), **values} for values in rows])
@@ -97,9 +104,7 @@ class _Queue:
         )
         return {row.id for row in await self._connection.all(statement)}
 
-    async def _claim(
-        self, now: datetime, owner: Owner, until: datetime, limit: int
-    ) -> list[Row[Any]]:
+    async def _claim(self, now: datetime, owner: Owner, until: datetime, limit: int) -> list[Any]:
         params = {
             "p_now": now,
             "p_limit": limit,
@@ -108,7 +113,7 @@ class _Queue:
             "p_owner": owner.instance,
             "p_incarnation": owner.incarnation,
         }
-        rows = await self._connection.all(_claim(self.table), params)
+        rows = await self._connection.rows(_claim(self.table), params)
         return sorted(rows, key=lambda row: row.next_attempt_at)
 
     def _lockable(self, *conditions: ColumnElement[bool]) -> Any:
@@ -119,7 +124,7 @@ class _Queue:
         if lease is not None:
             params = {"p_id": item_id, "p_lease": lease}
             params.update({f"p_{name}": value for name, value in values.items()})
-            return await self._connection.execute(_release(self.table, tuple(values)), params)
+            return await self._connection.run(_release(self.table, tuple(values)), params)
         c = self.table.c  # `lease IS NULL`: rare (an item that was never claimed)
         statement = (
             update(self.table)
@@ -188,14 +193,14 @@ class _Queue:
         return await self._connection.execute(statement)
 
 
-# The hot statements of both queues, built once per table (and column set): SQLAlchemy then
-# neither rebuilds them nor computes their cache keys again for every execution.
+# The hot statements of both queues, built once per table (and column set): on PostgreSQL run
+# by asyncpg directly (`Prepared`), elsewhere from SQLAlchemy's statement cache.
 
 
 @functools.cache
-def _insert_once(dialect_name: str, table: Table, names: tuple[str, ...]) -> Executable:
+def _insert_once(dialect_name: str, table: Table, names: tuple[str, ...]) -> Prepared:
     values = {name: bindparam(f"p_{name}", type_=table.c[name].type) for name in ("id", *names)}
-    return (
+    return Prepared(
         insert_into(dialect_name, table)
         .values(values)
         .on_conflict_do_nothing(index_elements=[table.c.key])
@@ -204,7 +209,22 @@ def _insert_once(dialect_name: str, table: Table, names: tuple[str, ...]) -> Exe
 
 
 @functools.cache
-def _claim(table: Table) -> Executable:
+def _insert_unnested(table: Table, names: tuple[str, ...], returned: tuple[str, ...]) -> Prepared:
+    """PostgreSQL: rows inserted from one array parameter per column (`unnest`), a statement of
+    one shape whatever the number of rows. A multi-VALUES insert is not cacheable in SQLAlchemy:
+    it was compiled again at every execution (issue 12)."""
+    arrays = [bindparam(f"p_{name}", type_=ARRAY(table.c[name].type)) for name in names]
+    unnested: Select[Any] = select(literal_column("*")).select_from(func.unnest(*arrays))
+    return Prepared(
+        postgresql.insert(table)
+        .from_select([table.c[name] for name in names], unnested)
+        .on_conflict_do_nothing(index_elements=[table.c.key])
+        .returning(*(table.c[name] for name in returned))
+    )
+
+
+@functools.cache
+def _claim(table: Table) -> Prepared:
     """Lease the due rows nobody holds, oldest first, up to `p_limit` of them."""
     c = table.c
     now = bindparam("p_now", type_=c.next_attempt_at.type)
@@ -219,7 +239,7 @@ def _claim(table: Table) -> Executable:
         .order_by(c.next_attempt_at)
         .limit(bindparam("p_limit", type_=Integer()))
     )
-    return (
+    return Prepared(
         update(table)
         .where(c.id.in_(due.scalar_subquery()))
         .values(
@@ -234,11 +254,11 @@ def _claim(table: Table) -> Executable:
 
 
 @functools.cache
-def _release(table: Table, names: tuple[str, ...]) -> Executable:
+def _release(table: Table, names: tuple[str, ...]) -> Prepared:
     """Settle or give back one item whose lease (`p_lease`) is still the holder's."""
     c = table.c
     values = {name: bindparam(f"p_{name}", type_=c[name].type) for name in names}
-    return (
+    return Prepared(
         update(table)
         .where(
             c.id == bindparam("p_id", type_=c.id.type),
@@ -249,7 +269,7 @@ def _release(table: Table, names: tuple[str, ...]) -> Executable:
     )
 
 
-def _inbox_item_from_row(row: Row[Any]) -> InboxItem:
+def _inbox_item_from_row(row: Any) -> InboxItem:
     return InboxItem(
         id=row.id,
         key=row.key,
@@ -273,6 +293,17 @@ def _inbox_row(event: IncomingEvent) -> dict[str, Any]:
         "received_at": event.received_at,
         "next_attempt_at": event.received_at,
     }
+
+
+# The claim's columns of an event recorded and not claimed: their defaults, given so that every
+# row of a batch has the same columns.
+_UNHELD: Final[dict[str, Any]] = {
+    "lease": None,
+    "lease_until": None,
+    "owner": None,
+    "incarnation": None,
+    "attempts": 0,
+}
 
 
 def _held_item(item_id: UUID, event: IncomingEvent, lease: UUID) -> InboxItem:
@@ -299,7 +330,8 @@ class SqlInboxRepository(_Queue):
         return await self._insert_once(_inbox_row(event))
 
     async def add_many(self, events: Sequence[IncomingEvent]) -> set[str]:
-        return await self._insert_many([_inbox_row(event) for event in events])
+        rows = [_inbox_row(event) | _UNHELD for event in events]
+        return {row.key for row in await self._insert_returning(rows, inbox.c.key)}
 
     async def add_held(
         self, events: Sequence[IncomingEvent], holding: Holding
@@ -312,9 +344,8 @@ class SqlInboxRepository(_Queue):
             "incarnation": holding.owner.incarnation,
             "attempts": 1,  # as a claim counts it
         }
-        unheld = dict.fromkeys(held, None) | {"attempts": 0}
         rows = [
-            _inbox_row(event) | (held if index < holding.count else unheld)
+            _inbox_row(event) | (held if index < holding.count else _UNHELD)
             for index, event in enumerate(events)
         ]
         c = inbox.c
@@ -367,7 +398,7 @@ class SqlInboxRepository(_Queue):
         return await self._delete(limit, c.status == DEAD, c.received_at < before)
 
 
-def _outbox_item_from_row(row: Row[Any]) -> OutboxItem:
+def _outbox_item_from_row(row: Any) -> OutboxItem:
     return OutboxItem(
         id=row.id,
         key=row.key,

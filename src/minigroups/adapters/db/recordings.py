@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import bindparam, delete, select, text, update
 
-from minigroups.adapters.db.connection import TranslatingConnection
+from minigroups.adapters.db.connection import Prepared, TranslatingConnection
 from minigroups.adapters.db.rows import recording_from_row
 from minigroups.adapters.db.tables import class_, recording
 from minigroups.adapters.db.upsert import insert_into
@@ -18,7 +18,8 @@ from minigroups.domain.minigroup import Recording, Segments
 
 _r = recording.c
 _LIVE = _r.deleted_at.is_(None)
-_LIVE_RECORDINGS = (
+# The pipeline's statements: `Prepared` (run by asyncpg directly on PostgreSQL).
+_LIVE_RECORDINGS = Prepared(
     select(recording)
     .where(_r.class_id == bindparam("p_class_id"), _LIVE)
     .order_by(_r.created_at, _r.id)  # D4
@@ -29,8 +30,10 @@ _LIVE_RECORDINGS_OF = (
     .order_by(_r.class_id, _r.created_at, _r.id)
 )
 # SQLite renders no FOR UPDATE: its writer holds the database (BEGIN IMMEDIATE) anyway.
-_LOCK_CLASS = select(class_.c.id).where(class_.c.id == bindparam("p_class_id")).with_for_update()
-_SET_STAGE = (
+_LOCK_CLASS = Prepared(
+    select(class_.c.id).where(class_.c.id == bindparam("p_class_id")).with_for_update()
+)
+_SET_STAGE = Prepared(
     update(class_)
     .where(class_.c.id == bindparam("p_class_id"))
     .values(recording_stage=bindparam("p_stage"))
@@ -51,7 +54,7 @@ class SqlRecordingRepository:
         self._locked = set() if locked is None else locked
 
     async def list_live(self, class_id: UUID) -> list[Recording]:
-        rows = await self._connection.all(_LIVE_RECORDINGS, {"p_class_id": class_id})
+        rows = await self._connection.rows(_LIVE_RECORDINGS, {"p_class_id": class_id})
         return [recording_from_row(row) for row in rows]
 
     async def list_live_of(self, class_ids: Sequence[UUID]) -> dict[UUID, list[Recording]]:
@@ -75,10 +78,10 @@ class SqlRecordingRepository:
         touched, self._touched = sorted(self._touched), set()
         for class_id in touched:
             if class_id not in self._locked:
-                await self._connection.first(_LOCK_CLASS, {"p_class_id": class_id})
+                await self._connection.rows(_LOCK_CLASS, {"p_class_id": class_id})
                 self._locked.add(class_id)
             stage = recording_stage(await self.list_live(class_id))
-            await self._connection.execute(_SET_STAGE, {"p_class_id": class_id, "p_stage": stage})
+            await self._connection.run(_SET_STAGE, {"p_class_id": class_id, "p_stage": stage})
 
     async def soft_delete_all(self, class_id: UUID, now: datetime) -> None:
         self._touched.add(class_id)

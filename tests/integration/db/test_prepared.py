@@ -1,0 +1,73 @@
+"""Prepared statements run by asyncpg directly (PostgreSQL) belong to their unit of work: they
+commit and roll back with it, and read back what SQLAlchemy reads (issue 12)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from minigroups.adapters.db import SqlStore
+from minigroups.ports import Holding, IncomingEvent, OutgoingMessage, Owner
+
+NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
+
+
+def _event(key: str) -> IncomingEvent:
+    return IncomingEvent(
+        key, "apps/conference.svc/api/v1/audiences/a/events", "room.close", "{}", NOW
+    )
+
+
+class Abandoned(Exception):
+    pass
+
+
+async def _pending_keys(store: SqlStore) -> list[str]:
+    async with store.unit_of_work(read_only=True) as uow:
+        return sorted(item.key for item in await uow.inbox.list(status="pending", limit=10))
+
+
+async def test_a_prepared_write_first_in_a_unit_of_work_rolls_back_with_it(store: SqlStore) -> None:
+    # The direct statement comes before any of SQLAlchemy's: it must begin the transaction
+    # itself, or it would be committed on its own (autocommit) and survive the rollback.
+    async def abandoned() -> None:
+        async with store.unit_of_work() as uow:
+            assert await uow.outbox.add(OutgoingMessage("m1", "notify", {"a": 1}), NOW)
+            assert await uow.inbox.add_many([_event("k1")]) == {"k1"}
+            raise Abandoned
+
+    with pytest.raises(Abandoned):
+        await abandoned()
+    assert await _pending_keys(store) == []
+    async with store.unit_of_work(read_only=True) as uow:
+        assert await uow.outbox.pending(10) == []
+
+
+async def test_a_unit_of_work_mixing_both_paths_commits_them_together(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        assert await uow.inbox.add(_event("k1"))  # prepared
+        assert await uow.inbox.list(status=None, limit=10)  # SQLAlchemy's, same transaction
+        assert await uow.inbox.add_many([_event("k2"), _event("k1")]) == {"k2"}
+        await uow.commit()
+    assert await _pending_keys(store) == ["k1", "k2"]
+
+
+async def test_prepared_rows_read_as_sqlalchemy_reads_them(store: SqlStore) -> None:
+    owner = Owner("alpha", uuid4())
+    until = NOW + timedelta(seconds=15)
+    async with store.unit_of_work() as uow:
+        _, (held,) = await uow.inbox.add_held([_event("k1")], Holding(owner, until, 1))
+        await uow.outbox.add(OutgoingMessage("m1", "notify", {"n": [1, "x", None]}), NOW)
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        (claimed,) = await uow.outbox.claim_due(NOW, owner, until, 10)
+        listed = await uow.outbox.pending(10)
+        stored = await uow.inbox.get(held.id)
+        await uow.commit()
+    assert listed == [claimed]  # the claim's row (prepared) equals SQLAlchemy's of the same row
+    assert claimed.payload == {"n": [1, "x", None]}
+    assert stored == held  # the held item as add_held made it, as SQLAlchemy reads it back
+    assert stored is not None
+    assert stored.received_at.tzinfo is not None
