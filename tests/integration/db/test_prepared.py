@@ -9,7 +9,9 @@ from uuid import uuid4
 import pytest
 
 from minigroups.adapters.db import SqlStore
+from minigroups.domain.timerange import TimeRange
 from minigroups.ports import Holding, IncomingEvent, OutgoingMessage, Owner
+from tests.integration.db.helpers import establish
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 
@@ -71,3 +73,47 @@ async def test_prepared_rows_read_as_sqlalchemy_reads_them(store: SqlStore) -> N
     assert stored == held  # the held item as add_held made it, as SQLAlchemy reads it back
     assert stored is not None
     assert stored.received_at.tzinfo is not None
+
+
+async def test_the_pipelines_writes_read_back_as_written(store: SqlStore) -> None:
+    minigroup = await establish(store)
+    rtc, again, later = uuid4(), uuid4(), NOW + timedelta(minutes=1)
+    original, modified = uuid4(), uuid4()
+    async with store.unit_of_work() as uow:
+        await uow.recordings.upsert_uploaded(minigroup.id, rtc, "web.a.usr", NOW)
+        assert await uow.recordings.set_converted(minigroup.id, rtc, "s3://a", [(0, 5)], NOW)
+        assert not await uow.recordings.set_converted(minigroup.id, uuid4(), "x", [(0, 1)], NOW)
+        await uow.recordings.upsert_uploaded(minigroup.id, rtc, "web.a.usr", later)  # redelivery
+        await uow.recordings.upsert_uploaded(minigroup.id, again, "web.b.usr", NOW)
+        (kept, other) = await uow.recordings.list_live(minigroup.id)
+        await uow.recordings.set_modified_segments(kept.id, [(1, 4), (6, 9)], later)
+        assert await uow.recordings.mark_transcoded(minigroup.id, later) == 2
+        await uow.minigroups.close(minigroup.id, TimeRange(NOW, later), timed_out=True)
+        await uow.minigroups.record_adjustment(minigroup.id, original, modified)
+        await uow.minigroups.set_room_events_uri(modified, "s3://events")
+        await uow.commit()
+    async with store.unit_of_work(read_only=True) as uow:
+        (first, second) = await uow.recordings.list_live(minigroup.id)
+        stored = await uow.minigroups.get(minigroup.id)
+    assert (first.rtc_id, first.stream_uri, first.segments) == (rtc, "s3://a", [(0, 5)])
+    assert (first.started_at, first.created_at) == (NOW, NOW)  # the redelivery changed nothing
+    assert (first.modified_segments, first.adjusted_at) == ([(1, 4), (6, 9)], later)
+    assert (second.rtc_id, second.segments, other.id) == (again, None, second.id)
+    assert first.transcoded_at == second.transcoded_at == later
+    assert stored is not None
+    assert (stored.time, stored.timed_out) == (TimeRange(NOW, later), True)
+    assert (stored.original_event_room_id, stored.modified_event_room_id) == (original, modified)
+    assert stored.room_events_uri == "s3://events"
+
+
+async def test_a_new_rtc_resets_the_participants_recording(store: SqlStore) -> None:
+    minigroup = await establish(store)
+    first_rtc, new_rtc = uuid4(), uuid4()
+    async with store.unit_of_work() as uow:
+        await uow.recordings.upsert_uploaded(minigroup.id, first_rtc, "web.a.usr", NOW)
+        await uow.recordings.set_converted(minigroup.id, first_rtc, "s3://a", [(0, 5)], NOW)
+        await uow.recordings.upsert_uploaded(minigroup.id, new_rtc, "web.a.usr", NOW)
+        await uow.commit()
+    async with store.unit_of_work(read_only=True) as uow:
+        (stored,) = await uow.recordings.list_live(minigroup.id)
+    assert (stored.rtc_id, stored.stream_uri, stored.segments) == (new_rtc, None, None)

@@ -58,6 +58,29 @@ _ROOM = {
     for column in ("conference_room_id", "event_room_id", "original_event_room_id")
 }
 _BY_ROOM = {column: Prepared(statement) for column, statement in _ROOM.items()}
+# The pipeline's writes to a class row.
+_CLOSE = Prepared(
+    update(class_)
+    .where(_c.id == bindparam("p_id"))
+    .values(
+        time_start=bindparam("p_time_start"),
+        time_end=bindparam("p_time_end"),
+        timed_out=bindparam("p_timed_out"),
+    )
+)
+_RECORD_ADJUSTMENT = Prepared(
+    update(class_)
+    .where(_c.id == bindparam("p_id"))
+    .values(
+        original_event_room_id=bindparam("p_original"),
+        modified_event_room_id=bindparam("p_modified"),
+    )
+)
+_SET_ROOM_EVENTS_URI = Prepared(
+    update(class_)
+    .where(_c.modified_event_room_id == bindparam("p_modified"))
+    .values(room_events_uri=bindparam("p_uri"))
+)
 _LOCK_BY_ROOM = {
     column: Prepared(statement.with_for_update()) for column, statement in _ROOM.items()
 }
@@ -179,29 +202,19 @@ class SqlMinigroupRepository:
 
     async def close(self, minigroup_id: UUID, time: TimeRange, timed_out: bool) -> None:
         """`room.close`: the end lowered to the close time, and whether it timed out."""
-        await self._connection.execute(
-            update(class_)
-            .where(_c.id == minigroup_id)
-            .values(time_start=time.start, time_end=time.end, timed_out=timed_out)
+        params = {"p_id": minigroup_id, "p_timed_out": timed_out}
+        await self._connection.run(
+            _CLOSE, {"p_time_start": time.start, "p_time_end": time.end, **params}
         )
 
     async def record_adjustment(
         self, minigroup_id: UUID, original_event_room_id: UUID, modified_event_room_id: UUID
     ) -> None:
         """Store the rooms that `room.adjust` / `edition.commit` produced."""
-        await self._connection.execute(
-            update(class_)
-            .where(_c.id == minigroup_id)
-            .values(
-                original_event_room_id=original_event_room_id,
-                modified_event_room_id=modified_event_room_id,
-            )
-        )
+        params = {"p_original": original_event_room_id, "p_modified": modified_event_room_id}
+        await self._connection.run(_RECORD_ADJUSTMENT, {"p_id": minigroup_id, **params})
 
     async def set_room_events_uri(self, modified_event_room_id: UUID, uri: str) -> None:
         """Store the `room.dump_events` result on the class whose modified room it is."""
-        await self._connection.execute(
-            update(class_)
-            .where(_c.modified_event_room_id == modified_event_room_id)
-            .values(room_events_uri=uri)
-        )
+        params = {"p_modified": modified_event_room_id, "p_uri": uri}
+        await self._connection.run(_SET_ROOM_EVENTS_URI, params)

@@ -95,14 +95,19 @@ class _Queue:
         """`_release` of many items in one statement; the ids whose lease was still held."""
         if not leases:
             return set()
+        if self._connection.dialect_name == "postgresql":
+            params = {f"p_{name}": value for name, value in values.items()}
+            params.update(p_ids=list(leases), p_leases=list(leases.values()))
+            statement = _release_unnested(self.table, tuple(values))
+            return {row.id for row in await self._connection.rows(statement, params)}
         c = self.table.c
-        statement = (
+        update_held = (
             update(self.table)
             .where(c.status == PENDING, tuple_(c.id, c.lease).in_(list(leases.items())))
             .values(lease=None, lease_until=None, **values)
             .returning(c.id)
         )
-        return {row.id for row in await self._connection.all(statement)}
+        return {row.id for row in await self._connection.all(update_held)}
 
     async def _claim(self, now: datetime, owner: Owner, until: datetime, limit: int) -> list[Any]:
         params = {
@@ -266,6 +271,28 @@ def _release(table: Table, names: tuple[str, ...]) -> Prepared:
             c.status == PENDING,
         )
         .values(lease=None, lease_until=None, **values)
+    )
+
+
+@functools.cache
+def _release_unnested(table: Table, names: tuple[str, ...]) -> Prepared:
+    """PostgreSQL: `_release` of the items whose ids and leases come as two arrays, a statement
+    of one shape however many there are (an IN list of pairs is compiled again per length)."""
+    c = table.c
+    held = (
+        func.unnest(
+            bindparam("p_ids", type_=ARRAY(c.id.type)),
+            bindparam("p_leases", type_=ARRAY(c.lease.type)),
+        )
+        .table_valued("id", "lease")
+        .render_derived(name="held")
+    )
+    values = {name: bindparam(f"p_{name}", type_=c[name].type) for name in names}
+    return Prepared(
+        update(table)
+        .where(c.status == PENDING, c.id == held.c.id, c.lease == held.c.lease)
+        .values(lease=None, lease_until=None, **values)
+        .returning(c.id)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,56 @@ _SET_STAGE = Prepared(
     .where(class_.c.id == bindparam("p_class_id"))
     .values(recording_stage=bindparam("p_stage"))
 )
+
+_SET_CONVERTED = Prepared(
+    update(recording)
+    .where(_r.class_id == bindparam("p_class_id"), _r.rtc_id == bindparam("p_rtc_id"), _LIVE)
+    .values(
+        stream_uri=bindparam("p_stream_uri"),
+        segments=bindparam("p_segments"),
+        started_at=bindparam("p_started_at"),
+    )
+)
+_SET_MODIFIED_SEGMENTS = Prepared(
+    update(recording)
+    .where(_r.id == bindparam("p_id"))
+    .values(modified_segments=bindparam("p_segments"), adjusted_at=bindparam("p_adjusted_at"))
+    .returning(_r.class_id)
+)
+_MARK_TRANSCODED = Prepared(
+    update(recording)
+    .where(_r.class_id == bindparam("p_class_id"), _LIVE)
+    .values(transcoded_at=bindparam("p_now"))
+)
+
+
+@functools.cache
+def _upsert_uploaded(dialect_name: str) -> Prepared:
+    """A participant's recording: new, or reset for a new rtc. The same rtc again is a
+    redelivery, which keeps its conversion and adjustment."""
+    statement = insert_into(dialect_name, recording).values(
+        id=bindparam("p_id"),
+        class_id=bindparam("p_class_id"),
+        rtc_id=bindparam("p_rtc_id"),
+        created_by=bindparam("p_created_by"),
+        created_at=bindparam("p_now"),
+    )
+    reset: dict[str, Any] = {
+        "rtc_id": statement.excluded.rtc_id,
+        "created_at": statement.excluded.created_at,
+    }
+    for column in ("stream_uri", "segments", "modified_segments", "started_at"):
+        reset[column] = None
+    reset["adjusted_at"] = None
+    reset["transcoded_at"] = None
+    return Prepared(
+        statement.on_conflict_do_update(
+            index_elements=[_r.class_id, _r.created_by],
+            index_where=text("deleted_at IS NULL"),
+            set_=reset,
+            where=_r.rtc_id != statement.excluded.rtc_id,
+        )
+    )
 
 
 def _segments_to_json(segments: Segments | None) -> list[list[int]] | None:
@@ -114,26 +165,9 @@ class SqlRecordingRepository:
         self, class_id: UUID, rtc_id: UUID, created_by: str, now: datetime
     ) -> None:
         self._touched.add(class_id)
-        statement = insert_into(self._connection.dialect_name, recording).values(
-            id=uuid4(), class_id=class_id, rtc_id=rtc_id, created_by=created_by, created_at=now
-        )
-        reset: dict[str, Any] = {
-            "rtc_id": statement.excluded.rtc_id,
-            "created_at": statement.excluded.created_at,
-        }
-        for column in ("stream_uri", "segments", "modified_segments", "started_at"):
-            reset[column] = None
-        reset["adjusted_at"] = None
-        reset["transcoded_at"] = None
-        await self._connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[_r.class_id, _r.created_by],
-                index_where=text("deleted_at IS NULL"),
-                set_=reset,
-                # The same rtc again is a redelivery: keep its conversion and adjustment.
-                where=_r.rtc_id != statement.excluded.rtc_id,
-            )
-        )
+        params = {"p_id": uuid4(), "p_class_id": class_id, "p_rtc_id": rtc_id}
+        statement = _upsert_uploaded(self._connection.dialect_name)
+        await self._connection.run(statement, {"p_created_by": created_by, "p_now": now, **params})
 
     async def set_converted(
         self,
@@ -143,14 +177,10 @@ class SqlRecordingRepository:
         segments: Segments,
         started_at: datetime,
     ) -> bool:
-        matched = await self._connection.execute(
-            update(recording)
-            .where(_r.class_id == class_id, _r.rtc_id == rtc_id, _LIVE)
-            .values(
-                stream_uri=stream_uri, segments=_segments_to_json(segments), started_at=started_at
-            )
-        )
-        return bool(matched)
+        params = {"p_class_id": class_id, "p_rtc_id": rtc_id, "p_stream_uri": stream_uri}
+        segments_json = _segments_to_json(segments)
+        params.update(p_segments=segments_json, p_started_at=started_at)
+        return bool(await self._connection.run(_SET_CONVERTED, params))
 
     async def remove(self, class_id: UUID, rtc_id: UUID) -> None:
         self._touched.add(class_id)
@@ -161,17 +191,11 @@ class SqlRecordingRepository:
     async def set_modified_segments(
         self, recording_id: UUID, segments: Segments, adjusted_at: datetime
     ) -> None:
-        row = await self._connection.first(
-            update(recording)
-            .where(_r.id == recording_id)
-            .values(modified_segments=_segments_to_json(segments), adjusted_at=adjusted_at)
-            .returning(_r.class_id)
-        )
-        if row is not None:
+        params = {"p_segments": _segments_to_json(segments), "p_adjusted_at": adjusted_at}
+        rows = await self._connection.rows(_SET_MODIFIED_SEGMENTS, {"p_id": recording_id, **params})
+        for row in rows:
             self._touched.add(row.class_id)
 
     async def mark_transcoded(self, class_id: UUID, now: datetime) -> int:
         self._touched.add(class_id)
-        return await self._connection.execute(
-            update(recording).where(_r.class_id == class_id, _LIVE).values(transcoded_at=now)
-        )
+        return await self._connection.run(_MARK_TRANSCODED, {"p_class_id": class_id, "p_now": now})
