@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from importlib.metadata import version
+from typing import Protocol
 from uuid import uuid4
 
 import httpx
@@ -25,6 +26,7 @@ from minigroups.adapters.logging_setup import AccessLines
 from minigroups.adapters.metrics import PrometheusMetrics
 from minigroups.adapters.peers.build import build_peer_clients
 from minigroups.adapters.peers.lifecycle import LifecycleWire
+from minigroups.adapters.peers.tq import AiohttpPost, HttpxPost, TaskPost
 from minigroups.adapters.peers.transport import Requester
 from minigroups.adapters.rate_limits import build_rate_limiter, quotas_of
 from minigroups.adapters.sandbox import (
@@ -65,6 +67,12 @@ log = logging.getLogger(__name__)
 DUMMY_STALE_MARGIN = timedelta(seconds=60)
 
 
+class Closable(Protocol):
+    """An HTTP client the container closes at shutdown."""
+
+    async def aclose(self) -> None: ...
+
+
 class StartupError(Exception):
     """Settings that load but cannot run: an unreadable key file, an unavailable mode."""
 
@@ -83,7 +91,7 @@ class Container:
     registry: CollectorRegistry
     metrics: PrometheusMetrics
     runtime: PipelineRuntime
-    clients: list[httpx.AsyncClient]
+    clients: list[Closable]
     webhook_client: HttpWebhookClient
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
@@ -129,7 +137,7 @@ class _Upstream:
     """What the upstream choice decides: how requests, tq's HTTP and notifications travel."""
 
     requester: Requester
-    tq_http: httpx.AsyncClient
+    tq_post: TaskPost
     notifier: Notifier
     agent: MqttAgent | None = None
     autopilot: SandboxAutopilot | None = None
@@ -173,7 +181,7 @@ def build_container(
     wire = LifecycleWire()
     metrics = PrometheusMetrics(registry, version=version("minigroups"), inbox_labels=wire.labels)
     if settings.upstream == "ulms":
-        upstream = _ulms_upstream(settings, id_token, http, metrics)
+        upstream = _ulms_upstream(settings, id_token, metrics)
         agent = upstream.agent
         if agent is not None:
             metrics.watch_broker(lambda: agent.connected)
@@ -184,7 +192,7 @@ def build_container(
         upstream = _sandbox_upstream(settings, sandbox)
     peers = build_peer_clients(
         upstream.requester,
-        upstream.tq_http,
+        upstream.tq_post,
         event=settings.event_client,
         conference=settings.conference_client,
         tq=settings.tq_client,
@@ -223,7 +231,7 @@ def build_container(
         registry=registry,
         metrics=metrics,
         runtime=runtime,
-        clients=[http] if upstream.tq_http is http else [http, upstream.tq_http],
+        clients=[http, upstream.tq_post],
         webhook_client=client,
         agent=upstream.agent,
         autopilot=upstream.autopilot,
@@ -268,16 +276,15 @@ def _sandbox_upstream(settings: Settings, sandbox: Sandbox) -> _Upstream:
     )
     return _Upstream(
         requester=requester,
-        tq_http=httpx.AsyncClient(transport=SandboxTqTransport(sandbox)),
+        tq_post=HttpxPost(httpx.AsyncClient(transport=SandboxTqTransport(sandbox))),
         notifier=SandboxNotifier(),
         autopilot=SandboxAutopilot(sandbox, accounts),
     )
 
 
-def _ulms_upstream(
-    settings: Settings, id_token: str, http: httpx.AsyncClient, metrics: PrometheusMetrics
-) -> _Upstream:
-    """The platform's peers over MQTT (the agent connects in `Container.start`); tq over `http`."""
+def _ulms_upstream(settings: Settings, id_token: str, metrics: PrometheusMetrics) -> _Upstream:
+    """The platform's peers over MQTT (the agent connects in `Container.start`); tq over HTTP
+    (aiohttp: `adapters/peers/tq.py`)."""
     mqtt, event, conference = settings.mqtt, settings.event_client, settings.conference_client
     if mqtt is None:
         raise StartupError('upstream = "ulms" needs the [mqtt] section')
@@ -291,7 +298,7 @@ def _ulms_upstream(
         agent, services={event.account_id: "event", conference.account_id: "conference"}
     )
     notifier = MqttNotifier(agent, account_id=settings.id)
-    return _Upstream(requester=requester, tq_http=http, notifier=notifier, agent=agent)
+    return _Upstream(requester=requester, tq_post=AiohttpPost(), notifier=notifier, agent=agent)
 
 
 def _options(settings: Settings) -> Options:

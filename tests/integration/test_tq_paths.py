@@ -1,4 +1,6 @@
-"""tq over real HTTP: a hostile audience or scope lands on exactly the intended path (issue 8).
+"""tq over real HTTP, by each `TaskPost` (aiohttp in production, httpx for the sandbox): a hostile
+audience or scope lands on exactly the intended path (issue 8), and the answers and failures of a
+real server read as tq's contract says (200 only; TIMEOUT; UNAVAILABLE).
 
 The server is the loopback tq of tests/support (no broker needed); it keeps each request target
 as it came off the wire, before any parsing of ours.
@@ -6,6 +8,8 @@ as it came off the wire, before any parsing of ours.
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 from uuid import UUID
@@ -13,8 +17,9 @@ from uuid import UUID
 import httpx
 import pytest
 
-from minigroups.adapters.peers.tq import TqClient
+from minigroups.adapters.peers.tq import AiohttpPost, HttpxPost, TaskPost, TqClient
 from minigroups.adapters.sandbox import Sandbox
+from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from tests.support.faults import Faults
 from tests.support.hostile import HOSTILE
 from tests.support.simulators import TqServer
@@ -25,17 +30,33 @@ TASK = {"audience": OWN, "tags": {}, "priority": "normal", "template": "t", "bin
 
 
 @pytest.fixture
-async def tq() -> AsyncIterator[TqServer]:
-    server = TqServer(Sandbox(agent_id="test.dispatcher.svc.example.org", faults=Faults()))
+def faults() -> Faults:
+    return Faults()
+
+
+@pytest.fixture
+async def tq(faults: Faults) -> AsyncIterator[TqServer]:
+    server = TqServer(Sandbox(agent_id="test.dispatcher.svc.example.org", faults=faults))
     await server.start()
     yield server
     await server.close()
 
 
+@pytest.fixture(params=["aiohttp", "httpx"])
+async def post(request: pytest.FixtureRequest) -> AsyncIterator[TaskPost]:
+    carrier: TaskPost = (
+        AiohttpPost() if request.param == "aiohttp" else HttpxPost(httpx.AsyncClient())
+    )
+    yield carrier
+    await carrier.aclose()
+
+
 @pytest.mark.parametrize("scope", HOSTILE)
-async def test_a_hostile_scope_stays_in_its_segment_on_the_wire(tq: TqServer, scope: str) -> None:
+async def test_a_hostile_scope_stays_in_its_segment_on_the_wire(
+    tq: TqServer, post: TaskPost, scope: str
+) -> None:
     task_id = f"transcode-minigroup-to-hls-{scope}"
-    await _post(tq, OWN, task_id)
+    await _post(tq, post, OWN, task_id)
     [target] = tq.targets
     levels = target.split("/")
     assert levels[:4] == ["", "api", "v1", "audiences"]
@@ -54,9 +75,9 @@ async def test_a_hostile_scope_stays_in_its_segment_on_the_wire(tq: TqServer, sc
 
 @pytest.mark.parametrize("audience", HOSTILE)
 async def test_a_hostile_audience_stays_in_its_segment_on_the_wire(
-    tq: TqServer, audience: str
+    tq: TqServer, post: TaskPost, audience: str
 ) -> None:
-    await _post(tq, audience, "transcode-minigroup-to-hls-lesson")
+    await _post(tq, post, audience, "transcode-minigroup-to-hls-lesson")
     [target] = tq.targets
     levels = target.split("/")
     assert len(levels) == 9
@@ -67,9 +88,57 @@ async def test_a_hostile_audience_stays_in_its_segment_on_the_wire(
     assert task.audience == audience
 
 
-async def _post(tq: TqServer, audience: str, task_id: str) -> None:
-    async with httpx.AsyncClient() as http:
-        client = TqClient(http, base_url=tq.base_url, token="t", user_agent="test", timeout=5.0)
-        await client.create_task(
-            audience=audience, task_id=task_id, classroom_id=CLASS_ID, task=TASK
-        )
+async def test_a_task_is_posted_with_its_headers_and_body(tq: TqServer, post: TaskPost) -> None:
+    await _post(tq, post, OWN, "transcode-minigroup-to-hls-lesson")
+    await _post(tq, post, OWN, "transcode-minigroup-to-hls-other")  # a kept-alive connection
+    first, second = tq.sandbox.tq.tasks
+    assert (first.body, second.task_id) == (TASK, "transcode-minigroup-to-hls-other")
+    assert first.headers["authorization"] == "Bearer t"
+    assert first.headers["content-type"] == "application/json"
+    assert first.headers["user-agent"] == "test"
+
+
+async def test_an_answer_other_than_200_is_rejected_with_its_body(
+    tq: TqServer, faults: Faults, post: TaskPost
+) -> None:
+    faults.fail("tq", "create_task", status=503, problem={"type": "x", "title": "Busy"})
+    with pytest.raises(UpstreamFailed) as caught:
+        await _post(tq, post, OWN, "transcode-minigroup-to-hls-lesson")
+    assert (caught.value.kind, caught.value.peer_status) == (UpstreamFailureKind.REJECTED, 503)
+    assert json.loads(caught.value.detail or "") == {"type": "x", "title": "Busy"}
+
+
+async def test_no_answer_in_time_is_a_timeout(tq: TqServer, post: TaskPost) -> None:
+    tq.slow(1.0)
+    with pytest.raises(UpstreamFailed) as caught:
+        await _post(tq, post, OWN, "transcode-minigroup-to-hls-lesson", within=0.1)
+    assert caught.value.kind is UpstreamFailureKind.TIMEOUT
+
+
+async def test_a_hang_up_is_unavailable(tq: TqServer, faults: Faults, post: TaskPost) -> None:
+    faults.outage("tq")  # the server closes the connection without an answer
+    with pytest.raises(UpstreamFailed) as caught:
+        await _post(tq, post, OWN, "transcode-minigroup-to-hls-lesson")
+    assert caught.value.kind is UpstreamFailureKind.UNAVAILABLE
+    faults.restore("tq")
+    await _post(tq, post, OWN, "transcode-minigroup-to-hls-lesson")  # and the next one works
+    assert len(tq.sandbox.tq.tasks) == 1
+
+
+async def test_a_refused_connection_is_unavailable(post: TaskPost) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = TqClient(
+        post, base_url=f"http://127.0.0.1:{port}/", token="t", user_agent="test", timeout=5.0
+    )
+    with pytest.raises(UpstreamFailed) as caught:
+        await client.create_task(audience=OWN, task_id="t", classroom_id=CLASS_ID, task=TASK)
+    assert caught.value.kind is UpstreamFailureKind.UNAVAILABLE
+
+
+async def _post(
+    tq: TqServer, post: TaskPost, audience: str, task_id: str, *, within: float = 5.0
+) -> None:
+    client = TqClient(post, base_url=tq.base_url, token="t", user_agent="test", timeout=within)
+    await client.create_task(audience=audience, task_id=task_id, classroom_id=CLASS_ID, task=TASK)

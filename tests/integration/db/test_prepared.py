@@ -84,7 +84,7 @@ async def test_the_pipelines_writes_read_back_as_written(store: SqlStore) -> Non
         assert await uow.recordings.set_converted(minigroup.id, rtc, "s3://a", [(0, 5)], NOW)
         assert not await uow.recordings.set_converted(minigroup.id, uuid4(), "x", [(0, 1)], NOW)
         await uow.recordings.upsert_uploaded(minigroup.id, rtc, "web.a.usr", later)  # redelivery
-        await uow.recordings.upsert_uploaded(minigroup.id, again, "web.b.usr", NOW)
+        await uow.recordings.upsert_uploaded(minigroup.id, again, "web.b.usr", later)
         (kept, other) = await uow.recordings.list_live(minigroup.id)
         await uow.recordings.set_modified_segments(kept.id, [(1, 4), (6, 9)], later)
         assert await uow.recordings.mark_transcoded(minigroup.id, later) == 2

@@ -10,6 +10,7 @@ import pytest
 
 from minigroups.adapters.peers.build import build_peer_clients
 from minigroups.adapters.peers.event import EventClient
+from minigroups.adapters.peers.tq import HttpxPost
 from minigroups.adapters.sandbox import InProcessRequester, Sandbox, SandboxTqTransport
 from minigroups.config import PeerClientSettings, TqClientSettings
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
@@ -122,7 +123,7 @@ async def test_the_built_clients_share_one_sandbox(faults: Faults) -> None:
     async with httpx.AsyncClient(transport=SandboxTqTransport(sandbox)) as tq_http:
         clients = build_peer_clients(
             requester,
-            tq_http,
+            HttpxPost(tq_http),
             event=PeerClientSettings(account_id=EVENT_ACCOUNT, timeout=1),
             conference=PeerClientSettings(account_id=CONFERENCE_ACCOUNT, timeout=1),
             tq=TqClientSettings(base_url="http://tq.sandbox/", account_id="tq.example.org"),

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from minigroups.adapters.peers.tq import TqClient, task_url
+from minigroups.adapters.peers.tq import HttpxPost, TqClient, task_url
 from minigroups.adapters.sandbox import Sandbox, SandboxTqTransport
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from tests.support.faults import Faults
@@ -37,7 +37,7 @@ def tq_client(
     timeout: float = 0.1,
 ) -> TqClient:
     return TqClient(
-        httpx.AsyncClient(transport=transport),
+        HttpxPost(httpx.AsyncClient(transport=transport)),
         base_url=base_url,
         token="id-token",
         user_agent="minigroups-0.1.0",

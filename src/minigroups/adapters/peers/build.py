@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import httpx
-
 from minigroups.adapters.peers.conference import ConferenceClient
 from minigroups.adapters.peers.event import EventClient
-from minigroups.adapters.peers.tq import TqClient
+from minigroups.adapters.peers.tq import TaskPost, TqClient
 from minigroups.adapters.peers.transport import Requester
 from minigroups.config import PeerClientSettings, TqClientSettings
 
@@ -21,7 +19,7 @@ class PeerClients(NamedTuple):
 
 def build_peer_clients(
     requester: Requester,
-    tq_http: httpx.AsyncClient,
+    tq_post: TaskPost,
     *,
     event: PeerClientSettings,
     conference: PeerClientSettings,
@@ -29,7 +27,7 @@ def build_peer_clients(
     token: str,
     user_agent: str,
 ) -> PeerClients:
-    """The clients over `requester` (svc-agent requests) and `tq_http` (tq's HTTP API).
+    """The clients over `requester` (svc-agent requests) and `tq_post` (tq's HTTP API).
 
     The upstream choice only decides those two transports; `token` is tq's bearer token.
     """
@@ -47,6 +45,6 @@ def build_peer_clients(
             timeout=conference.timeout,
         ),
         tq=TqClient(
-            tq_http, base_url=tq.base_url, token=token, user_agent=user_agent, timeout=tq.timeout
+            tq_post, base_url=tq.base_url, token=token, user_agent=user_agent, timeout=tq.timeout
         ),
     )
