@@ -96,7 +96,7 @@ async def copy_to_sqlite(source_url: str, sqlite_url: str) -> None:
     """The classes and recordings of `source_url` into a migrated SQLite file."""
     source, target = create_engines(source_url), create_engines(sqlite_url)
     try:
-        async with source.reader.connect() as connection:
+        async with source.autocommit.connect() as connection:
             classes = [dict(r._mapping) for r in await connection.execute(select(class_))]
             recordings = [dict(r._mapping) for r in await connection.execute(select(recording))]
         async with target.writer.begin() as connection:

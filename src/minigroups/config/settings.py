@@ -117,7 +117,9 @@ class DatabaseSettings(_Section):
     `DATABASE_POOL_SIZE`, `_IDLE_SIZE`, `_TIMEOUT` and `_MAX_LIFETIME` set the first four.
     See docs/decisions.md, "Connection pools"."""
 
-    pool_size: Positive = 10  # the units of work's connections (writes, the pipeline, listing)
+    # The units of work's connections: writes and the pipeline; on PostgreSQL as many again for
+    # the read-only units (the listing, the console), which plan each statement for its values.
+    pool_size: Positive = 10
     pool_idle_size: Annotated[int, msgspec.Meta(ge=0)] = 1  # read connections kept when idle
     pool_timeout: Seconds = 5.0  # to get a free connection or to connect; then 503
     pool_max_lifetime: Seconds = 1800.0  # a unit-of-work connection is replaced after this

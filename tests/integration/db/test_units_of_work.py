@@ -5,8 +5,9 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 
 import pytest
+from sqlalchemy import text
 
-from minigroups.adapters.db import SqlStore, SqlUnitOfWork
+from minigroups.adapters.db import SqlStore, SqlUnitOfWork, create_store
 from minigroups.domain.ids import AccountId
 from minigroups.ports import Store
 from tests.integration.db.helpers import establish
@@ -106,3 +107,24 @@ async def test_a_unit_of_work_cannot_be_entered_twice(store: SqlStore) -> None:
     async with uow:
         with pytest.raises(RuntimeError):
             await uow.__aenter__()
+
+
+async def _plan_cache_mode(uow: SqlUnitOfWork) -> str:
+    assert uow._connection is not None
+    return str((await uow._connection.execute(text("SHOW plan_cache_mode"))).scalar_one())
+
+
+@pytest.mark.postgres
+async def test_only_read_only_units_plan_each_statement_for_its_values(postgres_url: str) -> None:
+    # The listing needs custom plans (a generic one walked tens of thousands of rows); the
+    # writers' statements keep PostgreSQL's plan cache (planning again cost ~75 us each).
+    store = create_store(postgres_url)
+    try:
+        async with store.unit_of_work(read_only=True) as uow:
+            assert await _plan_cache_mode(uow) == "force_custom_plan"
+        async with store.unit_of_work() as uow:
+            assert await _plan_cache_mode(uow) == "auto"
+        async with store.unit_of_work(single_statement=True) as uow:
+            assert await _plan_cache_mode(uow) == "auto"
+    finally:
+        await store.close()

@@ -44,10 +44,13 @@ class Pools:
 
 @dataclass(frozen=True, slots=True)
 class Engines:
-    """One pool, seen through two engines: `writer` (transactions) and `reader` (autocommit)."""
+    """`writer` (transactions) and `autocommit` (single statements) are one pool seen through two
+    engines; `queries`, the read-only units of work (the listing, the console, lookups), has a
+    pool of its own on PostgreSQL, whose connections plan each statement for its values."""
 
     writer: AsyncEngine
-    reader: AsyncEngine
+    autocommit: AsyncEngine
+    queries: AsyncEngine
 
     @property
     def is_sqlite(self) -> bool:
@@ -99,17 +102,31 @@ def create_engines(
     }
     if url.drivername.startswith("sqlite"):
         return _sqlite_engines(url, common, foreign_keys=foreign_keys)
-    # Custom plans only: asyncpg prepares every statement, and after five executions PostgreSQL
-    # may switch to a generic plan that cannot see the parameters. For the listing's statements
-    # such a plan walked tens of thousands of rows (benchmarks/README.md); planning anew costs
-    # well under a millisecond for every statement of ours. PostgreSQL 12 or later.
-    settings = {"application_name": "minigroups", "plan_cache_mode": "force_custom_plan"}
-    writer = create_async_engine(
-        url,
-        connect_args={"timeout": pool_timeout, "server_settings": settings},
-        **common,
+    # The read-only units of work plan every statement for its values (custom plans): asyncpg
+    # prepares every statement, and after five executions PostgreSQL may switch to a generic plan
+    # that cannot see the parameters. For the listing's statements such a plan walked tens of
+    # thousands of rows (benchmarks/README.md). The writers' statements (the pipeline's, keyed
+    # lookups and writes) keep PostgreSQL's plan cache: planning each execution again cost
+    # PostgreSQL about 75 us of CPU a statement (decisions.md "Pipeline throughput"). PostgreSQL
+    # 12 or later.
+    writer = _postgres_engine(url, common, pool_timeout, plan_cache_mode=None)
+    queries = _postgres_engine(url, common, pool_timeout, plan_cache_mode="force_custom_plan")
+    return Engines(
+        writer,
+        writer.execution_options(isolation_level="AUTOCOMMIT"),
+        queries.execution_options(isolation_level="AUTOCOMMIT"),
     )
-    return Engines(writer, writer.execution_options(isolation_level="AUTOCOMMIT"))
+
+
+def _postgres_engine(
+    url: URL, common: dict[str, Any], pool_timeout: float, *, plan_cache_mode: str | None
+) -> AsyncEngine:
+    settings = {"application_name": "minigroups"}
+    if plan_cache_mode is not None:
+        settings["plan_cache_mode"] = plan_cache_mode
+    return create_async_engine(
+        url, connect_args={"timeout": pool_timeout, "server_settings": settings}, **common
+    )
 
 
 def _sqlite_connector(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
@@ -153,4 +170,5 @@ def _sqlite_engines(url: URL, common: dict[str, Any], *, foreign_keys: bool) -> 
 
     event.listen(writer.sync_engine, "connect", on_connect)
     event.listen(writer.sync_engine, "begin", on_begin)
-    return Engines(writer, writer.execution_options(**{READ_ONLY_OPTION: True}))
+    read_only = writer.execution_options(**{READ_ONLY_OPTION: True})
+    return Engines(writer, read_only, read_only)

@@ -207,11 +207,11 @@ class SqlStore:
         self, *, read_only: bool = False, single_statement: bool = False
     ) -> SqlUnitOfWork:
         if read_only:
-            return self._unit(self._engines.reader, begin=False, gate=None)
+            return self._unit(self._engines.queries, begin=False, gate=None)
         if single_statement and not self._engines.is_sqlite:
             # Autocommit: the statement commits by itself. (SQLite's BEGIN IMMEDIATE costs no
             # round trip, and its writers keep queueing at the gate, so it keeps the transaction.)
-            return self._unit(self._engines.reader, begin=False, gate=None)
+            return self._unit(self._engines.autocommit, begin=False, gate=None)
         return self._unit(self._engines.writer, begin=True, gate=self._gate)
 
     def _unit(self, engine: AsyncEngine, *, begin: bool, gate: _WriteGate | None) -> SqlUnitOfWork:
@@ -219,13 +219,15 @@ class SqlStore:
 
     async def ping(self) -> None:
         with translating():
-            async with self._engines.reader.connect() as connection:
+            async with self._engines.autocommit.connect() as connection:
                 await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self._reader.close()
         with translating():
             await self._engines.writer.dispose()
+            if self._engines.queries.pool is not self._engines.writer.pool:
+                await self._engines.queries.dispose()
 
 
 DEFAULT_POOLS = Pools()
