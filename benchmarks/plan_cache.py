@@ -1,0 +1,90 @@
+"""What PostgreSQL's plan cache saves on the pipeline's statements (issue 12).
+
+One fresh database with 200 minigroups; a connection per `plan_cache_mode`, in turn, runs the
+statements a pipeline handler runs on a class (lock the row, read its live recordings, store the
+stage) in a transaction, `--count` times, and the benchmark prints the CPU the connection's
+backend used per transaction (from /proc: the server must run on this machine). From the
+repository root:
+
+    uv run python -m benchmarks.plan_cache
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+
+import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from tests.integration.db.helpers import establish, new_minigroup
+
+from minigroups.adapters.db import create_store, migrate_async
+from minigroups.adapters.db import minigroups as class_statements
+from minigroups.adapters.db import recordings as recording_statements
+
+ADMIN_URL = os.environ.get(
+    "MINIGROUPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+CLASSES = 200
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _run(url: str, ids: list[uuid.UUID], mode: str, count: int) -> tuple[float, float]:
+    dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+    lock = class_statements._LOCK.compiled(dialect)
+    live = recording_statements._LIVE_RECORDINGS.compiled(dialect)
+    stage = recording_statements._SET_STAGE.compiled(dialect)
+    connection = await asyncpg.connect(url, server_settings={"plan_cache_mode": mode})
+    try:
+        pid = await connection.fetchval("SELECT pg_backend_pid()")
+        for index in range(CLASSES):  # warm: prepared, and past PostgreSQL's five custom plans
+            await connection.fetch(lock.text, *lock.arguments({"p_id": ids[index]}))
+        cpu, wall = _cpu_seconds(pid), time.perf_counter()
+        for index in range(count):
+            class_id = ids[index % CLASSES]
+            async with connection.transaction():
+                await connection.fetch(lock.text, *lock.arguments({"p_id": class_id}))
+                await connection.fetch(live.text, *live.arguments({"p_class_id": class_id}))
+                values = {"p_class_id": class_id, "p_stage": "finished"}
+                await connection.execute(stage.text, *stage.arguments(values))
+        return (_cpu_seconds(pid) - cpu) / count, (time.perf_counter() - wall) / count
+    finally:
+        await connection.close()
+
+
+async def main(count: int, rounds: int) -> None:
+    name = f"minigroups_plans_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await migrate_async(url)
+        store = create_store(url)
+        try:
+            ids = [(await establish(store, new_minigroup(f"plan-{i}"))).id for i in range(CLASSES)]
+        finally:
+            await store.close()
+        print(f"{count} transactions (lock, live recordings, stage) per run, {rounds} rounds")
+        print(f"{'plan_cache_mode':20} {'PostgreSQL CPU us':>18} {'wall us':>9}")
+        for _ in range(rounds):
+            for mode in ("force_custom_plan", "auto"):
+                cpu, wall = await _run(url, ids, mode, count)
+                print(f"{mode:20} {cpu * 1e6:18.0f} {wall * 1e6:9.0f}")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=3000, help="transactions per run")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per mode, in turn")
+    args = parser.parse_args()
+    asyncio.run(main(args.count, args.rounds))
