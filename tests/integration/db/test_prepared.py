@@ -7,8 +7,12 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from minigroups.adapters.db import SqlStore
+from minigroups.adapters.db.connection import Prepared
+from minigroups.adapters.db.tables import inbox
 from minigroups.domain.timerange import TimeRange
 from minigroups.ports import Holding, IncomingEvent, OutgoingMessage, Owner
 from tests.integration.db.helpers import establish
@@ -117,3 +121,13 @@ async def test_a_new_rtc_resets_the_participants_recording(store: SqlStore) -> N
     async with store.unit_of_work(read_only=True) as uow:
         (stored,) = await uow.recordings.list_live(minigroup.id)
     assert (stored.rtc_id, stored.stream_uri, stored.segments) == (new_rtc, None, None)
+
+
+def test_a_prepared_statement_is_compiled_once_per_dialect() -> None:
+    # The writers' and the read-only units' engines each have a dialect; units of both kinds
+    # run the same statements in turn, and neither may compile them again.
+    statement = Prepared(select(inbox.c.id).where(inbox.c.key == bindparam("p_key")))
+    writers, queries = PGDialect_asyncpg(), PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+    first = statement.compiled(writers)
+    assert statement.compiled(queries) is not first
+    assert statement.compiled(writers) is first

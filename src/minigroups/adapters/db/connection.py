@@ -39,12 +39,14 @@ class Prepared:
 
     def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
-        self._compiled: tuple[Dialect, Compiled] | None = None
+        # By dialect: each engine has its own (the writers' and the read-only units' pools).
+        self._compiled: dict[Dialect, Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> Compiled:
-        if self._compiled is None or self._compiled[0] is not dialect:
-            self._compiled = (dialect, Compiled(self.statement, dialect, processors=True))
-        return self._compiled[1]
+        compiled = self._compiled.get(dialect)
+        if compiled is None:
+            compiled = self._compiled[dialect] = Compiled(self.statement, dialect, processors=True)
+        return compiled
 
 
 class TranslatingConnection:
