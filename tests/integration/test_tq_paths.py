@@ -8,6 +8,7 @@ as it came off the wire, before any parsing of ours.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -135,6 +136,25 @@ async def test_a_refused_connection_is_unavailable(post: TaskPost) -> None:
     with pytest.raises(UpstreamFailed) as caught:
         await client.create_task(audience=OWN, task_id="t", classroom_id=CLASS_ID, task=TASK)
     assert caught.value.kind is UpstreamFailureKind.UNAVAILABLE
+
+
+@pytest.mark.parametrize("kind", ["aiohttp", "httpx"])
+async def test_the_environments_proxy_carries_the_request(
+    tq: TqServer, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As httpx did for tq before aiohttp: HTTP_PROXY counts (the loopback tq stands in for it).
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", tq.base_url.rstrip("/"))
+    post: TaskPost = AiohttpPost() if kind == "aiohttp" else HttpxPost(httpx.AsyncClient())
+    url = "http://tq.example.invalid/"
+    client = TqClient(post, base_url=url, token="t", user_agent="test", timeout=5.0)
+    try:
+        with contextlib.suppress(UpstreamFailed):  # what the stand-in answers does not matter
+            await client.create_task(audience=OWN, task_id="t", classroom_id=CLASS_ID, task=TASK)
+    finally:
+        await post.aclose()
+    assert tq.targets == [f"{url}api/v1/audiences/{OWN}/tasks/t/classrooms/{CLASS_ID}"]
 
 
 async def _post(

@@ -99,7 +99,8 @@ class AiohttpPost:
     ) -> Answer:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_connections)
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+            # trust_env: HTTP(S)_PROXY and NO_PROXY count, as they did for httpx's client.
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=True)
         try:
             target = yarl.URL(url, encoded=True)  # as `task_url` encoded it, not normalised
             async with self._session.post(
