@@ -32,7 +32,7 @@ Format = Literal["json", "console"]
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 # Chatty libraries: their INFO lines (a line per outgoing HTTP request, per migration step)
 # show only at [log] level = "debug".
-QUIET_LOGGERS = ("httpx", "httpcore", "alembic", "aiosqlite", "asyncio")
+QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp", "alembic", "aiosqlite", "asyncio")
 
 # What a secret looks like wherever it might slip into a line: a JWT (our tokens, the id token)
 # and an Authorization header's value. Replaced, as defence in depth: no code logs them.
