@@ -7,47 +7,33 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from minigroups.adapters.db import readers
 from tests.api.conftest import Api
 from tests.api.helpers import add_recording, ago
+from tests.support.sent import sent_statements
 
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement sent: through SQLAlchemy (units of work), asyncpg's `Connection.fetch`
-    (the PostgreSQL reader) and the SQLite reader's own `sqlite3` connection (traced)."""
-    seen: list[str] = []
+    """Every statement sent: through SQLAlchemy (units of work), on asyncpg directly (the
+    PostgreSQL reader; `tests/support/sent.py`) and on the SQLite reader's own `sqlite3`
+    connection (traced)."""
+    with sent_statements() as seen:
+        connect = sqlite3.connect
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
+        def trace(statement: str) -> None:
+            if not statement.startswith("PRAGMA"):  # the reader's connection set-up
+                seen.append(statement)
 
-    fetch = asyncpg.connection.Connection.fetch
+        def traced_connect(*args: Any, **kw: Any) -> sqlite3.Connection:
+            connection: sqlite3.Connection = connect(*args, **kw)
+            connection.set_trace_callback(trace)
+            return connection
 
-    async def counted_fetch(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
-        seen.append(query)
-        return await fetch(self, query, *args, **kw)
-
-    monkeypatch.setattr(asyncpg.connection.Connection, "fetch", counted_fetch)
-    connect = sqlite3.connect
-
-    def trace(statement: str) -> None:
-        if not statement.startswith("PRAGMA"):  # the reader's connection set-up
-            seen.append(statement)
-
-    def traced_connect(*args: Any, **kw: Any) -> sqlite3.Connection:
-        connection: sqlite3.Connection = connect(*args, **kw)
-        connection.set_trace_callback(trace)
-        return connection
-
-    monkeypatch.setattr(readers, "sqlite3", SimpleNamespace(connect=traced_connect))
-    event.listen(Engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(Engine, "before_cursor_execute", count)
+        monkeypatch.setattr(readers, "sqlite3", SimpleNamespace(connect=traced_connect))
+        yield seen
 
 
 async def test_a_full_read_takes_one_statement(api: Api, statements: list[str]) -> None:

@@ -89,8 +89,7 @@ class _Stderr(_Lines):
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
-                self._write_pending()
-                self.stream.flush()
+                self.flush()  # the handler's lock is re-entrant
                 return
             self._scheduled = True
         finally:

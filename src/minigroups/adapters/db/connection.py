@@ -10,9 +10,8 @@ work's transaction (`rows`, `run`); elsewhere SQLAlchemy runs them, as every oth
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import CursorResult, Dialect, Executable, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +19,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
 from minigroups.adapters.db.direct import Compiled
-from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
+from minigroups.adapters.db.errors import translating
 
 T = TypeVar("T")
 Params = Mapping[str, Any]
@@ -64,7 +63,21 @@ class TranslatingConnection:
         """Run a statement that returns no rows; the number of rows it matched."""
         return await self._read(statement, params, lambda result: result.rowcount)
 
-    async def first(self, statement: Executable, params: Params | None = None) -> Row[Any] | None:
+    @overload
+    async def first(self, statement: Prepared, params: Params) -> Any | None: ...
+
+    @overload
+    async def first(
+        self, statement: Executable, params: Params | None = None
+    ) -> Row[Any] | None: ...
+
+    async def first(
+        self, statement: Executable | Prepared, params: Params | None = None
+    ) -> Any | None:
+        """The first row, or None; a prepared statement's as `rows` reads it."""
+        if isinstance(statement, Prepared):
+            rows = await self.rows(statement, params or {})
+            return rows[0] if rows else None
         return await self._read(statement, params, lambda result: result.first())
 
     async def one(self, statement: Executable, params: Params | None = None) -> Row[Any]:
@@ -86,7 +99,7 @@ class TranslatingConnection:
         if not self._direct:
             return await self.all(prepared.statement, params)
         compiled = prepared.compiled(self._connection.dialect)
-        with self._translating_direct():
+        with translating(self._ended):
             driver = await self._in_transaction()
             records = await driver.fetch(compiled.text, *compiled.arguments(params))
         return [compiled.row(record) for record in records]
@@ -96,23 +109,17 @@ class TranslatingConnection:
         if not self._direct:
             return await self.execute(prepared.statement, params)
         compiled = prepared.compiled(self._connection.dialect)
-        with self._translating_direct():
+        with translating(self._ended):
             driver = await self._in_transaction()
             status: str = await driver.execute(compiled.text, *compiled.arguments(params))
         # "UPDATE 3", "DELETE 0", "INSERT 0 1": the last number is the count of rows
         count = status.rpartition(" ")[2]
         return int(count) if count.isdigit() else 0
 
-    @contextlib.contextmanager
-    def _translating_direct(self) -> Iterator[None]:
-        """`translating`, and any error on a connection that has ended is `DatabaseUnavailable`
-        (asyncpg raises several kinds there, by what it was doing when the server went away;
-        SQLAlchemy invalidates the connection when the unit of work rolls back)."""
-        try:
-            yield
-        except DRIVER_ERRORS as error:
-            ended = self._driver is not None and self._driver.is_closed()
-            raise translate(error, ended=ended) from error
+    def _ended(self) -> bool:
+        """Whether the driver connection has ended (SQLAlchemy invalidates it when the unit of
+        work rolls back)."""
+        return self._driver is not None and bool(self._driver.is_closed())
 
     async def _in_transaction(self) -> Any:
         """asyncpg's connection, inside the unit of work's transaction.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
@@ -103,9 +103,11 @@ def translate(
 
 
 @contextlib.contextmanager
-def translating() -> Iterator[None]:
-    """Let driver and SQLAlchemy exceptions raised in the block leave it translated."""
+def translating(ended: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Let driver and SQLAlchemy exceptions raised in the block leave it translated; with
+    `ended`, any of them is `DatabaseUnavailable` when `ended()` says the connection has ended
+    (asyncpg raises several kinds there, by what it was doing when the server went away)."""
     try:
         yield
     except DRIVER_ERRORS as error:
-        raise translate(error) from error
+        raise translate(error, ended=ended is not None and ended()) from error

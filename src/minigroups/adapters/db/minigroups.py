@@ -95,11 +95,7 @@ class SqlMinigroupRepository:
         self._locked = set() if locked is None else locked
 
     async def _one(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:
-        if isinstance(statement, Prepared):
-            rows = await self._connection.rows(statement, params)
-            row = rows[0] if rows else None
-        else:
-            row = await self._connection.first(statement, params)
+        row = await self._connection.first(statement, params)
         return None if row is None else minigroup_from_row(row)
 
     async def _locking(self, statement: Any, params: dict[str, Any]) -> Minigroup | None:

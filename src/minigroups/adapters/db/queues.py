@@ -67,7 +67,7 @@ class _Queue:
 
     async def _insert_once(self, values: dict[str, Any]) -> bool:
         statement = _insert_once(self._connection.dialect_name, self.table, tuple(values))
-        params = {"p_id": uuid4(), **{f"p_{name}": value for name, value in values.items()}}
+        params = {"p_id": uuid4(), **_arguments(values)}
         return bool(await self._connection.rows(statement, params))
 
     async def _insert_returning(
@@ -96,7 +96,7 @@ class _Queue:
         if not leases:
             return set()
         if self._connection.dialect_name == "postgresql":
-            params = {f"p_{name}": value for name, value in values.items()}
+            params = _arguments(values)
             params.update(p_ids=list(leases), p_leases=list(leases.values()))
             statement = _release_unnested(self.table, tuple(values))
             return {row.id for row in await self._connection.rows(statement, params)}
@@ -128,7 +128,7 @@ class _Queue:
     async def _release(self, item_id: UUID, lease: UUID | None, **values: Any) -> int:
         if lease is not None:
             params = {"p_id": item_id, "p_lease": lease}
-            params.update({f"p_{name}": value for name, value in values.items()})
+            params.update(_arguments(values))
             return await self._connection.run(_release(self.table, tuple(values)), params)
         c = self.table.c  # `lease IS NULL`: rare (an item that was never claimed)
         statement = (
@@ -198,13 +198,26 @@ class _Queue:
         return await self._connection.execute(statement)
 
 
+# The hot statements' values: the column `name` is bound as the parameter `p_<name>`.
+
+
+def _parameters(table: Table, names: Sequence[str]) -> dict[str, Any]:
+    """The columns `names` of `table`, each as its bind parameter."""
+    return {name: bindparam(f"p_{name}", type_=table.c[name].type) for name in names}
+
+
+def _arguments(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values as the arguments of `_parameters`' statements."""
+    return {f"p_{name}": value for name, value in values.items()}
+
+
 # The hot statements of both queues, built once per table (and column set): on PostgreSQL run
 # by asyncpg directly (`Prepared`), elsewhere from SQLAlchemy's statement cache.
 
 
 @functools.cache
 def _insert_once(dialect_name: str, table: Table, names: tuple[str, ...]) -> Prepared:
-    values = {name: bindparam(f"p_{name}", type_=table.c[name].type) for name in ("id", *names)}
+    values = _parameters(table, ("id", *names))
     return Prepared(
         insert_into(dialect_name, table)
         .values(values)
@@ -262,7 +275,7 @@ def _claim(table: Table) -> Prepared:
 def _release(table: Table, names: tuple[str, ...]) -> Prepared:
     """Settle or give back one item whose lease (`p_lease`) is still the holder's."""
     c = table.c
-    values = {name: bindparam(f"p_{name}", type_=c[name].type) for name in names}
+    values = _parameters(table, names)
     return Prepared(
         update(table)
         .where(
@@ -287,7 +300,7 @@ def _release_unnested(table: Table, names: tuple[str, ...]) -> Prepared:
         .table_valued("id", "lease")
         .render_derived(name="held")
     )
-    values = {name: bindparam(f"p_{name}", type_=c[name].type) for name in names}
+    values = _parameters(table, names)
     return Prepared(
         update(table)
         .where(c.status == PENDING, c.id == held.c.id, c.lease == held.c.lease)
