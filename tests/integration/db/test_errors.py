@@ -48,7 +48,9 @@ async def test_sqlite_in_a_missing_directory_is_unavailable(tmp_path: Path) -> N
 
 
 async def test_an_exhausted_pool_is_unavailable(database_url: str) -> None:
-    store = create_store(database_url, Pools(size=1, timeout=0.1))
+    # The timeout bounds the first connection's connect too: 0.1 s was too short for a loaded
+    # CI machine to start a PostgreSQL backend, and the outer unit failed instead of the inner.
+    store = create_store(database_url, Pools(size=1, timeout=1.0))
     try:
         async with store.unit_of_work(read_only=True):
             with pytest.raises(DatabaseUnavailable, match=r"timed out|timeout"):
