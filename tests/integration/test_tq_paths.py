@@ -12,6 +12,7 @@ import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import unquote
 from uuid import UUID
 
@@ -155,6 +156,65 @@ async def test_the_environments_proxy_carries_the_request(
     finally:
         await post.aclose()
     assert tq.targets == [f"{url}api/v1/audiences/{OWN}/tasks/t/classrooms/{CLASS_ID}"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "HTTP_PROXY", "NETRC"):
+        monkeypatch.delenv(name, raising=False)
+
+
+async def test_no_proxy_sends_the_request_direct(
+    tq: TqServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_proxy_settings(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")  # nobody listens
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    post = AiohttpPost()
+    try:
+        await _post(tq, post, OWN, "t")
+    finally:
+        await post.aclose()
+    assert len(tq.targets) == 1
+
+
+async def test_the_environment_is_read_once_per_host(
+    tq: TqServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read at the first request (not at every one, as aiohttp's trust_env does, in a thread).
+    _no_proxy_settings(monkeypatch)
+    post = AiohttpPost()
+    try:
+        await _post(tq, post, OWN, "first")
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+        await _post(tq, post, OWN, "second")  # still direct: the host's answer is kept
+    finally:
+        await post.aclose()
+    assert len(tq.targets) == 2
+
+
+async def test_a_netrc_entry_for_tq_adds_no_second_authorization(
+    tq: TqServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # aiohttp's trust_env took the netrc login as the request's auth and then refused it beside
+    # the bearer token (ValueError); the token alone is sent.
+    _no_proxy_settings(monkeypatch)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    post = AiohttpPost()
+    try:
+        await _post(tq, post, OWN, "t")
+    finally:
+        await post.aclose()
+    assert len(tq.targets) == 1
 
 
 async def _post(
