@@ -155,9 +155,12 @@ def counted(api: Api, outcome: str) -> float:
 async def test_a_handler_slower_than_its_lease_keeps_it_and_is_the_only_one(api: Api) -> None:
     pipeline = Pipeline(api)
     await last_conversion_recorded(pipeline)
-    ctx, slow = slow_listing(api, delay=2.0)  # more than three leases of 0.6 s
+    # More than three leases of 1 s (renewed every third of one: a loaded machine, on SQLite's
+    # one write lock, may hold a renewal back for a few tenths of a second).
+    ctx, slow = slow_listing(api, delay=3.5)
+    options = replace(SHORT, lease=1.0)
     workers = [
-        InboxWorker(ctx, SHORT, LifecycleWire(), owner=Owner(name, uuid4()))
+        InboxWorker(ctx, options, LifecycleWire(), owner=Owner(name, uuid4()))
         for name in ("alpha", "beta")
     ]
     running = [asyncio.create_task(worker.run()) for worker in workers]

@@ -84,11 +84,11 @@ async def test_a_request_gets_its_response_by_correlation(agent: MqttAgent, echo
 async def test_a_late_answer_is_dropped_and_counted_and_the_waiter_is_gone(
     agent: MqttAgent, echo: Echo
 ) -> None:
-    echo.delay = 0.3
+    echo.delay = 1.0  # the answer comes late; the waiter leaves at its timeout, long before
     started = time.monotonic()
     with pytest.raises(RequestTimedOut):
         await ask(agent, {"late": True}, within=0.1)
-    assert time.monotonic() - started < 0.25
+    assert time.monotonic() - started < 0.7
     assert agent.in_flight == 0  # the waiter left with the timeout
     await wait_until(lambda: metrics_of(agent).count("mqtt_responses_dropped_total") == 1)
     assert metrics_of(agent).count("mqtt_responses_dropped_total", reason="late") == 1
@@ -169,7 +169,7 @@ async def test_a_dropped_connection_fails_waiting_requests_at_once_and_reconnect
     mosquitto.stop()
     with pytest.raises(BrokerUnavailable):
         await waiting
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 3  # not the answer's 5 s (stopping the broker is timed)
     assert agent.in_flight == 0
     mosquitto.start()
     await wait_until(lambda: agent.connected and echo.agent.connected)

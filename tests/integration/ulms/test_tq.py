@@ -72,11 +72,11 @@ async def test_tq_failures(service: UlmsApi, inject: str, kind: UpstreamFailureK
     elif inject == "silence":
         service.api.faults.silence("tq", "create_task")
     elif inject == "slow":
-        service.tq.slow(PEER_TIMEOUT + 0.5)
+        service.tq.slow(PEER_TIMEOUT + 2.0)  # far past the bound below: load cannot blur it
     else:
         service.api.faults.outage("tq")
     started = time.monotonic()
     with pytest.raises(UpstreamFailed) as failure:
         await submit(service)
     assert failure.value.kind is kind
-    assert time.monotonic() - started < PEER_TIMEOUT + 0.3
+    assert time.monotonic() - started < PEER_TIMEOUT + 1.0
