@@ -180,8 +180,10 @@ class _Proxy(NamedTuple):
 
 
 def _environment_proxy(target: yarl.URL) -> _Proxy:
-    """The proxy the environment names for `target`, as aiohttp's `trust_env` finds it (it may
-    read `~/.netrc` for the proxy's credentials: call it off the event loop)."""
+    """The proxy the environment names for `target`, found by the function aiohttp's own
+    `trust_env` calls (`aiohttp.helpers`, not re-exported: the lock file pins it, and
+    tests/integration/test_tq_paths.py's proxy tests fail if it changes). It may read
+    `~/.netrc` for the proxy's credentials: call it off the event loop."""
     try:
         return _Proxy(*get_env_proxy_for_url(target))
     except LookupError:  # none named, or NO_PROXY covers the host
