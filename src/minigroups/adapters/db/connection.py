@@ -131,7 +131,11 @@ class TranslatingConnection:
         prepared write rolled back and committed with its unit of work, on the locked version.
         """
         if self._driver is None:
-            raw = await self._connection.get_raw_connection()
+            sync = self._connection.sync_connection
+            if sync is not None and not sync.closed and not sync.invalidated:
+                raw = sync.connection  # checked out and valid: no I/O, no greenlet hand-off
+            else:
+                raw = await self._connection.get_raw_connection()  # raises as SQLAlchemy does
             self._adapter = raw.dbapi_connection
             self._driver = raw.driver_connection
         if self._adapter._transaction is None:

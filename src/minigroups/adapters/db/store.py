@@ -169,8 +169,9 @@ class SqlUnitOfWork:
         if self._connection is None or self._recordings is None:
             raise RuntimeError("commit outside the unit of work")
         await self._recordings.sync_stages()  # the listing's stage, in this transaction
-        with translating():
-            await self._connection.commit()
+        if self._begin:  # an autocommit unit's statements committed each by itself
+            with translating():
+                await self._connection.commit()
         if self._webhooks is not None and self._webhooks.changed:
             # Again after commit: a read between the write and the commit saw none.
             self._no_subscribers.forget(self._webhooks.changed)
