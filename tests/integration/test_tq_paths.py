@@ -128,9 +128,7 @@ async def test_a_hang_up_is_unavailable(tq: TqServer, faults: Faults, post: Task
 
 
 async def test_a_refused_connection_is_unavailable(post: TaskPost) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _closed_port()
     client = TqClient(
         post, base_url=f"http://127.0.0.1:{port}/", token="t", user_agent="test", timeout=5.0
     )
@@ -159,6 +157,7 @@ async def test_the_environments_proxy_carries_the_request(
 
 
 def _closed_port() -> int:
+    """A port nobody listens on."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
