@@ -16,11 +16,12 @@ import httpx
 
 from tests.api.conftest import ISSUER
 from tests.integration.ulms.service import CONFERENCE_ACCOUNT, EVENT_ACCOUNT
-from tests.support.mosquitto import Mosquitto, free_port
+from tests.support.mosquitto import Mosquitto, free_port, free_port_run
 
 ACCOUNT = "dispatcher.svc.example.org"
 AUDIENCE = "usr.example.org"
 TQ_ACCOUNT = "tq.svc.example.org"
+WORKERS_MAX = 4  # `serve --workers N` up to this: worker n's metrics on the port + n
 
 
 @dataclass
@@ -64,7 +65,7 @@ upstream = "ulms"
 
 [http]
 listener_address = "127.0.0.1:{free_port()}"
-metrics_listener_address = "127.0.0.1:{free_port()}"
+metrics_listener_address = "127.0.0.1:{free_port_run(WORKERS_MAX)}"
 
 [authn."{ISSUER}"]
 audience = ["{AUDIENCE}"]
