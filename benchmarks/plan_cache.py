@@ -18,16 +18,12 @@ import time
 import uuid
 
 import asyncpg
+from benchmarks.established import established_classes
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
-from tests.integration.db.helpers import establish, new_minigroup
 
-from minigroups.adapters.db import create_store, migrate_async
 from minigroups.adapters.db import minigroups as class_statements
 from minigroups.adapters.db import recordings as recording_statements
 
-ADMIN_URL = os.environ.get(
-    "MINIGROUPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 CLASSES = 200
 
 
@@ -60,26 +56,13 @@ async def _run(url: str, ids: list[uuid.UUID], mode: str, count: int) -> tuple[f
 
 
 async def main(count: int, rounds: int) -> None:
-    name = f"minigroups_plans_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        await migrate_async(url)
-        store = create_store(url)
-        try:
-            ids = [(await establish(store, new_minigroup(f"plan-{i}"))).id for i in range(CLASSES)]
-        finally:
-            await store.close()
+    async with established_classes("plans", CLASSES) as (url, ids):
         print(f"{count} transactions (lock, live recordings, stage) per run, {rounds} rounds")
         print(f"{'plan_cache_mode':20} {'PostgreSQL CPU us':>18} {'wall us':>9}")
         for _ in range(rounds):
             for mode in ("force_custom_plan", "auto"):
                 cpu, wall = await _run(url, ids, mode, count)
                 print(f"{mode:20} {cpu * 1e6:18.0f} {wall * 1e6:9.0f}")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ start, commit and check-in, the repositories, the error translation. From the re
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,19 +26,16 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import uvloop
+from benchmarks.established import established_classes
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
-from tests.integration.db.helpers import establish, new_minigroup
 
-from minigroups.adapters.db import SqlStore, create_store, migrate_async
+from minigroups.adapters.db import SqlStore, create_store
 from minigroups.adapters.db import minigroups as class_statements
 from minigroups.adapters.db import queues as queue_statements
 from minigroups.adapters.db import recordings as recording_statements
 from minigroups.adapters.db.tables import outbox
 from minigroups.ports import Owner
 
-ADMIN_URL = os.environ.get(
-    "MINIGROUPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 CLASSES = 200
 
 
@@ -108,16 +104,10 @@ class _Units:
 
 
 async def main(count: int, rounds: int) -> None:
-    name = f"minigroups_units_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        await migrate_async(url)
+    async with established_classes("units", CLASSES) as (url, ids):
         store = create_store(url)
         connection = await asyncpg.connect(url)
         try:
-            ids = [(await establish(store, new_minigroup(f"unit-{i}"))).id for i in range(CLASSES)]
             units = _Units(store, connection, ids)
             print(f"{count} units per run, {rounds} rounds; this process's CPU per unit")
             print(f"{'unit':10} {'store us':>9} {'asyncpg us':>11} {'the unit itself us':>19}")
@@ -135,9 +125,6 @@ async def main(count: int, rounds: int) -> None:
         finally:
             await connection.close()
             await store.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":
