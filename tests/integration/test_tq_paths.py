@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import unquote
@@ -24,6 +23,7 @@ from minigroups.adapters.sandbox import Sandbox
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from tests.support.faults import Faults
 from tests.support.hostile import HOSTILE
+from tests.support.served import free_port
 from tests.support.simulators import TqServer
 
 CLASS_ID = UUID("6a2b1c3d-0000-4000-8000-000000000001")
@@ -128,7 +128,7 @@ async def test_a_hang_up_is_unavailable(tq: TqServer, faults: Faults, post: Task
 
 
 async def test_a_refused_connection_is_unavailable(post: TaskPost) -> None:
-    port = _closed_port()
+    port = free_port()  # nobody listens on it
     client = TqClient(
         post, base_url=f"http://127.0.0.1:{port}/", token="t", user_agent="test", timeout=5.0
     )
@@ -142,8 +142,7 @@ async def test_the_environments_proxy_carries_the_request(
     tq: TqServer, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As httpx did for tq before aiohttp: HTTP_PROXY counts (the loopback tq stands in for it).
-    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    _without_proxy_settings(monkeypatch)
     monkeypatch.setenv("HTTP_PROXY", tq.base_url.rstrip("/"))
     post: TaskPost = AiohttpPost() if kind == "aiohttp" else HttpxPost(httpx.AsyncClient())
     url = "http://tq.example.invalid/"
@@ -156,63 +155,49 @@ async def test_the_environments_proxy_carries_the_request(
     assert tq.targets == [f"{url}api/v1/audiences/{OWN}/tasks/t/classrooms/{CLASS_ID}"]
 
 
-def _closed_port() -> int:
-    """A port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def _without_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("NO_PROXY", "no_proxy", "http_proxy", "HTTP_PROXY", "NETRC"):
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture
+async def aiohttp_post(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AiohttpPost]:
+    """The production post, in an environment without proxy settings or netrc."""
+    _without_proxy_settings(monkeypatch)
+    carrier = AiohttpPost()
+    yield carrier
+    await carrier.aclose()
+
+
 async def test_no_proxy_sends_the_request_direct(
-    tq: TqServer, monkeypatch: pytest.MonkeyPatch
+    tq: TqServer, aiohttp_post: AiohttpPost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _no_proxy_settings(monkeypatch)
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")  # nobody listens
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # nobody listens
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    post = AiohttpPost()
-    try:
-        await _post(tq, post, OWN, "t")
-    finally:
-        await post.aclose()
+    await _post(tq, aiohttp_post, OWN, "t")
     assert len(tq.targets) == 1
 
 
 async def test_the_environment_is_read_once_per_host(
-    tq: TqServer, monkeypatch: pytest.MonkeyPatch
+    tq: TqServer, aiohttp_post: AiohttpPost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Read at the first request (not at every one, as aiohttp's trust_env does, in a thread).
-    _no_proxy_settings(monkeypatch)
-    post = AiohttpPost()
-    try:
-        await _post(tq, post, OWN, "first")
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
-        await _post(tq, post, OWN, "second")  # still direct: the host's answer is kept
-    finally:
-        await post.aclose()
+    await _post(tq, aiohttp_post, OWN, "first")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    await _post(tq, aiohttp_post, OWN, "second")  # still direct: the host's answer is kept
     assert len(tq.targets) == 2
 
 
 async def test_a_netrc_entry_for_tq_adds_no_second_authorization(
-    tq: TqServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    tq: TqServer, aiohttp_post: AiohttpPost, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # aiohttp's trust_env took the netrc login as the request's auth and then refused it beside
     # the bearer token (ValueError); the token alone is sent.
-    _no_proxy_settings(monkeypatch)
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login someone password secret\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    post = AiohttpPost()
-    try:
-        await _post(tq, post, OWN, "t")
-    finally:
-        await post.aclose()
+    await _post(tq, aiohttp_post, OWN, "t")
     assert len(tq.targets) == 1
 
 
