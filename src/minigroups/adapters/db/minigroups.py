@@ -198,17 +198,24 @@ class SqlMinigroupRepository:
 
     async def close(self, minigroup_id: UUID, time: TimeRange, timed_out: bool) -> None:
         """`room.close`: the end lowered to the close time, and whether it timed out."""
-        params = {"p_id": minigroup_id, "p_timed_out": timed_out}
-        await self._connection.run(
-            _CLOSE, {"p_time_start": time.start, "p_time_end": time.end, **params}
-        )
+        params = {
+            "p_id": minigroup_id,
+            "p_time_start": time.start,
+            "p_time_end": time.end,
+            "p_timed_out": timed_out,
+        }
+        await self._connection.run(_CLOSE, params)
 
     async def record_adjustment(
         self, minigroup_id: UUID, original_event_room_id: UUID, modified_event_room_id: UUID
     ) -> None:
         """Store the rooms that `room.adjust` / `edition.commit` produced."""
-        params = {"p_original": original_event_room_id, "p_modified": modified_event_room_id}
-        await self._connection.run(_RECORD_ADJUSTMENT, {"p_id": minigroup_id, **params})
+        params = {
+            "p_id": minigroup_id,
+            "p_original": original_event_room_id,
+            "p_modified": modified_event_room_id,
+        }
+        await self._connection.run(_RECORD_ADJUSTMENT, params)
 
     async def set_room_events_uri(self, modified_event_room_id: UUID, uri: str) -> None:
         """Store the `room.dump_events` result on the class whose modified room it is."""

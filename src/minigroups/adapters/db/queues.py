@@ -81,7 +81,7 @@ class _Queue:
             names = ("id", *rows[0])
             unnested = _insert_unnested(self.table, names, tuple(c.key for c in returned))
             ids = [uuid4() for _ in rows]
-            params = {f"p_{name}": [row[name] for row in rows] for name in names[1:]}
+            params = _arguments({name: [row[name] for row in rows] for name in names[1:]})
             return await self._connection.rows(unnested, {"p_id": ids, **params})
         statement = (
             insert_into(self._connection.dialect_name, self.table)

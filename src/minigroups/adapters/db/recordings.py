@@ -62,6 +62,17 @@ _MARK_TRANSCODED = Prepared(
 )
 
 
+# A new rtc's recording starts again: no conversion, adjustment or transcoding yet.
+_CLEARED_FOR_A_NEW_RTC = (
+    "stream_uri",
+    "segments",
+    "modified_segments",
+    "started_at",
+    "adjusted_at",
+    "transcoded_at",
+)
+
+
 @functools.cache
 def _upsert_uploaded(dialect_name: str) -> Prepared:
     """A participant's recording: new, or reset for a new rtc. The same rtc again is a
@@ -76,11 +87,8 @@ def _upsert_uploaded(dialect_name: str) -> Prepared:
     reset: dict[str, Any] = {
         "rtc_id": statement.excluded.rtc_id,
         "created_at": statement.excluded.created_at,
+        **dict.fromkeys(_CLEARED_FOR_A_NEW_RTC, None),
     }
-    for column in ("stream_uri", "segments", "modified_segments", "started_at"):
-        reset[column] = None
-    reset["adjusted_at"] = None
-    reset["transcoded_at"] = None
     return Prepared(
         statement.on_conflict_do_update(
             index_elements=[_r.class_id, _r.created_by],
@@ -165,9 +173,14 @@ class SqlRecordingRepository:
         self, class_id: UUID, rtc_id: UUID, created_by: str, now: datetime
     ) -> None:
         self._touched.add(class_id)
-        params = {"p_id": uuid4(), "p_class_id": class_id, "p_rtc_id": rtc_id}
-        statement = _upsert_uploaded(self._connection.dialect_name)
-        await self._connection.run(statement, {"p_created_by": created_by, "p_now": now, **params})
+        params = {
+            "p_id": uuid4(),
+            "p_class_id": class_id,
+            "p_rtc_id": rtc_id,
+            "p_created_by": created_by,
+            "p_now": now,
+        }
+        await self._connection.run(_upsert_uploaded(self._connection.dialect_name), params)
 
     async def set_converted(
         self,
@@ -177,9 +190,13 @@ class SqlRecordingRepository:
         segments: Segments,
         started_at: datetime,
     ) -> bool:
-        params = {"p_class_id": class_id, "p_rtc_id": rtc_id, "p_stream_uri": stream_uri}
-        segments_json = _segments_to_json(segments)
-        params.update(p_segments=segments_json, p_started_at=started_at)
+        params = {
+            "p_class_id": class_id,
+            "p_rtc_id": rtc_id,
+            "p_stream_uri": stream_uri,
+            "p_segments": _segments_to_json(segments),
+            "p_started_at": started_at,
+        }
         return bool(await self._connection.run(_SET_CONVERTED, params))
 
     async def remove(self, class_id: UUID, rtc_id: UUID) -> None:
@@ -191,8 +208,12 @@ class SqlRecordingRepository:
     async def set_modified_segments(
         self, recording_id: UUID, segments: Segments, adjusted_at: datetime
     ) -> None:
-        params = {"p_segments": _segments_to_json(segments), "p_adjusted_at": adjusted_at}
-        rows = await self._connection.rows(_SET_MODIFIED_SEGMENTS, {"p_id": recording_id, **params})
+        params = {
+            "p_id": recording_id,
+            "p_segments": _segments_to_json(segments),
+            "p_adjusted_at": adjusted_at,
+        }
+        rows = await self._connection.rows(_SET_MODIFIED_SEGMENTS, params)
         for row in rows:
             self._touched.add(row.class_id)
 
