@@ -15,8 +15,8 @@ from minigroups.adapters.db import SqlStore, migrate_async, schema_differences
 from minigroups.adapters.db.tables import class_, recording
 from minigroups.domain.minigroup import Recording
 from tests.integration.db.helpers import establish, execute, new_minigroup
-from tests.integration.db.test_units_of_work import statements
 from tests.support.databases import PostgresTemplate
+from tests.support.sent import sent_statements
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -90,14 +90,14 @@ async def test_a_class_row_locked_already_is_not_locked_again(
     store: SqlStore, database_url: str
 ) -> None:
     minigroup = await establish(store)
-    with statements(store) as seen:
+    with sent_statements() as seen:
         async with store.unit_of_work() as uow:
             assert await uow.minigroups.lock(minigroup.id) is not None
             await uow.recordings.add(_recording(minigroup.id, "web.a.usr", 0))
             await uow.commit()
     assert sum("FROM class" in statement for statement in seen) == 1  # the pipeline's own lock
     assert await _stage(database_url, minigroup.id) == "finished"
-    with statements(store) as seen:
+    with sent_statements() as seen:
         async with store.unit_of_work() as uow:  # a writer that did not lock: the stage does
             await uow.recordings.mark_transcoded(minigroup.id, T0)
             await uow.commit()

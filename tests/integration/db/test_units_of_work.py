@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-
 import pytest
 from sqlalchemy import text
 
@@ -19,13 +17,6 @@ ALICE = AccountId("alice", "usr.example.com")
 def conforms(store: SqlStore) -> Store:
     """mypy checks here that SqlStore implements the Store port."""
     return store
-
-
-def statements(store: SqlStore) -> AbstractContextManager[list[str]]:
-    """The SQL the store sends while the block runs (BEGIN on SQLite included), by SQLAlchemy
-    or on asyncpg directly (prepared statements)."""
-    del store  # every engine's and connection's: a test has one store
-    return sent_statements()
 
 
 async def in_transaction(uow: SqlUnitOfWork) -> bool:
@@ -74,7 +65,7 @@ async def test_an_exception_inside_rolls_back_and_propagates(store: SqlStore) ->
 async def test_read_only_units_of_work_run_without_a_transaction(store: SqlStore) -> None:
     minigroup = await establish(store)
 
-    with statements(store) as sent:
+    with sent_statements() as sent:  # BEGIN on SQLite included
         async with store.unit_of_work(read_only=True) as uow:
             assert await uow.minigroups.get(minigroup.id) == minigroup
             assert await uow.recordings.list_live(minigroup.id) == []
@@ -89,7 +80,7 @@ async def test_read_only_units_of_work_run_without_a_transaction(store: SqlStore
 async def test_write_units_of_work_are_transactions(store: SqlStore) -> None:
     minigroup = await establish(store)
 
-    with statements(store) as sent:
+    with sent_statements() as sent:  # BEGIN on SQLite included
         async with store.unit_of_work() as uow:
             await uow.minigroups.lock(minigroup.id)
             assert await in_transaction(uow)
