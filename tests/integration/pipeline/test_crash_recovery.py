@@ -23,10 +23,12 @@ import pytest
 
 from tests.integration.pipeline.conftest import Credentials
 from tests.integration.pipeline.support import (
+    EVENTS_PER_MINIGROUP,
     Database,
     Platform,
     ServiceApi,
     eventually,
+    lessons_done,
     once,
 )
 from tests.integration.ulms.processes import (
@@ -40,7 +42,6 @@ from tests.integration.ulms.processes import (
 
 FAST_RETRIES = {"retry_base_seconds": 0.2, "retry_max_seconds": 1, "max_attempts": 50}
 PARTICIPANTS = 2
-EVENTS_PER_MINIGROUP = 7  # close, upload, 2 conversions, adjust, dump, transcoding
 
 
 def _config(
@@ -130,7 +131,7 @@ async def test_of_two_instances_the_survivor_takes_over_a_killed_ones_claims_wit
         alpha = served["alpha"] = serve(configs["alpha"], "alpha")
         await wait_ready(alpha)
         async with ServiceApi(beta, credentials.secret) as api, platform.autopiloting():
-            await eventually(lambda: _all(api, created, "transcoded"), within=60)
+            await lessons_done(platform, database, api, created, within=60)
         await eventually(database.settled)
         assert platform.effects(created) == {item["id"]: once(PARTICIPANTS) for item in created}
         # Every event recorded once and handled. An event that the killed alpha's persistent
@@ -175,7 +176,3 @@ async def _only_alpha_busy(database: Database, alpha: Served) -> bool:
 async def _taken_over(database: Database, held: set[Any], survivor: Served) -> bool:
     owners = await database.owners(held)
     return all(owner == survivor.agent_id for _, owner in owners.values())
-
-
-async def _all(api: ServiceApi, created: list[dict[str, Any]], status: str) -> bool:
-    return await api.statuses(created) == {status: len(created)}

@@ -32,10 +32,12 @@ import pytest
 from minigroups.adapters.db import migrate
 from tests.integration.pipeline.conftest import Credentials
 from tests.integration.pipeline.support import (
+    EVENTS_PER_MINIGROUP,
     Database,
     Platform,
     ServiceApi,
     eventually,
+    lessons_done,
     once,
 )
 from tests.integration.ulms.processes import Served, serve, stop, wait_ready, write_config
@@ -43,7 +45,7 @@ from tests.support.postgres_cluster import TemporaryPostgres
 
 MINIGROUPS = 100
 PARTICIPANTS = 2
-EVENTS = 7 * MINIGROUPS  # close, upload, 2 conversions, adjust, dump, transcoding
+EVENTS = EVENTS_PER_MINIGROUP * MINIGROUPS
 PIPELINE = {"retry_base_seconds": 0.2, "retry_max_seconds": 1, "max_attempts": 50}
 OUTBOX_HOLD = 1.0  # seconds for sends in flight to finish before the broker goes down
 
@@ -105,7 +107,7 @@ async def test_postgres_and_broker_restarts_mid_burst_lose_nothing_and_repeat_no
                 await asyncio.to_thread(platform.broker.stop)
                 await asyncio.to_thread(platform.broker.start)
             async with ServiceApi(served[0], credentials.secret) as api:
-                await eventually(lambda: _all(api, created, "transcoded"), within=90)
+                await lessons_done(platform, database, api, created, within=90)
         await eventually(database.settled, within=30)
         assert 0 < at_postgres < at_broker < EVENTS  # both restarts were in the middle
         assert platform.effects(created) == {item["id"]: once(PARTICIPANTS) for item in created}
@@ -151,7 +153,7 @@ async def test_sigterm_mid_burst_completes_requests_releases_claims_and_exits_wi
             platform.peers.slow("conference", "room.create", 0, sender=alpha.agent_id)
             served[0] = alpha = serve(tmp_path / "alpha.toml", "alpha")  # for its session
             await wait_ready(alpha)
-            await eventually(lambda: _all(api, created, "transcoded"), within=90)
+            await lessons_done(platform, database, api, created, within=90)
         await eventually(database.settled, within=30)
         assert held
         assert late["scope"] == "created-during-shutdown"
@@ -209,7 +211,3 @@ async def _settled(database: Database, ids: set[Any]) -> bool:
     """Every one of these inbox or outbox items handled or sent."""
     owners = await database.owners(ids)
     return all(status in ("done", "sent") for status, _ in owners.values())
-
-
-async def _all(api: ServiceApi, created: list[dict[str, Any]], status: str) -> bool:
-    return await api.statuses(created) == {status: len(created)}

@@ -19,18 +19,19 @@ import pytest
 
 from tests.integration.pipeline.conftest import Credentials
 from tests.integration.pipeline.support import (
+    EVENTS_PER_MINIGROUP,
     BrokerLog,
     Database,
     Platform,
     ServiceApi,
     eventually,
+    lessons_done,
     once,
 )
 from tests.integration.ulms.processes import Served, serve, stop, wait_ready, write_config
 
 MINIGROUPS = 20
 PARTICIPANTS = 2
-EVENTS_PER_MINIGROUP = 7  # close, upload, 2 conversions, adjust, dump, transcoding
 EFFECTS_PER_MINIGROUP = 7  # stop, 2 converts, adjust, transcode, dump, ready
 PIPELINE = {"retry_base_seconds": 0.2, "retry_max_seconds": 1, "max_attempts": 50}
 
@@ -66,10 +67,7 @@ async def test_two_instances_finish_every_minigroup_with_each_side_effect_once(
             async with platform.autopiloting():
                 for item in created:
                     await platform.finish(item, PARTICIPANTS)
-                await eventually(
-                    lambda: _all(apis[0], created, "transcoded"),
-                    within=60,
-                )
+                await lessons_done(platform, Database(postgres_url), apis[0], created, within=60)
             await eventually(Database(postgres_url).settled)
         assert platform.effects(created) == {item["id"]: once(PARTICIPANTS) for item in created}
         events = len(platform.published)
@@ -91,10 +89,6 @@ async def test_two_instances_finish_every_minigroup_with_each_side_effect_once(
         assert min(sent) > 0, sent
     finally:
         await asyncio.gather(*(stop(s) for s in served))
-
-
-async def _all(api: ServiceApi, created: list[dict[str, object]], status: str) -> bool:
-    return await api.statuses(created) == {status: len(created)}
 
 
 def metric_sum(text: str, name: str, **labels: str) -> float:
