@@ -123,7 +123,9 @@ class DatabaseSettings(_Section):
     pool_idle_size: Annotated[int, msgspec.Meta(ge=0)] = 1  # read connections kept when idle
     pool_timeout: Seconds = 5.0  # to get a free connection or to connect; then 503
     pool_max_lifetime: Seconds = 1800.0  # a unit-of-work connection is replaced after this
-    read_pool_size: Positive = 16  # asyncpg's own (PostgreSQL): reads (R1/R3), a create's writes
+    # asyncpg's own (PostgreSQL): reads (R1/R3), a create's writes, the pipeline's
+    # single-statement units (the intake, the claims, the relay's marks)
+    read_pool_size: Positive = 16
 
 
 class PipelineSettings(_Section):

@@ -96,6 +96,31 @@ async def test_a_lost_connection_is_unavailable(postgres_url: str) -> None:
         await store.close()
 
 
+@pytest.mark.postgres
+async def test_a_connection_lost_before_a_prepared_commit_is_unavailable_and_not_reused(
+    postgres_url: str,
+) -> None:
+    # Only prepared statements ran, so the commit goes to asyncpg directly; the dead
+    # connection must still leave the pool (of one), or the next unit would fail on it.
+    store = create_store(postgres_url, Pools(size=1))
+    minigroup = await establish(store)
+
+    async def lose_connection_before_commit() -> None:
+        async with store.unit_of_work() as uow:
+            await uow.minigroups.lock(minigroup.id)  # prepared
+            await terminate_backends(postgres_url)
+            await uow.commit()
+
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            await lose_connection_before_commit()
+        async with store.unit_of_work() as uow:
+            assert await uow.minigroups.lock(minigroup.id) == minigroup
+            await uow.commit()
+    finally:
+        await store.close()
+
+
 async def terminate_backends(postgres_url: str) -> None:
     connection = await asyncpg.connect(postgres_url)
     try:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-from minigroups.adapters.db import SqlStore
+from minigroups.adapters.db import Pools, SqlStore, create_store
 from minigroups.adapters.db.connection import Prepared
 from minigroups.adapters.db.tables import inbox
 from minigroups.domain.timerange import TimeRange
@@ -58,6 +58,35 @@ async def test_a_unit_of_work_mixing_both_paths_commits_them_together(store: Sql
         assert await uow.inbox.add_many([_event("k2"), _event("k1")]) == {"k2"}
         await uow.commit()
     assert await _pending_keys(store) == ["k1", "k2"]
+
+
+@pytest.mark.postgres
+async def test_a_unit_of_only_prepared_statements_commits_and_leaves_no_transaction_behind(
+    postgres_url: str,
+) -> None:
+    # On PostgreSQL its transaction is committed on the driver, not through SQLAlchemy: the
+    # next unit on the same connection (a pool of one, never replaced) must begin a transaction
+    # of its own.
+    store = create_store(postgres_url, Pools(size=1))
+    connected: list[None] = []
+    event.listen(store._engines.writer.sync_engine, "connect", lambda *_: connected.append(None))
+    try:
+        async with store.unit_of_work() as uow:
+            assert await uow.inbox.add(_event("k1"))
+            await uow.commit()
+        assert await _pending_keys(store) == ["k1"]
+
+        async def abandoned() -> None:
+            async with store.unit_of_work() as uow:
+                assert await uow.inbox.add(_event("k2"))
+                raise Abandoned
+
+        with pytest.raises(Abandoned):
+            await abandoned()
+        assert await _pending_keys(store) == ["k1"]
+        assert len(connected) == 1
+    finally:
+        await store.close()
 
 
 async def test_prepared_rows_read_as_sqlalchemy_reads_them(store: SqlStore) -> None:

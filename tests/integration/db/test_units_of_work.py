@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import text
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
-from minigroups.adapters.db import SqlStore, SqlUnitOfWork, create_store
+import asyncpg
+import pytest
+from sqlalchemy import make_url, text
+
+from minigroups.adapters.db import Pools, SqlStore, SqlUnitOfWork, create_store
+from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.domain.ids import AccountId
-from minigroups.ports import Store
+from minigroups.ports import IncomingEvent, Owner, Store
 from tests.integration.db.helpers import establish
 from tests.support.sent import sent_statements
 
 ALICE = AccountId("alice", "usr.example.com")
+NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 
 
 def conforms(store: SqlStore) -> Store:
@@ -101,8 +107,8 @@ async def test_a_unit_of_work_cannot_be_entered_twice(store: SqlStore) -> None:
 
 
 async def _plan_cache_mode(uow: SqlUnitOfWork) -> str:
-    assert uow._connection is not None
-    return str((await uow._connection.execute(text("SHOW plan_cache_mode"))).scalar_one())
+    connection = await uow._connected()  # an autocommit unit's is opened when first needed
+    return str((await connection.execute(text("SHOW plan_cache_mode"))).scalar_one())
 
 
 @pytest.mark.postgres
@@ -118,4 +124,65 @@ async def test_only_read_only_units_plan_each_statement_for_its_values(postgres_
         async with store.unit_of_work(single_statement=True) as uow:
             assert await _plan_cache_mode(uow) == "auto"
     finally:
+        await store.close()
+
+
+def _event(key: str) -> IncomingEvent:
+    return IncomingEvent(
+        key, "apps/conference.svc/api/v1/audiences/a/events", "room.close", "{}", NOW
+    )
+
+
+def _units_checked_out(store: SqlStore) -> int:
+    return int(store._engines.writer.pool.checkedout())  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+async def test_an_autocommit_units_prepared_statements_run_on_the_direct_pool(
+    postgres_url: str,
+) -> None:
+    # The intake, the claims and the relay's marks: no connection from the units' pool, each
+    # statement committed by itself; any other statement opens the unit's own connection.
+    store = create_store(postgres_url)
+    owner = Owner("alpha", uuid4())
+    try:
+        async with store.unit_of_work(single_statement=True) as uow:
+            assert await uow.inbox.add(_event("k1"))
+            (item,) = await uow.inbox.claim_due(NOW, owner, NOW + timedelta(seconds=10), 10)
+            assert _units_checked_out(store) == 0
+            async with store.unit_of_work(read_only=True) as other:  # committed already
+                assert (await other.inbox.get(item.id)) == item
+            assert (await uow.inbox.get(item.id)) == item  # not prepared: the unit's own
+            assert _units_checked_out(store) == 1
+        assert _units_checked_out(store) == 0
+    finally:
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_a_prepared_write_kept_waiting_past_the_timeout_is_unavailable(
+    postgres_url: str,
+) -> None:
+    store = create_store(postgres_url, Pools(timeout=1.0))
+    owner = Owner("alpha", uuid4())
+    async with store.unit_of_work(single_statement=True) as uow:
+        await uow.inbox.add(_event("k1"))
+        (item,) = await uow.inbox.claim_due(NOW, owner, NOW + timedelta(seconds=10), 10)
+    locker = await asyncpg.connect(
+        make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        async with locker.transaction():
+            await locker.execute("SELECT 1 FROM inbox WHERE id = $1 FOR UPDATE", item.id)
+            with pytest.raises(DatabaseUnavailable):  # the server's statement timeout
+                async with store.unit_of_work(single_statement=True) as uow:
+                    await uow.inbox.complete(item, NOW)
+        async with store.unit_of_work(single_statement=True) as uow:  # the pool serves again
+            await uow.inbox.complete(item, NOW)
+        async with store.unit_of_work(read_only=True) as uow:
+            completed = await uow.inbox.get(item.id)
+        assert completed is not None
+        assert completed.status == "done"
+    finally:
+        await locker.close()
         await store.close()

@@ -5,12 +5,13 @@ Each method executes one statement and reads its result before returning, both i
 
 The hot statements of the pipeline are `Prepared`: built once with named bind parameters. On
 PostgreSQL the connection runs those on its asyncpg connection directly, inside the unit of
-work's transaction (`rows`, `run`); elsewhere SQLAlchemy runs them, as every other statement.
+work's transaction (`rows`, `run`), or, in an autocommit unit, on a connection of the direct
+pool (`direct.DirectPool`); elsewhere SQLAlchemy runs them, as every other statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
 from sqlalchemy import CursorResult, Dialect, Executable, Row
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
-from minigroups.adapters.db.direct import Compiled
+from minigroups.adapters.db.direct import Compiled, DirectPool, rowcount
 from minigroups.adapters.db.errors import translating
 
 T = TypeVar("T")
@@ -49,15 +50,32 @@ class Prepared:
 
 
 class TranslatingConnection:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-        self._direct = connection.dialect.name == "postgresql"
+    """The statements of one unit of work, on the connection `connect` gives (the same each
+    time; opened when first asked for, if the unit did not open it).
+
+    With `direct` (an autocommit unit on PostgreSQL) a `Prepared` statement runs on a connection
+    of that pool instead, each statement its own transaction as on the unit's own connection: the
+    intake, the claims and the relay's marks then never check a connection out of SQLAlchemy's
+    pool, which cost a single-statement unit more than its statement (benchmarks/unit_cost.py).
+    """
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        connect: Callable[[], Awaitable[AsyncConnection]],
+        *,
+        direct: DirectPool | None = None,
+    ) -> None:
+        self._dialect = dialect
+        self._connect = connect
+        self._direct = direct
+        self._on_driver = dialect.name == "postgresql"
         self._driver: Any = None  # asyncpg's connection, and SQLAlchemy's adapter of it
         self._adapter: Any = None
 
     @property
     def dialect_name(self) -> str:
-        return self._connection.dialect.name
+        return self._dialect.name
 
     async def execute(self, statement: Executable, params: Params | None = None) -> int:
         """Run a statement that returns no rows; the number of rows it matched."""
@@ -96,9 +114,11 @@ class TranslatingConnection:
 
     async def rows(self, prepared: Prepared, params: Params) -> Sequence[Any]:
         """The rows of a prepared statement (each with its columns as attributes)."""
-        if not self._direct:
+        if not self._on_driver:
             return await self.all(prepared.statement, params)
-        compiled = prepared.compiled(self._connection.dialect)
+        compiled = prepared.compiled(self._dialect)
+        if self._direct is not None:
+            return await self._direct.fetch(compiled, params)
         with translating(self._ended):
             driver = await self._in_transaction()
             records = await driver.fetch(compiled.text, *compiled.arguments(params))
@@ -106,15 +126,34 @@ class TranslatingConnection:
 
     async def run(self, prepared: Prepared, params: Params) -> int:
         """Run a prepared statement that returns no rows; the number of rows it matched."""
-        if not self._direct:
+        if not self._on_driver:
             return await self.execute(prepared.statement, params)
-        compiled = prepared.compiled(self._connection.dialect)
+        compiled = prepared.compiled(self._dialect)
+        if self._direct is not None:
+            return await self._direct.execute(compiled, params)
         with translating(self._ended):
             driver = await self._in_transaction()
             status: str = await driver.execute(compiled.text, *compiled.arguments(params))
-        # "UPDATE 3", "DELETE 0", "INSERT 0 1": the last number is the count of rows
-        count = status.rpartition(" ")[2]
-        return int(count) if count.isdigit() else 0
+        return rowcount(status)
+
+    async def commit(self, connection: AsyncConnection) -> None:
+        """Commit the unit's transaction on `connection` (the unit's own).
+
+        On PostgreSQL SQLAlchemy begins no transaction of its own until it runs a statement
+        itself; when only prepared statements ran, the transaction is the adapter's, begun by
+        `_in_transaction`, and is committed here without SQLAlchemy's commit (two greenlet
+        hand-offs and its transaction objects: benchmarks/unit_cost.py). If the commit fails, the
+        adapter keeps the transaction, so the connection's check-in rolls it back (or, on a
+        connection that has ended, finds that and discards it) as after any failed statement.
+        """
+        with translating(self._ended):
+            if connection.in_transaction() or self._adapter is None:
+                await connection.commit()
+                return
+            transaction = self._adapter._transaction
+            if transaction is not None:
+                await transaction.commit()
+                self._adapter._transaction = None
 
     def _ended(self) -> bool:
         """Whether the driver connection has ended (SQLAlchemy invalidates it when the unit of
@@ -131,11 +170,12 @@ class TranslatingConnection:
         prepared write rolled back and committed with its unit of work, on the locked version.
         """
         if self._driver is None:
-            sync = self._connection.sync_connection
+            connection = await self._connect()
+            sync = connection.sync_connection
             if sync is not None and not sync.closed and not sync.invalidated:
                 raw = sync.connection  # checked out and valid: no I/O, no greenlet hand-off
             else:
-                raw = await self._connection.get_raw_connection()  # raises as SQLAlchemy does
+                raw = await connection.get_raw_connection()  # raises as SQLAlchemy does
             self._adapter = raw.dbapi_connection
             self._driver = raw.driver_connection
         if self._adapter._transaction is None:
@@ -149,4 +189,5 @@ class TranslatingConnection:
         read: Callable[[CursorResult[Any]], T],
     ) -> T:
         with translating():
-            return read(await self._connection.execute(statement, params))
+            connection = await self._connect()
+            return read(await connection.execute(statement, params))

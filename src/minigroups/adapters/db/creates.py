@@ -30,8 +30,8 @@ class AsyncpgCreates:
     def __init__(self, pool: DirectPool) -> None:
         dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
         self._pool = pool
-        self._claim = Compiled(claim_statement("postgresql"), dialect, processors=False)
-        self._establish = Compiled(ESTABLISH_UNOBSERVED, dialect, processors=False)
+        self._claim = Compiled(claim_statement("postgresql"), dialect, processors=True)
+        self._establish = Compiled(ESTABLISH_UNOBSERVED, dialect, processors=True)
 
     async def claim_dummy(
         self, new: NewMinigroup, claim: UUID, *, now: datetime, stale_before: datetime

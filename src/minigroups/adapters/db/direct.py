@@ -1,18 +1,18 @@
 """Statements run by a driver directly, without SQLAlchemy's execution layer (issue 12).
 
-The hot paths (a read, a create's two writes) are still built by SQLAlchemy from the one schema,
-compiled once here and run: on PostgreSQL by asyncpg from a small pool of its own (`DirectPool`
-over `read_pool.ReadPool`), on SQLite by `sqlite3` (the read path) or the units of work (the
-writes).
+The hot paths (a read, a create's two writes, the pipeline's single-statement units of work) are
+still built by SQLAlchemy from the one schema, compiled once here and run: on PostgreSQL by
+asyncpg from a small pool of its own (`DirectPool` over `read_pool.ReadPool`), on SQLite by
+`sqlite3` (the read path) or the units of work (the writes).
 SQLAlchemy's async layer (greenlet hand-offs, pool checkout events, result processing) cost as
 much as the rest of the request.
 """
 
 from __future__ import annotations
 
-import json
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -77,13 +77,27 @@ def _row_type(names: list[str]) -> Any:
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
-    # The values SQLAlchemy's JSON type writes (json.dumps) and reads (json.loads), read by
-    # msgspec: the same dicts, lists, strings, numbers (integers of any size), booleans and None,
-    # at a sixth of the time (a read decodes up to five JSON columns a row; issue 12).
+    # As SQLAlchemy's asyncpg dialect sets them, so that a `Compiled` with `processors` runs here
+    # as it runs on SQLAlchemy's connections: a JSON value is bound already serialized (by the JSON
+    # type's bind processor) and read back decoded; by msgspec here, which reads the same dicts,
+    # lists, strings, numbers (integers of any size), booleans and None as json.loads, at a sixth
+    # of the time (a read decodes up to five JSON columns a row; issue 12).
     for name in ("json", "jsonb"):
         await connection.set_type_codec(
-            name, encoder=json.dumps, decoder=msgspec.json.decode, schema="pg_catalog"
+            name, encoder=_serialized, decoder=msgspec.json.decode, schema="pg_catalog"
         )
+
+
+def _serialized(value: Any) -> str:
+    if not isinstance(value, str):  # a statement compiled without its bind processors
+        raise TypeError(f"a JSON parameter is bound serialized, not as {type(value).__name__}")
+    return value
+
+
+def rowcount(status: str) -> int:
+    """The rows a statement matched, from its status: "UPDATE 3", "DELETE 0", "INSERT 0 1"."""
+    count = status.rpartition(" ")[2]
+    return int(count) if count.isdigit() else 0
 
 
 class DirectPool:
@@ -107,14 +121,30 @@ class DirectPool:
     async def fetch(self, statement: Compiled, values: Mapping[str, Any]) -> list[Any]:
         """The rows of one statement, as `statement.row` reads them; errors leave translated."""
         with translating():
-            if not self._warmed:
-                self._warmed = True
-                await self._pool.warm(self._pools.read_idle)  # at most read_size
-            async with self._pool.connection() as connection:
+            async with self._connection() as connection:
                 records: list[asyncpg.Record] = await connection.fetch(
                     statement.text, *statement.arguments(values)
                 )
         return [statement.row(record) for record in records]
+
+    async def execute(self, statement: Compiled, values: Mapping[str, Any]) -> int:
+        """Run one statement that returns no rows; the number of rows it matched."""
+        with translating():
+            async with self._connection() as connection:
+                status: str = await connection.execute(statement.text, *statement.arguments(values))
+        return rowcount(status)
+
+    def _connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        if not self._warmed:
+            self._warmed = True
+            return self._warm_then_connect()
+        return self._pool.connection()
+
+    @asynccontextmanager
+    async def _warm_then_connect(self) -> AsyncIterator[asyncpg.Connection]:
+        await self._pool.warm(self._pools.read_idle)  # at most read_size
+        async with self._pool.connection() as connection:
+            yield connection
 
     async def close(self) -> None:
         with translating():

@@ -38,7 +38,7 @@ class Pools:
     size: int = 10  # the units of work's
     timeout: float = 5.0  # seconds to wait for a free connection, or to connect
     max_lifetime: float = 1800.0  # seconds before a unit-of-work connection is replaced
-    read_size: int = 16  # the read path's own, on PostgreSQL (readers.py)
+    read_size: int = 16  # the direct statements' own, on PostgreSQL (direct.py)
     read_idle: int = 1  # of those, kept open when idle
 
 

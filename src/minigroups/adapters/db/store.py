@@ -95,49 +95,64 @@ class SqlUnitOfWork:
         begin: bool,
         gate: _WriteGate | None,
         no_subscribers: NoSubscribers,
+        direct: DirectPool | None = None,
     ) -> None:
         self._engine = engine
         self._begin = begin
         self._gate = gate
         self._no_subscribers = no_subscribers
+        self._direct = direct  # an autocommit unit's prepared statements run there
+        self._entered = False
         self._connection: AsyncConnection | None = None
+        self._statements: TranslatingConnection | None = None
         self._recordings: SqlRecordingRepository | None = None
         self._webhooks: SqlWebhookRepository | None = None
 
     async def __aenter__(self) -> Self:
-        if self._connection is not None:
+        if self._entered:
             raise RuntimeError("a unit of work cannot be entered twice")
         if self._gate is not None:
             await self._gate.acquire()
         try:
-            connection = await self._connect()
+            if self._direct is None:
+                await self._connected()  # at once (SQLite: BEGIN IMMEDIATE queues the writers)
         except BaseException:
             if self._gate is not None:
                 self._gate.release()
             raise
-        self._connection = connection
-        translating_connection = TranslatingConnection(connection)
+        self._entered = True
+        statements = TranslatingConnection(
+            self._engine.dialect, self._connected, direct=self._direct
+        )
+        self._statements = statements
         locked: set[UUID] = set()  # the class rows locked in this transaction
-        self.minigroups = SqlMinigroupRepository(translating_connection, locked)
-        self._recordings = SqlRecordingRepository(translating_connection, locked)
+        self.minigroups = SqlMinigroupRepository(statements, locked)
+        self._recordings = SqlRecordingRepository(statements, locked)
         self.recordings = self._recordings
-        self.accounts = SqlAccountRepository(translating_connection)
-        self.positions = SqlPositionRepository(translating_connection)
-        self.inbox = SqlInboxRepository(translating_connection)
-        self.outbox = SqlOutboxRepository(translating_connection)
-        self.idempotency = SqlIdempotencyRepository(translating_connection)
-        self.overview = SqlOverviewRepository(translating_connection)
-        self.console = SqlConsoleRepository(translating_connection)
-        self._webhooks = SqlWebhookRepository(translating_connection, self._no_subscribers)
+        self.accounts = SqlAccountRepository(statements)
+        self.positions = SqlPositionRepository(statements)
+        self.inbox = SqlInboxRepository(statements)
+        self.outbox = SqlOutboxRepository(statements)
+        self.idempotency = SqlIdempotencyRepository(statements)
+        self.overview = SqlOverviewRepository(statements)
+        self.console = SqlConsoleRepository(statements)
+        self._webhooks = SqlWebhookRepository(statements, self._no_subscribers)
         self.webhooks = self._webhooks
-        self.deliveries = SqlDeliveryQueue(translating_connection)
+        self.deliveries = SqlDeliveryQueue(statements)
         return self
+
+    async def _connected(self) -> AsyncConnection:
+        """The unit's own connection, opened (and its transaction begun) on first use."""
+        if self._connection is None:
+            self._connection = await self._connect()
+        return self._connection
 
     async def _connect(self) -> AsyncConnection:
         with translating():
             connection = self._engine.connect()
             await connection.start()
-            if not self._begin:
+            if not self._begin or self._engine.dialect.name != "sqlite":
+                # PostgreSQL: the transaction begins with the first statement (connection.py)
                 return connection
             try:
                 await connection.begin()  # SQLite: BEGIN IMMEDIATE, waiting up to the busy timeout
@@ -153,6 +168,7 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        entered, self._entered = self._entered, False
         connection, self._connection = self._connection, None
         try:
             if connection is not None:
@@ -162,16 +178,16 @@ class SqlUnitOfWork:
                 raise translate(error) from error
             # otherwise the body's own exception is the one worth reporting
         finally:
-            if self._gate is not None and connection is not None:
+            if self._gate is not None and entered:
                 self._gate.release()
 
     async def commit(self) -> None:
-        if self._connection is None or self._recordings is None:
+        if not self._entered or self._statements is None or self._recordings is None:
             raise RuntimeError("commit outside the unit of work")
         await self._recordings.sync_stages()  # the listing's stage, in this transaction
-        if self._begin:  # an autocommit unit's statements committed each by itself
-            with translating():
-                await self._connection.commit()
+        if self._begin and self._connection is not None:
+            # (an autocommit unit's statements committed each by itself)
+            await self._statements.commit(self._connection)
         if self._webhooks is not None and self._webhooks.changed:
             # Again after commit: a read between the write and the commit saw none.
             self._no_subscribers.forget(self._webhooks.changed)
@@ -184,11 +200,12 @@ class SqlStore:
         self,
         engines: Engines,
         reader: AsyncpgReader | SqliteReader,
-        creates: AsyncpgCreates | None = None,
+        direct: DirectPool | None = None,
     ) -> None:
         self._engines = engines
         self._reader = reader
-        self._creates = creates or UnitOfWorkCreates(self)
+        self._direct = direct
+        self._creates = AsyncpgCreates(direct) if direct is not None else UnitOfWorkCreates(self)
         self._gate = _WriteGate(SQLITE_BUSY_TIMEOUT_SECONDS) if engines.is_sqlite else None
         self._no_subscribers = NoSubscribers()
 
@@ -210,13 +227,23 @@ class SqlStore:
         if read_only:
             return self._unit(self._engines.queries, begin=False, gate=None)
         if single_statement and not self._engines.is_sqlite:
-            # Autocommit: the statement commits by itself. (SQLite's BEGIN IMMEDIATE costs no
-            # round trip, and its writers keep queueing at the gate, so it keeps the transaction.)
-            return self._unit(self._engines.autocommit, begin=False, gate=None)
+            # Autocommit: the statement commits by itself, a prepared one on the direct pool.
+            # (SQLite's BEGIN IMMEDIATE costs no round trip, and its writers keep queueing at
+            # the gate, so it keeps the transaction.)
+            return self._unit(self._engines.autocommit, begin=False, gate=None, direct=self._direct)
         return self._unit(self._engines.writer, begin=True, gate=self._gate)
 
-    def _unit(self, engine: AsyncEngine, *, begin: bool, gate: _WriteGate | None) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, begin=begin, gate=gate, no_subscribers=self._no_subscribers)
+    def _unit(
+        self,
+        engine: AsyncEngine,
+        *,
+        begin: bool,
+        gate: _WriteGate | None,
+        direct: DirectPool | None = None,
+    ) -> SqlUnitOfWork:
+        return SqlUnitOfWork(
+            engine, begin=begin, gate=gate, no_subscribers=self._no_subscribers, direct=direct
+        )
 
     async def ping(self) -> None:
         with translating():
@@ -237,11 +264,12 @@ DEFAULT_POOLS = Pools()
 def create_store(database_url: str, pools: Pools = DEFAULT_POOLS) -> SqlStore:
     """A store for `sqlite:///path` or `postgresql://...`; connects lazily, on first use.
 
-    `pools.size` connections serve the units of work; on PostgreSQL the read path (R1/R3) and a
-    create's two writes have `pools.read_size` more of their own (`direct.py`).
+    `pools.size` connections serve the units of work; on PostgreSQL the read path (R1/R3), a
+    create's two writes and the autocommit units' prepared statements have `pools.read_size`
+    more of their own (`direct.py`).
     """
     engines = create_engines(database_url, pools=pools)
     if engines.is_sqlite:
         return SqlStore(engines, SqliteReader(engines.writer.url.database or ""))
     pool = DirectPool(database_url, pools)
-    return SqlStore(engines, AsyncpgReader(pool), AsyncpgCreates(pool))
+    return SqlStore(engines, AsyncpgReader(pool), pool)
