@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -163,7 +164,7 @@ async def test_an_autocommit_units_prepared_statements_run_on_the_direct_pool(
 async def test_a_prepared_write_kept_waiting_past_the_timeout_is_unavailable(
     postgres_url: str,
 ) -> None:
-    store = create_store(postgres_url, Pools(timeout=1.0))
+    store = create_store(postgres_url, Pools(timeout=2.0))  # the statement timeout too
     owner = Owner("alpha", uuid4())
     async with store.unit_of_work(single_statement=True) as uow:
         await uow.inbox.add(_event("k1"))
@@ -183,6 +184,39 @@ async def test_a_prepared_write_kept_waiting_past_the_timeout_is_unavailable(
             completed = await uow.inbox.get(item.id)
         assert completed is not None
         assert completed.status == "done"
+    finally:
+        await locker.close()
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_a_prepared_write_whose_connection_ends_is_unavailable(postgres_url: str) -> None:
+    # The relay's marks and the workers' releases retry only while the database is unavailable:
+    # a connection the server ends under a waiting statement must say so, and not be reused.
+    store = create_store(postgres_url)
+    owner = Owner("alpha", uuid4())
+    async with store.unit_of_work(single_statement=True) as uow:
+        await uow.inbox.add(_event("k1"))
+        (item,) = await uow.inbox.claim_due(NOW, owner, NOW + timedelta(seconds=10), 10)
+    dsn = make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
+    locker = await asyncpg.connect(dsn)
+
+    async def complete() -> None:
+        async with store.unit_of_work(single_statement=True) as uow:
+            await uow.inbox.complete(item, NOW)
+
+    try:
+        async with locker.transaction():
+            await locker.execute("SELECT 1 FROM inbox WHERE id = $1 FOR UPDATE", item.id)
+            waiting = asyncio.create_task(complete())
+            await asyncio.sleep(0.3)  # the UPDATE waits for the row lock
+            await locker.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name = 'minigroups-read'"
+            )
+            with pytest.raises(DatabaseUnavailable):
+                await waiting
+        await complete()  # a new connection
     finally:
         await locker.close()
         await store.close()

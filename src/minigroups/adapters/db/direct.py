@@ -22,7 +22,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
 from minigroups.adapters.db.engine import Pools
-from minigroups.adapters.db.errors import translating
+from minigroups.adapters.db.errors import DRIVER_ERRORS, translate, translating
 from minigroups.adapters.db.read_pool import ReadPool
 
 
@@ -120,19 +120,28 @@ class DirectPool:
 
     async def fetch(self, statement: Compiled, values: Mapping[str, Any]) -> list[Any]:
         """The rows of one statement, as `statement.row` reads them; errors leave translated."""
-        with translating():
-            async with self._connection() as connection:
-                records: list[asyncpg.Record] = await connection.fetch(
-                    statement.text, *statement.arguments(values)
-                )
+        records: list[asyncpg.Record] = await self._run(statement, values, rows=True)
         return [statement.row(record) for record in records]
 
     async def execute(self, statement: Compiled, values: Mapping[str, Any]) -> int:
         """Run one statement that returns no rows; the number of rows it matched."""
+        status: str = await self._run(statement, values, rows=False)
+        return rowcount(status)
+
+    async def _run(self, statement: Compiled, values: Mapping[str, Any], *, rows: bool) -> Any:
         with translating():
             async with self._connection() as connection:
-                status: str = await connection.execute(statement.text, *statement.arguments(values))
-        return rowcount(status)
+                try:
+                    arguments = statement.arguments(values)
+                    if rows:
+                        return await connection.fetch(statement.text, *arguments)
+                    return await connection.execute(statement.text, *arguments)
+                except DRIVER_ERRORS as error:
+                    # The server went away, whatever asyncpg raised for it (which depends on
+                    # what it was doing): unavailable, so the pipeline's bookkeeping retries.
+                    if connection.is_closed():
+                        raise translate(error, ended=True) from error
+                    raise
 
     def _connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
         if not self._warmed:
