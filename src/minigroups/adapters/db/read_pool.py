@@ -1,5 +1,6 @@
 """The direct statements' connections (issue 12): a small pool of asyncpg connections, written
-here, for the read path and a create's two writes (`direct.DirectPool`).
+here, for the read path, a create's two writes and the pipeline's single-statement units of
+work (`direct.DirectPool`).
 
 asyncpg's own pool costs about 18 us a checkout and return, a tenth of the service's CPU per read:
 each release runs in a task of its own (`asyncio.shield`), and each acquire goes through a queue,
