@@ -30,6 +30,7 @@ from minigroups.ports.peers import (
     WriterConfigSnapshot,
 )
 from minigroups.ports.queues import (
+    EffectRelay,
     Holding,
     InboxItem,
     InboxRepository,
@@ -87,6 +88,7 @@ __all__ = [
     "DeliveryQueue",
     "Dummy",
     "Edition",
+    "EffectRelay",
     "EventService",
     "Holding",
     "IdempotencyRepository",
