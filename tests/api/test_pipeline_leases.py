@@ -12,12 +12,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from uuid import uuid4
 
-import pytest
 from sqlalchemy import select
 
 from minigroups.adapters.db.tables import outbox
@@ -55,7 +54,6 @@ from minigroups.ports import (
 from minigroups.services import inbox, inbox_admin
 from minigroups.services.context import Context
 from minigroups.services.inbox import Received
-from minigroups.services.pipeline.effects import concluding
 from tests.api.conftest import Api
 from tests.api.pipeline import (
     ACCOUNTS,
@@ -440,110 +438,6 @@ async def test_a_new_event_goes_to_the_running_worker_without_a_claim(api: Api) 
     async with ctx.store.unit_of_work(read_only=True) as uow:
         (item,) = [i for i in await uow.inbox.list(status=None, limit=10) if i.key]
     assert (item.status, item.attempts) == ("done", 1)
-
-
-def _close_event(minigroup: dict[str, Any]) -> tuple[str, dict[str, str], str]:
-    topic = f"apps/{ACCOUNTS['conference']}/api/v1/audiences/{minigroup['audience']}/events"
-    properties = {"type": "event", "label": "room.close", "timestamp": "1"}
-    close = {"id": minigroup["conference_room_id"], "audience": minigroup["audience"]}
-    return topic, properties, json.dumps({**close, "time": [None, None]})
-
-
-async def _effects(api: Api) -> list[tuple[str, int]]:
-    """Each outbox row's status and attempts."""
-    statement = select(outbox.c.status, outbox.c.attempts)
-    return [(row.status, row.attempts) for row in await execute(_url(api), statement)]
-
-
-def _url(api: Api) -> str:
-    return api.container.settings.database_url
-
-
-OUTBOX_CLAIM = "UPDATE outbox SET attempts"
-
-
-async def test_an_effect_goes_to_the_running_relay_without_a_claim(api: Api) -> None:
-    pipeline = Pipeline(api)
-    minigroup = await api.create(scope=f"effect-{uuid4().hex[:8]}")
-    ctx = api.container.ctx
-    options = replace(SHORT, lease=5.0, poll=60.0)  # claims only at start and when woken
-    runtime = PipelineRuntime(ctx, options, LifecycleWire(), owner=Owner(INSTANCE, uuid4()))
-    runtime.start()
-    try:
-        await asyncio.sleep(0.2)  # the loops' first claims found nothing
-        with sent_statements() as sent:
-            assert await runtime.record(*_close_event(minigroup))
-
-            async def stopped() -> bool:
-                return [n.label for n in pipeline.published] == ["minigroup.stop"]
-
-            await eventually(stopped, within=5)
-    finally:
-        await runtime.stop()
-    assert not [s for s in sent if s.startswith(OUTBOX_CLAIM)]  # leased as it was queued
-    assert await _effects(api) == [("sent", 1)]
-
-
-async def test_an_effect_finding_no_free_slot_is_claimed_once_one_frees(api: Api) -> None:
-    pipeline = Pipeline(api)
-    minigroup = await api.create(scope=f"effect-{uuid4().hex[:8]}")
-    ctx = api.container.ctx
-    options = replace(SHORT, lease=5.0, poll=60.0, concurrency=2)
-    runtime = PipelineRuntime(ctx, options, LifecycleWire(), owner=Owner(INSTANCE, uuid4()))
-    runtime.start()
-    try:
-        await asyncio.sleep(0.2)
-        taken = runtime.relay.reserve(2)  # every slot of the relay
-        assert taken == 2
-        with sent_statements() as sent:
-            assert await runtime.record(*_close_event(minigroup))
-
-            async def handled() -> bool:
-                async with ctx.store.unit_of_work(read_only=True) as uow:
-                    items = await uow.inbox.list(status="done", limit=10)
-                return len(items) == 1
-
-            await eventually(handled, within=5)
-            await asyncio.sleep(0.2)
-            assert pipeline.published == []  # queued unleased, the relay full
-            runtime.relay.take([], taken)
-
-            async def stopped() -> bool:
-                return [n.label for n in pipeline.published] == ["minigroup.stop"]
-
-            await eventually(stopped, within=5)  # woken when it was queued: claimed now
-    finally:
-        await runtime.stop()
-    assert [s for s in sent if s.startswith(OUTBOX_CLAIM)]
-    assert await _effects(api) == [("sent", 1)]
-
-
-async def test_a_unit_that_fails_hands_no_effect_to_the_relay(api: Api) -> None:
-    ctx = api.container.ctx
-    options = replace(SHORT, lease=5.0, poll=60.0, concurrency=2)
-    relay = OutboxRelay(ctx, options, owner=Owner(INSTANCE, uuid4()))
-    running = asyncio.create_task(relay.run())
-    item = InboxItem(uuid4(), "k", "topic", "room.close", "{}", datetime.now(UTC), "pending", 1)
-
-    class Abandoned(Exception):
-        pass
-
-    async def abandoned() -> None:
-        async with concluding(replace(ctx, relay=relay), item) as uow:
-            await uow.outbox.add(OutgoingMessage("e1", "notify", {}), datetime.now(UTC))
-            assert len(uow.outbox.held()) == 1
-            raise Abandoned
-
-    try:
-        await asyncio.sleep(0.2)
-        with pytest.raises(Abandoned):
-            await abandoned()
-        assert relay.reserve(2) == 2  # both slots free again
-        relay.take([], 2)
-    finally:
-        relay.stop()
-        await running
-    assert await _effects(api) == []
 
 
 class CountingWorker(InboxWorker):

@@ -286,9 +286,11 @@ class InboxWorker(QueueLoop[InboxItem]):
         decoder: LifecycleDecoder,
         *,
         owner: Owner | None = None,
+        after_handled: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(ctx, options, owner=owner)
         self._decoder = decoder
+        self._after_handled = after_handled  # e.g. wake the relay: effects were just queued
 
     async def claim(self, until: datetime, limit: int) -> list[InboxItem]:
         return await inbox.claim_events(self.ctx, self.owner, until, limit)
@@ -316,6 +318,8 @@ class InboxWorker(QueueLoop[InboxItem]):
         else:
             log_event(logging.INFO, item, "handled")
             self._count(item, "handled")
+            if self._after_handled is not None:
+                self._after_handled()
 
     async def _retry(self, item: InboxItem, error: str) -> None:
         at = self.ctx.clock.now() + self.options.backoff(item.attempts)

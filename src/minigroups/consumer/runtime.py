@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from uuid import uuid4
@@ -48,9 +47,9 @@ class PipelineRuntime:
         self.owner = owner or Owner("local", uuid4())
         self.relay = OutboxRelay(ctx, options, owner=self.owner)
         self.webhooks = WebhookSender(ctx, webhooks or options, owner=self.owner)
-        # The handlers queue their effects leased to this process's relay, or wake it.
-        handlers = dataclasses.replace(ctx, relay=self.relay)
-        self.worker = InboxWorker(handlers, options, decoder, owner=self.owner)
+        self.worker = InboxWorker(
+            ctx, options, decoder, owner=self.owner, after_handled=self.relay.wake
+        )
         self.upkeep = Upkeep(ctx, self.owner, purge or PurgeOptions(), on_reclaimed=self._wake)
         # Events that arrive together are recorded in one statement (a group commit).
         self._intake: Batcher[Received, bool] = Batcher(self._record)

@@ -30,7 +30,6 @@ from minigroups.ports.peers import (
     WriterConfigSnapshot,
 )
 from minigroups.ports.queues import (
-    EffectRelay,
     Holding,
     InboxItem,
     InboxRepository,
@@ -88,7 +87,6 @@ __all__ = [
     "DeliveryQueue",
     "Dummy",
     "Edition",
-    "EffectRelay",
     "EventService",
     "Holding",
     "IdempotencyRepository",

@@ -154,23 +154,7 @@ class OutboxItem:
 
 class OutboxRepository(LeasedQueue, Protocol):
     async def add(self, message: OutgoingMessage, now: datetime) -> bool:
-        """Queue the message; False when a message with its key was queued before. Under
-        `hold`, a new message is leased as it is queued, while the holding has room."""
-        ...
-
-    def hold(self, holding: Holding) -> None:
-        """From now on in this unit of work, the first `holding.count` new messages `add`
-        queues are leased to `holding.owner` until `holding.until`, as a claim would lease them:
-        the relay of this process takes them after commit (`held`) instead of claiming them."""
-        ...
-
-    def held(self) -> list[OutboxItem]:
-        """The messages leased under `hold`, as a claim would return them; sent by nobody
-        unless the unit of work commits."""
-        ...
-
-    def queued(self) -> int:
-        """How many new messages `add` queued in this unit of work, held or not."""
+        """Queue the message; False when a message with its key was queued before."""
         ...
 
     async def claim_due(
@@ -189,30 +173,3 @@ class OutboxRepository(LeasedQueue, Protocol):
     async def retry_later(self, item: OutboxItem, error: str, at: datetime) -> None: ...
 
     async def pending(self, limit: int) -> list[OutboxItem]: ...
-
-
-class EffectRelay(Protocol):
-    """The outbox relay of this process, as the unit of work that queues effects sees it: slots
-    it reserves for effects leased as they are queued (`OutboxRepository.hold`), and takes the
-    leased effects into after commit, or is woken to claim the others."""
-
-    @property
-    def owner(self) -> Owner: ...
-
-    def lease_end(self) -> datetime:
-        """Until when an effect leased now is held."""
-        ...
-
-    def reserve(self, wanted: int) -> int:
-        """Up to `wanted` free slots promised to effects leased elsewhere; how many (none while
-        the relay is not running)."""
-        ...
-
-    def take(self, items: Sequence[OutboxItem], reserved: int) -> None:
-        """Send `items`, leased to `owner`, in `reserved` slots of `reserve` (the rest are free
-        again)."""
-        ...
-
-    def wake(self) -> None:
-        """New effects were queued without a lease: claim them."""
-        ...

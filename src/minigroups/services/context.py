@@ -14,7 +14,6 @@ from minigroups.ports import (
     BrokerLink,
     Clock,
     ConferenceService,
-    EffectRelay,
     EventService,
     Metrics,
     Notifier,
@@ -67,6 +66,3 @@ class Context:
     metrics: Metrics
     options: Options
     broker: BrokerLink | None = None  # the MQTT agent with upstream = "ulms"; readiness reads it
-    # The outbox relay of this process, for the pipeline's handlers (consumer/runtime.py): the
-    # effects they queue are leased to it as they are inserted (`effects.concluding`).
-    relay: EffectRelay | None = None

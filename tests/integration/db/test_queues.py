@@ -10,7 +10,7 @@ import pytest
 
 from minigroups.adapters.db import SqlStore
 from minigroups.domain.errors import LeaseLost
-from minigroups.ports import Holding, InboxItem, IncomingEvent, OutboxItem, OutgoingMessage, Owner
+from minigroups.ports import Holding, InboxItem, IncomingEvent, OutgoingMessage, Owner
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=30)
@@ -189,43 +189,5 @@ async def test_effects_marked_sent_together_leave_out_those_taken_over(store: Sq
     async with store.unit_of_work(single_statement=True) as uow:
         assert await uow.outbox.mark_sent_many([taken], LATER) == {taken.id}
         await uow.commit()
-    async with store.unit_of_work(read_only=True) as uow:
-        assert await uow.outbox.pending(10) == []
-
-
-async def test_effects_queued_under_a_hold_are_leased_as_a_claim_would_lease_them(
-    store: SqlStore,
-) -> None:
-    owner = _owner()
-    messages = [OutgoingMessage(key, "notify", {"n": key}) for key in ("e1", "e2", "e3")]
-    async with store.unit_of_work() as uow:
-        assert await uow.outbox.add(messages[0], NOW)  # queued before the hold: not held
-        uow.outbox.hold(Holding(owner, LATER, 1))
-        assert not await uow.outbox.add(messages[0], NOW)  # known: neither queued nor held
-        assert await uow.outbox.add(messages[1], NOW)  # held: the one slot
-        assert await uow.outbox.add(messages[2], NOW)  # the holding is full: not held
-        (held,) = uow.outbox.held()
-        assert uow.outbox.queued() == 3
-        await uow.commit()
-    assert (held.key, held.kind, held.payload, held.attempts) == ("e2", "notify", {"n": "e2"}, 1)
-    assert held.lease is not None
-    async with store.unit_of_work() as uow:  # the held one is leased; the others are due
-        claimed = await uow.outbox.claim_due(NOW, _owner(), LATER, 10)
-        assert sorted(item.key for item in claimed) == ["e1", "e3"]
-        await uow.outbox.mark_sent(held, NOW)  # its lease is the one in the row
-        await uow.commit()
-    async with store.unit_of_work() as uow:  # sent under its lease: never due again
-        again = await uow.outbox.claim_due(LATER + timedelta(seconds=1), owner, LATER, 10)
-        assert sorted(item.key for item in again) == ["e1", "e3"]
-
-
-async def test_a_hold_in_a_unit_that_does_not_commit_leaves_nothing(store: SqlStore) -> None:
-    async def abandoned() -> list[OutboxItem]:
-        async with store.unit_of_work() as uow:
-            uow.outbox.hold(Holding(_owner(), LATER, 2))
-            await uow.outbox.add(OutgoingMessage("e1", "notify", {}), NOW)
-            return uow.outbox.held()  # leaves without commit: rolled back
-
-    assert len(await abandoned()) == 1
     async with store.unit_of_work(read_only=True) as uow:
         assert await uow.outbox.pending(10) == []

@@ -65,9 +65,9 @@ class _Queue:
     def __init__(self, connection: TranslatingConnection) -> None:
         self._connection = connection
 
-    async def _insert_once(self, values: dict[str, Any], item_id: UUID | None = None) -> bool:
+    async def _insert_once(self, values: dict[str, Any]) -> bool:
         statement = _insert_once(self._connection.dialect_name, self.table, tuple(values))
-        params = {"p_id": item_id or uuid4(), **_arguments(values)}
+        params = {"p_id": uuid4(), **_arguments(values)}
         return bool(await self._connection.rows(statement, params))
 
     async def _insert_returning(
@@ -346,17 +346,6 @@ _UNHELD: Final[dict[str, Any]] = {
 }
 
 
-def _held(holding: Holding, lease: UUID) -> dict[str, Any]:
-    """The claim's columns of a row leased as it is inserted, as a claim would set them."""
-    return {
-        "lease": lease,
-        "lease_until": holding.until,
-        "owner": holding.owner.instance,
-        "incarnation": holding.owner.incarnation,
-        "attempts": 1,  # as a claim counts it
-    }
-
-
 def _held_item(item_id: UUID, event: IncomingEvent, lease: UUID) -> InboxItem:
     """The item as a claim of the row `add_held` just inserted would return it."""
     return InboxItem(
@@ -388,7 +377,13 @@ class SqlInboxRepository(_Queue):
         self, events: Sequence[IncomingEvent], holding: Holding
     ) -> tuple[set[str], list[InboxItem]]:
         lease = uuid4()  # one per claiming statement, as `_claim`'s
-        held = _held(holding, lease)
+        held = {
+            "lease": lease,
+            "lease_until": holding.until,
+            "owner": holding.owner.instance,
+            "incarnation": holding.owner.incarnation,
+            "attempts": 1,  # as a claim counts it
+        }
         rows = [
             _inbox_row(event) | (held if index < holding.count else _UNHELD)
             for index, event in enumerate(events)
@@ -459,41 +454,16 @@ class SqlOutboxRepository(_Queue):
     settled = SENT
     settled_at = "sent_at"
 
-    def __init__(self, connection: TranslatingConnection) -> None:
-        super().__init__(connection)
-        self._holding: Holding | None = None
-        self._held: list[OutboxItem] = []
-        self._queued = 0
-
-    def hold(self, holding: Holding) -> None:
-        self._holding = holding
-
-    def held(self) -> list[OutboxItem]:
-        return list(self._held)
-
-    def queued(self) -> int:
-        return self._queued
-
     async def add(self, message: OutgoingMessage, now: datetime) -> bool:
-        values = {
-            "key": message.key,
-            "kind": message.kind,
-            "payload": message.payload,
-            "created_at": now,
-            "next_attempt_at": now,
-        }
-        holding = self._holding
-        if holding is None or len(self._held) >= holding.count:
-            added = await self._insert_once(values)
-        else:
-            item_id, lease = uuid4(), uuid4()
-            added = await self._insert_once(values | _held(holding, lease), item_id)
-            if added:
-                self._held.append(
-                    OutboxItem(item_id, message.key, message.kind, message.payload, 1, lease)
-                )
-        self._queued += added
-        return added
+        return await self._insert_once(
+            {
+                "key": message.key,
+                "kind": message.kind,
+                "payload": message.payload,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+        )
 
     async def claim_due(
         self, now: datetime, owner: Owner, until: datetime, limit: int

@@ -11,7 +11,7 @@ from uuid import UUID
 from minigroups.domain.json_value import JsonObject
 from minigroups.domain.minigroup import Minigroup
 from minigroups.domain.tasks import TqTask
-from minigroups.ports import Holding, InboxItem, OutboxItem, OutgoingMessage, UnitOfWork
+from minigroups.ports import InboxItem, OutgoingMessage, UnitOfWork
 from minigroups.services.context import Context
 
 NOTIFY: Final = "notify"
@@ -19,38 +19,13 @@ TQ_TASK: Final = "tq_task"
 EVENT_REQUEST: Final = "event_request"
 
 
-# Slots of the relay reserved for the effects of one unit of work (most handlers queue one,
-# the transcoding two): those leased as they are queued need no claim of the relay's.
-HELD_EFFECTS: Final = 2
-
-
 @asynccontextmanager
 async def concluding(ctx: Context, item: InboxItem) -> AsyncIterator[UnitOfWork]:
-    """The unit of work that stores a handler's effects AND marks its event handled, together.
-
-    With the relay of this process running (`ctx.relay`), the effects are leased to it as they
-    are queued, in the slots it has free, and handed to it once the unit of work has committed
-    (the others are claimed after a wake-up); a unit that does not commit hands over nothing,
-    and its leased rows were never written.
-    """
-    relay = ctx.relay
-    reserved = 0 if relay is None else relay.reserve(HELD_EFFECTS)
-    held: list[OutboxItem] = []
-    queued = 0
-    try:
-        async with ctx.store.unit_of_work() as uow:
-            if relay is not None and reserved:
-                uow.outbox.hold(Holding(relay.owner, relay.lease_end(), reserved))
-            yield uow
-            await conclude(ctx, uow, item)
-            await uow.commit()
-            held, queued = uow.outbox.held(), uow.outbox.queued()
-    finally:
-        if relay is not None:
-            if reserved:
-                relay.take(held, reserved)
-            if queued > len(held):
-                relay.wake()
+    """The unit of work that stores a handler's effects AND marks its event handled, together."""
+    async with ctx.store.unit_of_work() as uow:
+        yield uow
+        await conclude(ctx, uow, item)
+        await uow.commit()
 
 
 async def conclude(ctx: Context, uow: UnitOfWork, item: InboxItem) -> None:
