@@ -21,7 +21,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.served import free_port, read_token, wait_until_ready
+from tests.support.ports import free_port
+from tests.support.served import read_token, wait_until_ready
 
 ROOT = Path(__file__).parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "minigroups.json"

@@ -16,7 +16,8 @@ import pytest
 from minigroups.bootstrap import StartupError
 from minigroups.config import Settings, embedded_settings
 from minigroups.entrypoints.server import check_listener
-from tests.support.served import free_port, wait_until_ready
+from tests.support.ports import free_port
+from tests.support.served import wait_until_ready
 
 PUBLIC_HOSTS = ["0.0.0.0", "", "::", "10.1.2.3", "example.org", "192.168.0.1"]
 LOOPBACK_HOSTS = ["127.0.0.1", "127.0.0.2", "::1", "localhost"]

@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from minigroups.adapters.auth.tokens import read_token
-from tests.support.served import free_port, wait_until_ready
+from tests.support.ports import free_port
 from tests.support.served import read_token as read_token_printed
+from tests.support.served import wait_until_ready
 
 
 @pytest.fixture

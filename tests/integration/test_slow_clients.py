@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.served import free_port, read_token, wait_until_ready
+from tests.support.ports import free_port
+from tests.support.served import read_token, wait_until_ready
 
 HALF_SENT = 300
 READ_SECONDS = 2

@@ -20,6 +20,7 @@ from sqlalchemy import make_url
 
 from minigroups.config.loader import embedded_config
 from tests.support.databases import PostgresTemplate
+from tests.support.ports import free_port
 
 UNREACHABLE = {
     "postgres": "postgresql://postgres:secret@127.0.0.1:1/none",
@@ -36,17 +37,11 @@ def busy_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-def _free_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
-
-
 def minigroups(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {
         **os.environ,
         "MINIGROUPS_DATA_DIR": str(cwd / "data"),
-        "APP_HTTP__LISTENER_ADDRESS": _free_address(),
+        "APP_HTTP__LISTENER_ADDRESS": f"127.0.0.1:{free_port()}",
         **env,
     }
     if "DATABASE_URL" not in env:

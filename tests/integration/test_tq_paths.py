@@ -23,7 +23,7 @@ from minigroups.adapters.sandbox import Sandbox
 from minigroups.domain.errors import UpstreamFailed, UpstreamFailureKind
 from tests.support.faults import Faults
 from tests.support.hostile import HOSTILE
-from tests.support.served import free_port
+from tests.support.ports import free_port
 from tests.support.simulators import TqServer
 
 CLASS_ID = UUID("6a2b1c3d-0000-4000-8000-000000000001")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mosquitto import HOST, free_port
+from tests.support.ports import HOST, free_port
 
 BIN_VARIABLE = "MINIGROUPS_TEST_PG_BIN"
 SERVICE_USER = "postgres"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mosquitto import free_port
+from tests.support.ports import free_port
 
 BINARY_VARIABLE = "REDIS_BINARY"
 DEFAULT_BINARY = "/usr/bin/redis-server"

@@ -10,7 +10,6 @@ import contextlib
 import fcntl
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,8 @@ from pathlib import Path
 
 import httpx
 
-HOST = "127.0.0.1"
+from tests.support.ports import HOST, free_port
+
 DRAIN_SECONDS = 0.02
 DRAIN_PIPE_BYTES = 1 << 20  # Linux's default pipe-max-size
 START_SECONDS = 30
@@ -38,13 +38,6 @@ class Served:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

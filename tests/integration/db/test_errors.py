@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from pathlib import Path
 from uuid import uuid4
@@ -16,15 +15,9 @@ from minigroups.adapters.db.errors import translate
 from minigroups.domain.errors import DatabaseFailure, DatabaseUnavailable
 from minigroups.domain.ids import AccountId
 from tests.integration.db.helpers import establish
+from tests.support.ports import free_port
 
 ALICE = AccountId("alice", "usr.example.com")
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def assert_unavailable(store: SqlStore) -> None:
@@ -39,7 +32,7 @@ async def assert_unavailable(store: SqlStore) -> None:
 
 async def test_postgres_on_a_closed_port_is_unavailable() -> None:
     await assert_unavailable(
-        create_store(f"postgresql://postgres@127.0.0.1:{closed_port()}/none", Pools(timeout=2))
+        create_store(f"postgresql://postgres@127.0.0.1:{free_port()}/none", Pools(timeout=2))
     )
 
 

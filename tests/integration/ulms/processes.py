@@ -16,7 +16,8 @@ import httpx
 
 from tests.api.conftest import ISSUER
 from tests.integration.ulms.service import CONFERENCE_ACCOUNT, EVENT_ACCOUNT
-from tests.support.mosquitto import Mosquitto, free_port, free_port_run
+from tests.support.mosquitto import Mosquitto
+from tests.support.ports import free_port, free_port_run
 
 ACCOUNT = "dispatcher.svc.example.org"
 AUDIENCE = "usr.example.org"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from minigroups.config import AuthnIssuerSettings, AuthzHttpSettings, AuthzSetti
 from minigroups.domain.errors import AccessDenied, AuthorizationUnavailable
 from minigroups.domain.ids import AccountId
 from minigroups.ports import Authorizer
+from tests.support.ports import free_port
 from tests.unit.auth.support import EcKeyFiles, FakeClock, token_parts, write_ec_key_files
 
 OWN = "dispatcher.dev.svc.example.org"
@@ -395,10 +395,7 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_others(keys: EcKeyFile
 
 
 async def test_a_closed_port_is_unavailable_quickly(keys: EcKeyFiles) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    uri = f"http://127.0.0.1:{port}/api/v1/authz"
+    uri = f"http://127.0.0.1:{free_port()}/api/v1/authz"  # nothing listens there
     config: dict[str, AuthzSettings] = {AUDIENCE: settings(keys, uri=uri, max_retries=2)}
     started = time.monotonic()
     async with httpx.AsyncClient(trust_env=False) as client:
