@@ -102,14 +102,13 @@ class SqlUnitOfWork:
         self._gate = gate
         self._no_subscribers = no_subscribers
         self._direct = direct  # an autocommit unit's prepared statements run there
-        self._entered = False
         self._connection: AsyncConnection | None = None
-        self._statements: TranslatingConnection | None = None
+        self._statements: TranslatingConnection | None = None  # while the unit is entered
         self._recordings: SqlRecordingRepository | None = None
         self._webhooks: SqlWebhookRepository | None = None
 
     async def __aenter__(self) -> Self:
-        if self._entered:
+        if self._statements is not None:
             raise RuntimeError("a unit of work cannot be entered twice")
         if self._gate is not None:
             await self._gate.acquire()
@@ -120,7 +119,6 @@ class SqlUnitOfWork:
             if self._gate is not None:
                 self._gate.release()
             raise
-        self._entered = True
         statements = TranslatingConnection(
             self._engine.dialect, self._connected, direct=self._direct
         )
@@ -168,7 +166,7 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        entered, self._entered = self._entered, False
+        statements, self._statements = self._statements, None
         connection, self._connection = self._connection, None
         try:
             if connection is not None:
@@ -178,11 +176,11 @@ class SqlUnitOfWork:
                 raise translate(error) from error
             # otherwise the body's own exception is the one worth reporting
         finally:
-            if self._gate is not None and entered:
+            if self._gate is not None and statements is not None:
                 self._gate.release()
 
     async def commit(self) -> None:
-        if not self._entered or self._statements is None or self._recordings is None:
+        if self._statements is None or self._recordings is None:
             raise RuntimeError("commit outside the unit of work")
         await self._recordings.sync_stages()  # the listing's stage, in this transaction
         if self._begin and self._connection is not None:
