@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import asyncpg
 from sqlalchemy import Executable
 
 from minigroups.adapters.db import SqlStore
@@ -109,3 +110,17 @@ def new_endpoint(
         updated_at=now,
         enabled=enabled,
     )
+
+
+async def terminate_backends(postgres_url: str, application: str = "minigroups") -> None:
+    """End the server side of every connection of `application` (the units' pool's by default,
+    `minigroups-read` for the direct pool's) to this database."""
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = $1",
+            application,
+        )
+    finally:
+        await connection.close()

@@ -14,7 +14,7 @@ from minigroups.adapters.db import Pools, SqlStore, create_store
 from minigroups.adapters.db.errors import translate
 from minigroups.domain.errors import DatabaseFailure, DatabaseUnavailable
 from minigroups.domain.ids import AccountId
-from tests.integration.db.helpers import establish
+from tests.integration.db.helpers import establish, terminate_backends
 from tests.support.ports import free_port
 
 ALICE = AccountId("alice", "usr.example.com")
@@ -112,17 +112,6 @@ async def test_a_connection_lost_before_a_prepared_commit_is_unavailable_and_not
             await uow.commit()
     finally:
         await store.close()
-
-
-async def terminate_backends(postgres_url: str) -> None:
-    connection = await asyncpg.connect(postgres_url)
-    try:
-        await connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name = 'minigroups'"
-        )
-    finally:
-        await connection.close()
 
 
 @pytest.mark.parametrize(

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import asyncpg
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from minigroups.adapters.db import Pools, SqlStore, SqlUnitOfWork, create_store
 from minigroups.domain.errors import DatabaseUnavailable
 from minigroups.domain.ids import AccountId
-from minigroups.ports import IncomingEvent, Owner, Store
-from tests.integration.db.helpers import establish
+from minigroups.ports import InboxItem, IncomingEvent, Owner, Store
+from tests.integration.db.helpers import establish, terminate_backends
 from tests.support.sent import sent_statements
 
 ALICE = AccountId("alice", "usr.example.com")
@@ -160,21 +162,35 @@ async def test_an_autocommit_units_prepared_statements_run_on_the_direct_pool(
         await store.close()
 
 
+async def _claimed(store: SqlStore) -> InboxItem:
+    """A new event, claimed (its release is the prepared write the tests below hold up)."""
+    async with store.unit_of_work(single_statement=True) as uow:
+        await uow.inbox.add(_event("k1"))
+        owner = Owner("alpha", uuid4())
+        (item,) = await uow.inbox.claim_due(NOW, owner, NOW + timedelta(seconds=10), 10)
+    return item
+
+
+@asynccontextmanager
+async def _row_locked(postgres_url: str, item: InboxItem) -> AsyncIterator[None]:
+    """The item's row locked by another connection's transaction for the block."""
+    locker = await asyncpg.connect(postgres_url)
+    try:
+        async with locker.transaction():
+            await locker.execute("SELECT 1 FROM inbox WHERE id = $1 FOR UPDATE", item.id)
+            yield
+    finally:
+        await locker.close()
+
+
 @pytest.mark.postgres
 async def test_a_prepared_write_kept_waiting_past_the_timeout_is_unavailable(
     postgres_url: str,
 ) -> None:
     store = create_store(postgres_url, Pools(timeout=2.0))  # the statement timeout too
-    owner = Owner("alpha", uuid4())
-    async with store.unit_of_work(single_statement=True) as uow:
-        await uow.inbox.add(_event("k1"))
-        (item,) = await uow.inbox.claim_due(NOW, owner, NOW + timedelta(seconds=10), 10)
-    locker = await asyncpg.connect(
-        make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
-    )
     try:
-        async with locker.transaction():
-            await locker.execute("SELECT 1 FROM inbox WHERE id = $1 FOR UPDATE", item.id)
+        item = await _claimed(store)
+        async with _row_locked(postgres_url, item):
             with pytest.raises(DatabaseUnavailable):  # the server's statement timeout
                 async with store.unit_of_work(single_statement=True) as uow:
                     await uow.inbox.complete(item, NOW)
@@ -185,7 +201,6 @@ async def test_a_prepared_write_kept_waiting_past_the_timeout_is_unavailable(
         assert completed is not None
         assert completed.status == "done"
     finally:
-        await locker.close()
         await store.close()
 
 
@@ -194,29 +209,19 @@ async def test_a_prepared_write_whose_connection_ends_is_unavailable(postgres_ur
     # The relay's marks and the workers' releases retry only while the database is unavailable:
     # a connection the server ends under a waiting statement must say so, and not be reused.
     store = create_store(postgres_url)
-    owner = Owner("alpha", uuid4())
-    async with store.unit_of_work(single_statement=True) as uow:
-        await uow.inbox.add(_event("k1"))
-        (item,) = await uow.inbox.claim_due(NOW, owner, NOW + timedelta(seconds=10), 10)
-    dsn = make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
-    locker = await asyncpg.connect(dsn)
 
-    async def complete() -> None:
+    async def complete(item: InboxItem) -> None:
         async with store.unit_of_work(single_statement=True) as uow:
             await uow.inbox.complete(item, NOW)
 
     try:
-        async with locker.transaction():
-            await locker.execute("SELECT 1 FROM inbox WHERE id = $1 FOR UPDATE", item.id)
-            waiting = asyncio.create_task(complete())
+        item = await _claimed(store)
+        async with _row_locked(postgres_url, item):
+            waiting = asyncio.create_task(complete(item))
             await asyncio.sleep(0.3)  # the UPDATE waits for the row lock
-            await locker.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND application_name = 'minigroups-read'"
-            )
+            await terminate_backends(postgres_url, "minigroups-read")
             with pytest.raises(DatabaseUnavailable):
                 await waiting
-        await complete()  # a new connection
+        await complete(item)  # a new connection
     finally:
-        await locker.close()
         await store.close()
