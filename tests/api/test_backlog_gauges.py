@@ -33,7 +33,7 @@ async def seed_queues(api: Api) -> datetime:
             assert await uow.inbox.add(event)
         for key, age in (("pending", 45), ("sent", 600)):
             message = OutgoingMessage(key, "notify", {"audience": "a", "label": "l", "payload": {}})
-            assert await uow.outbox.add(message, now - timedelta(seconds=age))
+            await uow.outbox.add(message, now - timedelta(seconds=age))
         await uow.commit()
     async with store.unit_of_work() as uow:
         claimed = await uow.inbox.claim_due(now, OWNER, now + timedelta(minutes=1), 10)

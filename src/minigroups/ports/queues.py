@@ -153,8 +153,10 @@ class OutboxItem:
 
 
 class OutboxRepository(LeasedQueue, Protocol):
-    async def add(self, message: OutgoingMessage, now: datetime) -> bool:
-        """Queue the message; False when a message with its key was queued before."""
+    async def add(self, message: OutgoingMessage, now: datetime) -> None:
+        """Queue the message with the unit of work; a message whose key was queued before is
+        not queued again. It is in the outbox when the unit commits, and for the unit's own
+        `claim_due` and `pending`; the store may write it with the unit's `inbox.complete`."""
         ...
 
     async def claim_due(

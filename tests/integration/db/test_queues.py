@@ -11,6 +11,7 @@ import pytest
 from minigroups.adapters.db import SqlStore
 from minigroups.domain.errors import LeaseLost
 from minigroups.ports import Holding, InboxItem, IncomingEvent, OutgoingMessage, Owner
+from tests.support.sent import sent_statements
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=30)
@@ -67,6 +68,57 @@ async def test_complete_needs_the_current_lease(store: SqlStore) -> None:
     assert await _claim(store, LATER + timedelta(hours=1)) == []
 
 
+def _message(key: str) -> OutgoingMessage:
+    return OutgoingMessage(key, "notify", {"audience": "a", "label": "l", "payload": {"k": key}})
+
+
+async def _pending_messages(store: SqlStore) -> list[str]:
+    async with store.unit_of_work(read_only=True) as uow:
+        return sorted(item.key for item in await uow.outbox.pending(10))
+
+
+async def test_effects_queued_go_in_with_the_completion_of_their_event(store: SqlStore) -> None:
+    await _add(store, _event("k1"))
+    (item,) = await _claim(store)
+    async with store.unit_of_work() as uow:
+        await uow.outbox.add(_message("before"), NOW)
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        for key in ("m1", "m2", "before", "m1"):  # a known key and a key twice: in once
+            await uow.outbox.add(_message(key), NOW)
+        with sent_statements() as seen:
+            await uow.inbox.complete(item, NOW)
+        await uow.outbox.add(_message("after"), NOW)  # after the completion: in at commit
+        await uow.commit()
+    assert len(seen) == (1 if store.dialect_name == "postgresql" else 2), seen
+    assert await _pending_messages(store) == ["after", "before", "m1", "m2"]
+    async with store.unit_of_work() as uow:
+        claimed = await uow.outbox.claim_due(NOW, _owner(), LATER, 10)
+        await uow.commit()
+    assert {item.key: item.payload["payload"] for item in claimed}["m2"] == {"k": "m2"}
+    assert await _claim(store, LATER + timedelta(hours=1)) == []  # the event is done
+
+
+async def test_effects_of_an_event_taken_over_are_not_queued(store: SqlStore) -> None:
+    await _add(store, _event("k1"))
+    (stale,) = await _claim(store)
+    await _claim(store, LATER)  # another worker holds it now
+    async with store.unit_of_work() as uow:
+        await uow.outbox.add(_message("m1"), LATER)
+        with pytest.raises(LeaseLost):
+            await uow.inbox.complete(stale, LATER)
+        await uow.commit()  # what a handler would not do: even then, none of its effects is in
+    assert await _pending_messages(store) == []
+
+
+async def test_a_unit_reads_the_effects_it_queued(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.outbox.add(_message("m1"), NOW)
+        assert [item.key for item in await uow.outbox.pending(10)] == ["m1"]
+        (claimed,) = await uow.outbox.claim_due(NOW, _owner(), LATER, 10)
+        assert claimed.key == "m1"
+
+
 async def test_retry_dead_letter_and_replay(store: SqlStore) -> None:
     await _add(store, _event("k1"))
     (item,) = await _claim(store)
@@ -105,8 +157,8 @@ async def test_concurrent_claims_never_share_an_item(store: SqlStore) -> None:
 async def test_outbox_dedupes_and_is_sent_once(store: SqlStore) -> None:
     message = OutgoingMessage("stop:1", "notify", {"label": "minigroup.stop", "payload": {"a": 1}})
     async with store.unit_of_work() as uow:
-        assert await uow.outbox.add(message, NOW)
-        assert not await uow.outbox.add(message, NOW)
+        await uow.outbox.add(message, NOW)
+        await uow.outbox.add(message, NOW)  # the same key: queued once
         await uow.commit()
     async with store.unit_of_work() as uow:
         (item,) = await uow.outbox.claim_due(NOW, _owner(), LATER, 10)

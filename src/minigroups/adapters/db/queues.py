@@ -23,6 +23,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     false,
     func,
     literal_column,
@@ -231,14 +232,51 @@ def _insert_unnested(table: Table, names: tuple[str, ...], returned: tuple[str, 
     """PostgreSQL: rows inserted from one array parameter per column (`unnest`), a statement of
     one shape whatever the number of rows. A multi-VALUES insert is not cacheable in SQLAlchemy:
     it was compiled again at every execution (issue 12)."""
-    arrays = [bindparam(f"p_{name}", type_=ARRAY(table.c[name].type)) for name in names]
-    unnested: Select[Any] = select(literal_column("*")).select_from(func.unnest(*arrays))
     return Prepared(
-        postgresql.insert(table)
-        .from_select([table.c[name] for name in names], unnested)
-        .on_conflict_do_nothing(index_elements=[table.c.key])
-        .returning(*(table.c[name] for name in returned))
+        _unnested_insert(table, names, _unnested(table, names)).returning(
+            *(table.c[name] for name in returned)
+        )
     )
+
+
+def _unnested(table: Table, names: tuple[str, ...]) -> Select[Any]:
+    """The rows of one array parameter per column (`p_<name>`)."""
+    arrays = [bindparam(f"p_{name}", type_=ARRAY(table.c[name].type)) for name in names]
+    return select(literal_column("*")).select_from(func.unnest(*arrays))
+
+
+def _unnested_insert(table: Table, names: tuple[str, ...], rows: Select[Any]) -> Any:
+    """`rows` (of the columns `names`) inserted, known keys skipped."""
+    return (
+        postgresql.insert(table)
+        .from_select([table.c[name] for name in names], rows)
+        .on_conflict_do_nothing(index_elements=[table.c.key])
+    )
+
+
+@functools.cache
+def _complete_with_messages() -> Prepared:
+    """PostgreSQL: an inbox item settled done if its lease (`p_item_lease`) is still held and,
+    only then, outbox rows inserted as `_insert_unnested` inserts them, in one statement;
+    `completed` says whether the item was settled (a data-modifying CTE runs whether or not it is
+    read, and sees what an earlier one returned)."""
+    c = inbox.c
+    settled = (
+        update(inbox)
+        .where(
+            c.id == bindparam("p_item_id", type_=c.id.type),
+            c.lease == bindparam("p_item_lease", type_=c.lease.type),
+            c.status == PENDING,
+        )
+        .values(lease=None, lease_until=None, **_parameters(inbox, ("status", "handled_at")))
+        .returning(c.id)
+        .cte("settled")
+    )
+    names = ("id", *_OUTBOX_COLUMNS)
+    rows = _unnested(outbox, names).where(exists(select(settled.c.id)))
+    inserted = _unnested_insert(outbox, names, rows).cte("inserted")
+    completed = select(func.count()).select_from(settled).scalar_subquery()
+    return Prepared(select(completed.label("completed")).add_cte(inserted))
 
 
 @functools.cache
@@ -366,6 +404,10 @@ class SqlInboxRepository(_Queue):
     settled = DONE
     settled_at = "handled_at"
 
+    def __init__(self, connection: TranslatingConnection, outbox: SqlOutboxRepository) -> None:
+        super().__init__(connection)
+        self._outbox = outbox  # the unit of work's: what it queued goes in with `complete`
+
     async def add(self, event: IncomingEvent) -> bool:
         return await self._insert_once(_inbox_row(event))
 
@@ -404,8 +446,34 @@ class SqlInboxRepository(_Queue):
         return [_inbox_item_from_row(row) for row in await self._claim(now, owner, until, limit)]
 
     async def complete(self, item: InboxItem, now: datetime) -> None:
-        if not await self._release(item.id, item.lease, status=DONE, handled_at=now):
+        """Also inserts the messages the unit of work queued in the outbox, if the lease is still
+        held: on PostgreSQL in the same statement (the pipeline's every event took two round
+        trips for the two)."""
+        rows = self._outbox.take_queued()
+        if rows and item.lease is not None and self._connection.dialect_name == "postgresql":
+            completed = await self._complete_with(item.id, item.lease, now, rows)
+        else:
+            completed = await self._release(item.id, item.lease, status=DONE, handled_at=now)
+            if completed:
+                await self._outbox.insert(rows)
+        if not completed:
             raise LeaseLost(f"inbox item {item.id} was taken over")
+
+    async def _complete_with(
+        self, item_id: UUID, lease: UUID, now: datetime, rows: Sequence[dict[str, Any]]
+    ) -> int:
+        """PostgreSQL: `_release` to done and the queued outbox rows' insert, in one statement;
+        whether the lease was still held (if not, the unit of work rolls the insert back)."""
+        params = _arguments({name: [row[name] for row in rows] for name in _OUTBOX_COLUMNS})
+        params.update(
+            p_id=[uuid4() for _ in rows],
+            p_item_id=item_id,
+            p_item_lease=lease,
+            p_status=DONE,
+            p_handled_at=now,
+        )
+        row = await self._connection.first(_complete_with_messages(), params)
+        return 0 if row is None else int(row.completed)
 
     async def retry_later(self, item: InboxItem, error: str, at: datetime) -> None:
         await self._release(item.id, item.lease, last_error=error, next_attempt_at=at)
@@ -438,6 +506,10 @@ class SqlInboxRepository(_Queue):
         return await self._delete(limit, c.status == DEAD, c.received_at < before)
 
 
+# An outbox row as `add` queues it (the order of `_complete_with_messages`' arrays).
+_OUTBOX_COLUMNS: Final = ("key", "kind", "payload", "created_at", "next_attempt_at")
+
+
 def _outbox_item_from_row(row: Any) -> OutboxItem:
     return OutboxItem(
         id=row.id,
@@ -454,8 +526,14 @@ class SqlOutboxRepository(_Queue):
     settled = SENT
     settled_at = "sent_at"
 
-    async def add(self, message: OutgoingMessage, now: datetime) -> bool:
-        return await self._insert_once(
+    def __init__(self, connection: TranslatingConnection) -> None:
+        super().__init__(connection)
+        # Queued by `add`, inserted with the unit's inbox completion or before it commits (a
+        # transaction shows nothing before then); `claim_due` and `pending` insert them first.
+        self._queued: list[dict[str, Any]] = []
+
+    async def add(self, message: OutgoingMessage, now: datetime) -> None:
+        self._queued.append(
             {
                 "key": message.key,
                 "kind": message.kind,
@@ -465,9 +543,23 @@ class SqlOutboxRepository(_Queue):
             }
         )
 
+    async def flush(self) -> None:
+        """Insert what `add` queued (the unit of work's commit calls it)."""
+        await self.insert(self.take_queued())
+
+    def take_queued(self) -> list[dict[str, Any]]:
+        """The rows `add` queued, now the caller's to insert."""
+        queued, self._queued = self._queued, []
+        return queued
+
+    async def insert(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert queued rows in one statement (known keys skipped)."""
+        await self._insert_returning(rows, outbox.c.id)
+
     async def claim_due(
         self, now: datetime, owner: Owner, until: datetime, limit: int
     ) -> list[OutboxItem]:
+        await self.flush()
         return [_outbox_item_from_row(row) for row in await self._claim(now, owner, until, limit)]
 
     async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
@@ -482,6 +574,7 @@ class SqlOutboxRepository(_Queue):
         await self._release(item.id, item.lease, last_error=error, next_attempt_at=at)
 
     async def pending(self, limit: int) -> list[OutboxItem]:
+        await self.flush()
         statement = (
             select(outbox)
             .where(outbox.c.status == PENDING)

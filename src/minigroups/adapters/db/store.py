@@ -105,6 +105,7 @@ class SqlUnitOfWork:
         self._connection: AsyncConnection | None = None
         self._statements: TranslatingConnection | None = None  # while the unit is entered
         self._recordings: SqlRecordingRepository | None = None
+        self._outbox: SqlOutboxRepository | None = None
         self._webhooks: SqlWebhookRepository | None = None
 
     async def __aenter__(self) -> Self:
@@ -129,8 +130,9 @@ class SqlUnitOfWork:
         self.recordings = self._recordings
         self.accounts = SqlAccountRepository(statements)
         self.positions = SqlPositionRepository(statements)
-        self.inbox = SqlInboxRepository(statements)
-        self.outbox = SqlOutboxRepository(statements)
+        self._outbox = SqlOutboxRepository(statements)
+        self.outbox = self._outbox
+        self.inbox = SqlInboxRepository(statements, self._outbox)
         self.idempotency = SqlIdempotencyRepository(statements)
         self.overview = SqlOverviewRepository(statements)
         self.console = SqlConsoleRepository(statements)
@@ -180,8 +182,9 @@ class SqlUnitOfWork:
                 self._gate.release()
 
     async def commit(self) -> None:
-        if self._statements is None or self._recordings is None:
+        if self._statements is None or self._recordings is None or self._outbox is None:
             raise RuntimeError("commit outside the unit of work")
+        await self._outbox.flush()  # what is not in yet (`SqlOutboxRepository.add`)
         await self._recordings.sync_stages()  # the listing's stage, in this transaction
         if self._begin and self._connection is not None:
             # (an autocommit unit's statements committed each by itself)
