@@ -7,7 +7,7 @@ import logging
 
 from minigroups.domain.adjustment import adjusted_segments, edited_segments
 from minigroups.domain.errors import LifecycleFailed
-from minigroups.domain.minigroup import Minigroup
+from minigroups.domain.minigroup import Minigroup, Recording
 from minigroups.domain.streams import host_agent
 from minigroups.domain.tasks import Priority
 from minigroups.domain.webhooks import ADJUSTED
@@ -48,9 +48,9 @@ async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjuste
         )
         async with concluding(ctx, item):
             return
-    adjusted = await _store_adjustment(ctx, item, minigroup, event, host)
+    adjusted, recordings = await _store_adjustment(ctx, item, minigroup, event, host)
     task = await prepare_transcoding(
-        ctx, adjusted, event.modified_room_id, Priority.NORMAL, host=host
+        ctx, adjusted, event.modified_room_id, Priority.NORMAL, host=host, recordings=recordings
     )
     async with concluding(ctx, item) as uow:
         if task is not None:
@@ -62,7 +62,8 @@ async def handle_room_adjusted(ctx: Context, item: InboxItem, event: RoomAdjuste
 
 async def _store_adjustment(
     ctx: Context, item: InboxItem, minigroup: Minigroup, event: RoomAdjusted, host: str
-) -> Minigroup:
+) -> tuple[Minigroup, list[Recording]]:
+    """The minigroup with its rooms, and its live recordings, as stored and committed."""
     async with ctx.store.unit_of_work() as uow:
         locked = await uow.minigroups.lock(minigroup.id)
         await uow.minigroups.record_adjustment(
@@ -74,10 +75,16 @@ async def _store_adjustment(
         else:
             modified = adjusted_segments(recordings, host, event.cut_original_segments)
         now = ctx.clock.now()
+        stored = []
         for recording in recordings:
             segments = modified.get(recording.id)
-            if segments is not None:
-                await uow.recordings.set_modified_segments(recording.id, segments, now)
+            if segments is None:
+                stored.append(recording)
+                continue
+            await uow.recordings.set_modified_segments(recording.id, segments, now)
+            stored.append(
+                dataclasses.replace(recording, modified_segments=segments, adjusted_at=now)
+            )
         # The locked row with the rooms just recorded (not read again: the lock holds it).
         adjusted = None
         if locked is not None:
@@ -91,4 +98,4 @@ async def _store_adjustment(
         await uow.commit()
     if adjusted is None:
         raise LifecycleFailed(f"minigroup {minigroup.id} was deleted while it was adjusted")
-    return adjusted
+    return adjusted, stored

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from minigroups.domain.errors import TranscodingFlowFailed
-from minigroups.domain.minigroup import Minigroup
+from minigroups.domain.minigroup import Minigroup, Recording
 from minigroups.domain.streams import build_streams, host_agent, host_recording, require_ready
 from minigroups.domain.tasks import Priority, TqTask, transcode_task
 from minigroups.ports import UnitOfWork
@@ -21,15 +22,19 @@ async def prepare_transcoding(
     priority: Priority,
     *,
     host: str | None = None,
+    recordings: Sequence[Recording] | None = None,
 ) -> TqTask | None:
     """Every read the tq task needs; None when the modified room has no host event. `host`:
-    the room's host, when the caller has just read it (one event.list fewer)."""
+    the room's host, when the caller has just read it (one event.list fewer); `recordings`: the
+    minigroup's live recordings, when the caller has just stored them (one unit of work fewer;
+    an upload after the adjustment is ignored, `uploads._past_uploads`)."""
     if host is None:
         host = host_agent(await list_all_events(ctx.events, modified_room_id, "host"))
     if host is None:
         return None
-    async with ctx.store.unit_of_work(read_only=True) as uow:
-        recordings = await uow.recordings.list_live(minigroup.id)
+    if recordings is None:
+        async with ctx.store.unit_of_work(read_only=True) as uow:
+            recordings = await uow.recordings.list_live(minigroup.id)
     require_ready(recordings)
     host_stream = host_recording(recordings, host)
     room = await ctx.events.read_room(room_id=modified_room_id)
