@@ -18,6 +18,9 @@ the format of `create_latency.py`), then all finish at once. Events per second =
 from MINIGROUPS_TEST_POSTGRES_URL, as for the tests):
 
     uv run python -m benchmarks.pipeline_throughput [--minigroups 200] [--rounds 2]
+
+`--timeline` prints, after each run, how long events of each label waited in the inbox and how
+many were handled in each quarter second (where the time went when the CPU is not full).
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ class Plan:
     concurrency: int | None = None  # `[pipeline] concurrency`; None keeps the default
     profile: Path | None = None  # a directory: py-spy flame graphs of each served process
     profile_format: str = "flamegraph"  # py-spy's --format: flamegraph (SVG) or raw (stacks)
+    timeline: bool = False  # print each run's waits by label and events handled over time
 
     @property
     def events(self) -> int:
@@ -140,6 +144,8 @@ async def run_once(
                     await _finish(platform, created, url, plan)
                 after = await _cpu(parts, url)
                 events, seconds, attempts = await _span(url)
+                if plan.timeline:
+                    print(await _timeline(url), flush=True)
                 cpu = {part: after[part] - before.get(part, 0.0) for part in after}
                 result = Throughput(
                     code.name,
@@ -363,6 +369,41 @@ async def _span(url: str) -> tuple[int, float, float]:
     return events, float(row["seconds"] or 0), int(row["attempts"] or 0) / max(events, 1)
 
 
+async def _timeline(url: str) -> str:
+    """Where a run's time went: by label, how long events waited in the inbox (received to
+    handled) and when the first came and the last was done; then the events handled in each
+    quarter second. A label whose events wait long while the service's CPU is not full points
+    at a wait (a peer, a pool, a lease), not at the cost of handling."""
+    connection = await asyncpg.connect(url)
+    try:
+        start = await connection.fetchval("SELECT min(received_at) FROM inbox")
+        labels = await connection.fetch(
+            "SELECT label, count(*) AS events,"
+            " percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP"
+            "  (ORDER BY extract(epoch FROM handled_at - received_at)) AS waits,"
+            " extract(epoch FROM min(received_at) - $1) AS first,"
+            " extract(epoch FROM max(handled_at) - $1) AS last"
+            " FROM inbox WHERE status = 'done' GROUP BY label ORDER BY first",
+            start,
+        )
+        quarters = await connection.fetch(
+            "SELECT floor(extract(epoch FROM handled_at - $1) * 4)::int AS quarter, count(*)"
+            " FROM inbox WHERE status = 'done' GROUP BY 1 ORDER BY 1",
+            start,
+        )
+    finally:
+        await connection.close()
+    lines = [f"  {'label':<18} {'events':>6} {'wait p50':>9} {'p90 s':>6} {'first':>6} {'last':>6}"]
+    lines += [
+        f"  {row['label']:<18} {row['events']:>6} {row['waits'][0]:>9.3f} {row['waits'][1]:>6.3f}"
+        f" {float(row['first']):>6.2f} {float(row['last']):>6.2f}"
+        for row in labels
+    ]
+    handled = " ".join(f"{row['quarter'] / 4:.2f}:{row['count']}" for row in quarters)
+    lines.append(f"  handled per 0.25 s from the first event: {handled}")
+    return "\n".join(lines)
+
+
 def extract(revision: str, into: Path) -> Code:
     """The `src` of `revision`, extracted with `git archive` (the repository is the cwd's)."""
     archive = subprocess.run(  # noqa: S603 - git from the PATH, as a developer runs it
@@ -481,6 +522,9 @@ def main() -> None:
         "--profile-format", default="flamegraph", choices=["flamegraph", "raw"], help="py-spy's"
     )
     parser.add_argument(
+        "--timeline", action="store_true", help="each run's inbox waits by label, and over time"
+    )
+    parser.add_argument(
         "--with-create-latency", action="store_true", help="run create_latency.py first"
     )
     args = parser.parse_args()
@@ -494,6 +538,7 @@ def main() -> None:
         args.concurrency,
         args.profile,
         args.profile_format,
+        args.timeline,
     )
     with tempfile.TemporaryDirectory(prefix="pipeline-baseline-") as baseline:
         codes = [Code("new")]

@@ -109,7 +109,8 @@ class InboxRepository(LeasedQueue, Protocol):
     async def complete(self, item: InboxItem, now: datetime) -> None:
         """Mark handled, in the unit of work that stores the handler's effects.
 
-        Raises LeaseLost when another worker has taken the event over meanwhile.
+        Raises LeaseLost when another worker has taken the event over meanwhile; the outbox
+        messages the unit queued before are then not written.
         """
         ...
 

@@ -463,7 +463,7 @@ class SqlInboxRepository(_Queue):
         self, item_id: UUID, lease: UUID, now: datetime, rows: Sequence[dict[str, Any]]
     ) -> int:
         """PostgreSQL: `_release` to done and the queued outbox rows' insert, in one statement;
-        whether the lease was still held (if not, the unit of work rolls the insert back)."""
+        whether the lease was still held (the rows are inserted only then)."""
         params = _arguments({name: [row[name] for row in rows] for name in _OUTBOX_COLUMNS})
         params.update(
             p_id=[uuid4() for _ in rows],
