@@ -136,7 +136,7 @@ class PipelineSettings(_Section):
     retry_max_seconds: float = 300.0
     # How long a claim lasts unless renewed; it is renewed every third of it while in work.
     lease_seconds: float = 15.0
-    concurrency: int = 16  # items handled at once per instance (decisions.md "Pipeline throughput")
+    concurrency: int = 32  # items handled at once per instance (decisions.md "Pipeline throughput")
     poll_seconds: float = 1.0  # idle polling, besides the wake-up on new items
     shutdown_grace_seconds: float = 5.0  # at stop, items in flight may finish; then released
     retention_days: float = 7.0  # handled events and sent effects are purged after this

@@ -40,7 +40,7 @@ class LoopOptions:
     retry_base: float = 1.0
     retry_max: float = 300.0
     lease: float = 15.0
-    concurrency: int = 16
+    concurrency: int = 32  # as `[pipeline] concurrency` (config/settings.py)
     poll: float = 1.0
     grace: float = 5.0  # at stop: how long items in flight may finish before they are released
 
