@@ -79,11 +79,9 @@ class _Queue:
         if not rows:
             return []
         if self._connection.dialect_name == "postgresql":
-            names = ("id", *rows[0])
-            unnested = _insert_unnested(self.table, names, tuple(c.key for c in returned))
-            ids = [uuid4() for _ in rows]
-            params = _arguments({name: [row[name] for row in rows] for name in names[1:]})
-            return await self._connection.rows(unnested, {"p_id": ids, **params})
+            names = tuple(rows[0])
+            unnested = _insert_unnested(self.table, ("id", *names), tuple(c.key for c in returned))
+            return await self._connection.rows(unnested, _unnested_arguments(rows, names))
         statement = (
             insert_into(self._connection.dialect_name, self.table)
             .values([{"id": uuid4(), **values} for values in rows])
@@ -210,6 +208,12 @@ def _parameters(table: Table, names: Sequence[str]) -> dict[str, Any]:
 def _arguments(values: Mapping[str, Any]) -> dict[str, Any]:
     """Column values as the arguments of `_parameters`' statements."""
     return {f"p_{name}": value for name, value in values.items()}
+
+
+def _unnested_arguments(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    """The arguments of `_unnested` for `rows` (the columns `names`) with a new id each."""
+    arrays = _arguments({name: [row[name] for row in rows] for name in names})
+    return {"p_id": [uuid4() for _ in rows], **arrays}
 
 
 # The hot statements of both queues, built once per table (and column set): on PostgreSQL run
@@ -464,9 +468,8 @@ class SqlInboxRepository(_Queue):
     ) -> int:
         """PostgreSQL: `_release` to done and the queued outbox rows' insert, in one statement;
         whether the lease was still held (the rows are inserted only then)."""
-        params = _arguments({name: [row[name] for row in rows] for name in _OUTBOX_COLUMNS})
+        params = _unnested_arguments(rows, _OUTBOX_COLUMNS)
         params.update(
-            p_id=[uuid4() for _ in rows],
             p_item_id=item_id,
             p_item_lease=lease,
             p_status=DONE,
