@@ -208,3 +208,48 @@ async def test_an_error_the_server_reported_keeps_the_connection() -> None:
     assert not connector.opened[0].terminated
     async with reads.connection() as again:
         assert number(again) == 0
+
+
+async def test_waiters_time_out_in_their_own_order_and_one_handed_a_connection_does_not() -> None:
+    reads = pool(Connector(), size=1, timeout=0.6)
+    outcomes: dict[str, str] = {}
+
+    async def wait(name: str) -> None:
+        try:
+            async with reads.connection() as connection:
+                outcomes[name] = f"got {number(connection)}"
+        except PoolTimeoutError:
+            outcomes[name] = "timed out"
+
+    async with reads.connection():
+        first = asyncio.create_task(wait("first"))
+        await asyncio.sleep(0.3)
+        second = asyncio.create_task(wait("second"))
+        await asyncio.sleep(0.45)  # the first's deadline (0.6 s) has passed, not the second's
+        assert outcomes == {"first": "timed out"}
+    await asyncio.gather(first, second)
+    assert outcomes["second"] == "got 0"  # handed the connection before its own deadline
+
+
+async def test_a_cancelled_waiter_leaves_the_queue_and_the_next_one_still_times_out() -> None:
+    reads = pool(Connector(), size=1, timeout=0.2)
+    async with reads.connection():
+        cancelled = asyncio.create_task(_checkout_once(reads))
+        await asyncio.sleep(0.05)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        with pytest.raises(PoolTimeoutError):
+            await _checkout_once(reads)
+    async with reads.connection() as connection:  # nothing left waiting holds it
+        assert number(connection) == 0
+
+
+async def test_close_wakes_the_waiters_with_the_pool_closed() -> None:
+    reads = pool(Connector(), size=1, timeout=5.0)
+    async with reads.connection():
+        waiting = asyncio.create_task(_checkout_once(reads))
+        await asyncio.sleep(0.01)
+        await reads.close()
+        with pytest.raises(PoolClosedError):
+            await waiting
