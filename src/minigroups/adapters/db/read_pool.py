@@ -18,9 +18,10 @@ older than `max_lifetime` is closed when it comes back, so connections are renew
 
 Waiting costs no timer of its own: every waiter waits `timeout` seconds, so the queue is in the
 order of the deadlines, and one timer, set for the oldest waiter's, ends those whose time is up
-and is set again for the next. Under load a third of the reads wait; `asyncio.timeout` for each
-(a timer made and cancelled, the task looked up, and with them three of Python 3.11's
-`getpid` system calls in `get_running_loop`) cost about 10 us a read (issue 12, session 8).
+and is set again for the next. Under load many reads wait: `asyncio.timeout` for each (a timer
+made and cancelled, the task looked up, and with them three of the `getpid` system calls that
+Python 3.11's `get_running_loop` makes) showed as 5% of the service's samples in a native
+profile of reads (issue 12, session 8).
 """
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ class ReadPool:
         self._idle: deque[_Held] = deque()
         self._waiters: deque[_Waiter] = deque()
         self._timer: asyncio.TimerHandle | None = None  # for the oldest waiter's deadline
+        # The loop of the connections (set as the first is opened): a waiter's future is made on
+        # it without `get_running_loop`, whose `getpid` cost 2% of a read (issue 12).
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._open = 0  # idle, in use, and being opened
         self._closed = False
 
@@ -170,12 +174,15 @@ class ReadPool:
         return await self._wait()
 
     async def _new(self) -> _Held:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
         async with asyncio.timeout(self._timeout):
             connection = await self._connect()
         return _Held(connection, self._clock())
 
     async def _wait(self) -> _Held:
-        loop = asyncio.get_running_loop()
+        # Only when `size` are open, so the first of them set the loop; all are of that loop.
+        loop = self._loop or asyncio.get_running_loop()
         waiter = _Waiter(loop.create_future(), loop.time() + self._timeout)
         self._waiters.append(waiter)
         if self._timer is None:
