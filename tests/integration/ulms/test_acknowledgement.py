@@ -25,6 +25,7 @@ class Consumer:
 
     def __init__(self, *, fail: int = 0, hang: int = 0) -> None:
         self.deliveries: list[str] = []
+        self.handled = 0  # returned: the agent acknowledges it as the handler returns
         self._fail, self._hang = fail, hang
 
     async def handle(self, message: InboundMessage) -> None:
@@ -34,6 +35,7 @@ class Consumer:
             await asyncio.Event().wait()  # never returns: a handler stuck when the link drops
         if attempt <= self._fail:
             raise RuntimeError("crashed before the event was stored")
+        self.handled += 1
 
 
 async def publish(broker: Mosquitto, label: str) -> None:
@@ -81,6 +83,11 @@ async def test_an_event_in_handling_when_the_broker_restarts_comes_back_to_the_s
         mosquitto.stop()  # persists the session with the unacknowledged message
         mosquitto.start()
         await wait_until(lambda: len(consumer.deliveries) == 2)  # after the automatic reconnect
+        await wait_until(lambda: consumer.handled == 1)
+        # The broker takes a connection's packets in order: once it has answered a publish sent
+        # after the acknowledgement, it has the acknowledgement too. Stopped before, it would
+        # rightly deliver the event a third time (a race this test lost on a loaded machine).
+        await agent.publish_event("probe/after-the-acknowledgement", "probe", {})
         mosquitto.stop()
         mosquitto.start()
         await wait_until(lambda: agent.connected)
