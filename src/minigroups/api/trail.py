@@ -74,6 +74,7 @@ class LoggedAccessLines:
 
 
 MAX_REQUEST_ID_LENGTH = 128
+REQUEST_ID_HEADER = b"x-request-id"
 # A version-4 UUID's fixed bits: the version nibble (4) and the variant's two bits (10).
 _UUID4_CLEAR = ~(0xF000 << 64 | 0xC000 << 48)
 _UUID4_SET = 0x4000 << 64 | 0x8000 << 48
@@ -109,7 +110,7 @@ class RequestTrail:
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self.request_id = accepted_request_id(header(scope, b"x-request-id")) or new_request_id()
+        self.request_id = accepted_request_id(header(scope, REQUEST_ID_HEADER)) or new_request_id()
         self.started = time.perf_counter()
         self._saved: dict[str, Any] = {}
 
@@ -130,8 +131,13 @@ class RequestTrail:
         structlog.contextvars.bind_contextvars(**self._saved)
 
     def stamp(self, response: Response) -> None:
-        """Echo the request id in the answer (every answer, whatever its status)."""
-        response.headers["x-request-id"] = self.request_id
+        """Echo the request id in the answer (every answer, whatever its status). A 5xx problem
+        carries it already (the same id, from this trail's context); any other answer gets it
+        appended to its raw headers (Starlette's `headers[...] =` built a header view and looked
+        for the name first: 1% of a read; issue 12)."""
+        raw = response.raw_headers
+        if not any(name == REQUEST_ID_HEADER for name, _ in raw):
+            raw.append((REQUEST_ID_HEADER, self.request_id.encode("latin-1")))
 
     def finish(self, route: str, status: int, lines: AccessLog) -> float:
         """Write the access line; the seconds the request took."""
