@@ -227,11 +227,8 @@ class ReadPool:
         if self._closed or held.connection.is_closed() or now - held.opened > self._max_lifetime:
             self._discard(held)
             return
-        while self._waiters:
-            future = self._waiters.popleft().future
-            if not future.done():
-                future.set_result(held)
-                return
+        if self._hand_on(held):
+            return
         held.idle_since = now
         self._idle.append(held)
         # After a burst: the connections idle for long (at the left: the last returned are taken
@@ -246,15 +243,19 @@ class ReadPool:
 
     def _wake_one(self) -> None:
         """A slot is free: the first waiter opens a connection in it."""
-        while self._waiters:
-            future = self._waiters.popleft().future
-            if not future.done():
-                future.set_result(None)
-                return
+        self._hand_on(None)
 
     def _wake_all(self) -> None:
         """Closed: every waiter wakes and finds it so."""
+        while self._hand_on(None):
+            pass
+
+    def _hand_on(self, handed: _Held | None) -> bool:
+        """`handed` (a connection, or None: a free slot) to the first waiter still waiting;
+        False when none is."""
         while self._waiters:
             future = self._waiters.popleft().future
             if not future.done():
-                future.set_result(None)
+                future.set_result(handed)
+                return True
+        return False
