@@ -1,5 +1,5 @@
-"""A generated request id (api/trail.py): a version-4 UUID's canonical text, a new one each time,
-and not the parent's sequence in a forked worker."""
+"""A generated request id (services/trail.py): a version-4 UUID's canonical text, a new one
+each time, and not the parent's sequence in a forked worker."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import RFC_4122, UUID
 
 import pytest
 
-from minigroups.api.trail import new_request_id
+from minigroups.services.trail import new_request_id
 
 
 def test_a_generated_id_is_a_version_4_uuid_in_its_canonical_text() -> None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from uuid import uuid4
 
 import msgspec
 from msgspec import UNSET, UnsetType
 from starlette.responses import Response
 
 from minigroups.domain import errors as e
-from minigroups.services.trail import current_request_id
+from minigroups.services.trail import current_request_id, new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +169,7 @@ def problem_response(error: Exception) -> Response:
     """Render any exception; unknown ones are logged and become 500 internal_failure."""
     problem = _lookup(type(error)) if isinstance(error, e.MinigroupsError) else None
     if problem is None or not isinstance(error, e.MinigroupsError):
-        request_id = current_request_id() or str(uuid4())
+        request_id = current_request_id() or new_request_id()
         log.error("request %s: unhandled error", request_id, exc_info=error)
         body = ProblemBody(type=INTERNAL_FAILURE.type, title=INTERNAL_FAILURE.title)
         return _render(500, body, {"x-request-id": request_id})
@@ -185,7 +184,7 @@ def problem_response(error: Exception) -> Response:
         headers["retry-after"] = problem.retry_after
     detail = error.detail
     if status >= 500:
-        request_id = current_request_id() or str(uuid4())
+        request_id = current_request_id() or new_request_id()
         headers["x-request-id"] = request_id
         detail = _public_detail(error, request_id)
         log.log(

@@ -11,7 +11,6 @@ properties.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from types import TracebackType
 from typing import Any, Protocol
@@ -22,7 +21,7 @@ from starlette.types import Scope
 
 from minigroups.api.call import header
 from minigroups.domain.ids import AccountId
-from minigroups.services.trail import ACCOUNT, REQUEST_ID
+from minigroups.services.trail import ACCOUNT, REQUEST_ID, new_request_id
 
 access_log = logging.getLogger("minigroups.access")
 
@@ -75,19 +74,6 @@ class LoggedAccessLines:
 
 MAX_REQUEST_ID_LENGTH = 128
 REQUEST_ID_HEADER = b"x-request-id"
-# A version-4 UUID's fixed bits: the version nibble (4) and the variant's two bits (10).
-_UUID4_CLEAR = ~(0xF000 << 64 | 0xC000 << 48)
-_UUID4_SET = 0x4000 << 64 | 0x8000 << 48
-
-
-def new_request_id() -> str:
-    """A random version-4 UUID's text, drawn from `random` (seeded from the system's source at
-    start and again in a forked child) rather than `uuid.uuid4`'s `os.urandom`: a request id
-    needs to be distinct, not secret, and the system call cost 2% of a read (issue 12)."""
-    text = f"{random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
 _TRAIL_KEYS = (REQUEST_ID, ACCOUNT)
 
 

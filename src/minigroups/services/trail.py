@@ -8,6 +8,7 @@ into the tracking properties of the requests it sends (adapters/ulms/tracking.py
 
 from __future__ import annotations
 
+import random
 from uuid import UUID
 
 import structlog
@@ -15,6 +16,17 @@ import structlog
 REQUEST_ID = "request_id"
 ACCOUNT = "account"
 MINIGROUP_ID = "minigroup_id"
+# A version-4 UUID's fixed bits: the version nibble (4) and the variant's two bits (10).
+_UUID4_CLEAR = ~(0xF000 << 64 | 0xC000 << 48)
+_UUID4_SET = 0x4000 << 64 | 0x8000 << 48
+
+
+def new_request_id() -> str:
+    """A random version-4 UUID's text, drawn from `random` (seeded from the system's source at
+    start and again in a forked child) rather than `uuid.uuid4`'s `os.urandom`: a request id
+    needs to be distinct, not secret, and the system call cost 2% of a read (issue 12)."""
+    text = f"{random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def current_request_id() -> str | None:
