@@ -1,15 +1,21 @@
-"""uvicorn's httptools protocol with the two bounds it lacks: time and bytes to send the headers.
+"""uvicorn's httptools protocol with the two bounds it lacks (time and bytes to send the headers),
+writing each answer to the socket once.
 
 uvicorn closes idle kept-alive connections (`timeout_keep_alive`) and bounds connections
 (`limit_concurrency`), but a client that opens a connection and sends its headers slowly, or
 endlessly, holds it forever. Here a request's head (request line and headers) must arrive within
 `head_seconds` of the connection or of the request's first byte, and be at most `head_bytes`;
 otherwise the connection is closed (with a 431 answer for a head that is too large).
+
+uvicorn writes an answer's status line and headers, then its body, each with its own system
+call. The connection's writes here go through `CoalescedWrites`, which sends what was written
+in one round of the event loop together at the end of it (issue 12).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -28,6 +34,93 @@ TOO_LARGE = (
 LINGER_SECONDS = 2.0
 
 
+class CoalescedWrites(asyncio.Transport):
+    """A transport whose writes wait for the end of the event loop's current round and go to
+    `transport` in one call: an answer's head and body (and pipelined answers finished in the
+    same round) cost one system call and one segment instead of two or more.
+
+    Order is kept: every write of the connection goes through here, and closing, ending the
+    output or handing the connection to another protocol sends what waits first. What waits when
+    the connection is lost, or aborted, is dropped, as the transport itself would drop it.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+        self._scheduled = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        self._pending.append(bytes(data) if type(data) is not bytes else data)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.flush)
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def flush(self) -> None:
+        """Send what waits now (the end of the round does it otherwise)."""
+        self._scheduled = False
+        if not self._pending:
+            return
+        pending = self._pending
+        self._pending = []
+        if not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending = []
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.flush()
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_size(self) -> int:
+        waiting = sum(len(data) for data in self._pending)
+        return self._transport.get_write_buffer_size() + waiting
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """`head_seconds` and `head_bytes` are set on the subclass `bounded_protocol` makes."""
 
@@ -40,7 +133,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     _discarding = False
 
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
+        super().connection_made(CoalescedWrites(transport, self.loop))
         self._head_begins()
 
     def data_received(self, data: bytes) -> None:

@@ -1,0 +1,174 @@
+"""A connection's writes are sent once a round of the event loop (issue 12): an answer's head and
+body in one system call, in their order, and nothing sent after the connection is gone."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.types import Receive, Scope, Send
+from uvicorn.server import ServerState
+
+from minigroups.entrypoints.protocol import CoalescedWrites, bounded_protocol
+
+
+class RecordingTransport(asyncio.Transport):
+    """A socket's transport that keeps, in order, every call that reaches it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, bytes]] = []
+        self.closing = False
+        self.protocol: asyncio.BaseProtocol | None = None
+
+    @property
+    def written(self) -> list[bytes]:
+        return [data for name, data in self.calls if name == "write"]
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert not self.closing, "written after the transport was closed"
+        self.calls.append(("write", bytes(data)))
+
+    def write_eof(self) -> None:
+        self.calls.append(("write_eof", b""))
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.calls.append(("close", b""))
+        self.closing = True
+
+    def abort(self) -> None:
+        self.calls.append(("abort", b""))
+        self.closing = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.calls.append(("set_protocol", b""))
+        self.protocol = protocol
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def pause_reading(self) -> None:
+        self.calls.append(("pause_reading", b""))
+
+    def resume_reading(self) -> None:
+        self.calls.append(("resume_reading", b""))
+
+    def get_write_buffer_size(self) -> int:
+        return 7
+
+
+async def a_round() -> None:
+    """Let the loop finish its current round (and the next, for what that one scheduled)."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_writes_of_one_round_reach_the_transport_once_in_their_order() -> None:
+    transport = RecordingTransport()
+    writes = CoalescedWrites(transport, asyncio.get_running_loop())
+    writes.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    writes.write(bytearray(b"{}"))
+    writes.write(b"")
+    assert transport.calls == []
+    assert writes.get_write_buffer_size() == 7 + 21
+    await a_round()
+    assert transport.written == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
+    writes.writelines([b"next", memoryview(b" round")])
+    await a_round()
+    assert transport.written[1:] == [b"next round"]
+
+
+async def test_what_waits_is_sent_before_closing_ending_the_output_or_changing_protocol() -> None:
+    loop = asyncio.get_running_loop()
+    for call in ("close", "write_eof", "set_protocol"):
+        transport = RecordingTransport()
+        writes = CoalescedWrites(transport, loop)
+        writes.write(b"answer")
+        if call == "set_protocol":
+            writes.set_protocol(asyncio.Protocol())
+        else:
+            getattr(writes, call)()
+        assert transport.calls == [("write", b"answer"), (call, b"")]
+        await a_round()
+        assert transport.written == [b"answer"], call  # the end of the round sends nothing twice
+
+
+async def test_what_waits_is_dropped_when_the_connection_is_aborted_or_gone() -> None:
+    loop = asyncio.get_running_loop()
+    aborted = RecordingTransport()
+    writes = CoalescedWrites(aborted, loop)
+    writes.write(b"answer")
+    writes.abort()
+    await a_round()
+    assert aborted.calls == [("abort", b"")]
+
+    lost = RecordingTransport()
+    writes = CoalescedWrites(lost, loop)
+    writes.write(b"answer")
+    lost.closing = True  # the peer went away before the round ended
+    await a_round()
+    assert lost.calls == []
+
+
+def connection(app: Any) -> tuple[asyncio.Protocol, RecordingTransport]:
+    """The service's protocol (as `serve` configures it) serving `app` on a recording transport."""
+    config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False)
+    protocol: asyncio.Protocol = bounded_protocol(head_seconds=5, head_bytes=16 * 1024)(  # type: ignore[call-arg]
+        config=config, server_state=ServerState(), app_state={}, _loop=asyncio.get_running_loop()
+    )
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+async def rounds(count: int = 20) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def test_an_answer_goes_out_in_one_write_head_and_body() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse({"id": "a"})(scope, receive, send)
+
+    protocol, transport = connection(app)
+    protocol.data_received(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+    await rounds()
+    protocol.connection_lost(None)
+    assert len(transport.written) == 1
+    head, body = transport.written[0].split(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"content-length: 10" in head
+    assert body == b'{"id":"a"}'
+
+
+async def test_a_streamed_answer_is_sent_as_it_comes_not_held_to_its_end() -> None:
+    release = asyncio.Event()
+
+    async def parts() -> Any:
+        yield b"first"
+        await release.wait()
+        yield b"second"
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await StreamingResponse(parts())(scope, receive, send)
+
+    protocol, transport = connection(app)
+    protocol.data_received(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+    await rounds()
+    sent = b"".join(transport.written)
+    assert sent.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert sent.endswith(b"5\r\nfirst\r\n")
+    release.set()
+    await rounds()
+    assert b"".join(transport.written).endswith(b"6\r\nsecond\r\n0\r\n\r\n")
+    protocol.connection_lost(None)
