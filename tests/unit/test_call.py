@@ -92,3 +92,8 @@ def test_query_parameters_are_read_into_the_declared_struct() -> None:
         _declared(b"limit=many", query_type=ListQuery).query_params(ListQuery)
     with pytest.raises(RouteDeclarationError, match="declares None"):
         _declared(b"limit=5").query_params(ListQuery)
+
+
+def test_a_path_id_the_route_does_not_have_is_a_declaration_error() -> None:
+    with pytest.raises(RouteDeclarationError, match="no id `edition_id`"):
+        _call(caller=None, action=None).id_param("edition_id")

@@ -9,7 +9,7 @@ from typing import Protocol
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from minigroups.api.call import Call, decode_path_param, header, parse_uuid
+from minigroups.api.call import Call, decode_path_param, header, parse_ids
 from minigroups.api.cors import CorsPolicy
 from minigroups.api.guards import RequestLimits, check_headers
 from minigroups.api.idempotency import respond_idempotently
@@ -21,7 +21,7 @@ from minigroups.api.problems import (
 )
 from minigroups.api.query import QueryString
 from minigroups.api.rate_limits import RateLimitGate
-from minigroups.api.routing import UUID_PARAMS, Endpoint, RouteTable
+from minigroups.api.routing import Endpoint, RouteTable
 from minigroups.api.trail import AccessLog, LoggedAccessLines, RequestTrail, note_caller
 from minigroups.domain.ids import AccountId
 from minigroups.services.context import Context
@@ -119,8 +119,7 @@ class ApiApp:
         raw_params: dict[str, str],
     ) -> Response:
         params = {name: decode_path_param(name, raw) for name, raw in raw_params.items()}
-        for name in UUID_PARAMS.intersection(params):
-            parse_uuid(name, params[name])  # a bad id is a 400 before authentication
+        ids = parse_ids(params)  # a bad id is a 400 before authentication
         query = QueryString(scope.get("query_string", b""))
         caller = None
         if endpoint.authenticated:
@@ -133,6 +132,7 @@ class ApiApp:
                 receive,
                 ctx=self.ctx,
                 params=params,
+                ids=ids,
                 query=query,
                 caller=caller,
                 action=endpoint.action,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 from uuid import UUID
@@ -15,6 +16,7 @@ from starlette.types import Receive, Scope
 from minigroups.api.guards import RequestLimits, json_too_deep
 from minigroups.api.problems import PayloadTooLarge, RequestTimeout
 from minigroups.api.query import QueryString
+from minigroups.api.routing import UUID_PARAMS
 from minigroups.domain.errors import InvalidParameter, InvalidPayload, InvalidQueryString
 from minigroups.domain.ids import AccountId
 from minigroups.domain.limits import contains_nul
@@ -44,6 +46,11 @@ def decode_path_param(name: str, raw: str) -> str:
     return value
 
 
+def parse_ids(params: Mapping[str, str]) -> dict[str, UUID]:
+    """The path's ids (`UUID_PARAMS`), parsed once for the whole request; a bad one is a 400."""
+    return {name: parse_uuid(name, params[name]) for name in UUID_PARAMS.intersection(params)}
+
+
 def parse_uuid(name: str, value: str) -> UUID:
     """Hyphenated, 32 hex digits, braced or `urn:uuid:` forms, as the reference accepts."""
     try:
@@ -67,6 +74,7 @@ class Call:
     __slots__ = (
         "_body",
         "_body_type",
+        "_ids",
         "_limits",
         "_query_type",
         "_receive",
@@ -85,6 +93,7 @@ class Call:
         *,
         ctx: Context,
         params: dict[str, str],
+        ids: Mapping[str, UUID] | None = None,
         query: QueryString,
         caller: AccountId | None,
         action: Action | None,
@@ -100,6 +109,7 @@ class Call:
         self._body: bytes | None = None
         self.ctx = ctx
         self.params = params
+        self._ids = ids or {}
         self.query = query
         self.caller = caller
         self.action = action
@@ -118,7 +128,14 @@ class Call:
 
     @property
     def minigroup_id(self) -> UUID:
-        return parse_uuid("id", self.params["id"])
+        return self.id_param("id")
+
+    def id_param(self, name: str) -> UUID:
+        """A path id (`UUID_PARAMS`), as parsed and checked before authentication."""
+        try:
+            return self._ids[name]
+        except KeyError:
+            raise RouteDeclarationError(f"the route's path has no id `{name}`") from None
 
     async def body(self) -> bytes:
         if self._body is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from minigroups.api.call import Call, parse_uuid
+from minigroups.api.call import Call
 from minigroups.api.representations import empty_response
 from minigroups.api.routing import RouteTable
 from minigroups.api.schemas import RestartBody
@@ -41,7 +41,7 @@ def register(table: RouteTable) -> None:
         problems=(e.ClassNotFound, e.EditionNotFound, e.EditionCommitFailed),
     )
     async def commit_edition(call: Call) -> Response:
-        edition_id = parse_uuid("edition_id", call.params["edition_id"])
+        edition_id = call.id_param("edition_id")
         await postprocessing.commit_edition(
             call.ctx, call.guard, call.params["audience"], call.params["scope"], edition_id
         )

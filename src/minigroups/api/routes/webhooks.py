@@ -6,7 +6,7 @@ from uuid import UUID
 
 from starlette.responses import Response
 
-from minigroups.api.call import Call, parse_uuid
+from minigroups.api.call import Call
 from minigroups.api.representations import empty_response, json_response
 from minigroups.api.routing import RouteTable
 from minigroups.api.webhooks import (
@@ -33,7 +33,7 @@ DELIVERIES = WEBHOOK + "/deliveries"
 
 
 def _webhook_id(call: Call) -> UUID:
-    return parse_uuid("id", call.params["id"])
+    return call.id_param("id")
 
 
 def register(table: RouteTable) -> None:
@@ -172,6 +172,6 @@ def register(table: RouteTable) -> None:
             call.account,
             call.params["audience"],
             _webhook_id(call),
-            parse_uuid("delivery_id", call.params["delivery_id"]),
+            call.id_param("delivery_id"),
         )
         return json_response(delivery_object(delivery), status=202)
