@@ -32,6 +32,9 @@ TOO_LARGE = (
 
 
 LINGER_SECONDS = 2.0
+# What may wait for the end of a round: more is sent at once, so that a body written in large
+# pieces without yielding to the loop meets the transport's flow control as it would have.
+COALESCED_BYTES = 64 * 1024
 
 
 class CoalescedWrites(asyncio.Transport):
@@ -41,7 +44,8 @@ class CoalescedWrites(asyncio.Transport):
 
     Order is kept: every write of the connection goes through here, and closing, ending the
     output or handing the connection to another protocol sends what waits first. What waits when
-    the connection is lost, or aborted, is dropped, as the transport itself would drop it.
+    the connection is lost, or aborted, is dropped, as the transport itself would drop it. Once
+    `COALESCED_BYTES` wait, they are sent at once.
     """
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
@@ -49,13 +53,17 @@ class CoalescedWrites(asyncio.Transport):
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._waiting = 0  # bytes in _pending
         self._scheduled = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
         self._pending.append(bytes(data) if type(data) is not bytes else data)
-        if not self._scheduled:
+        self._waiting += len(data)
+        if self._waiting >= COALESCED_BYTES:
+            self.flush()
+        elif not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self.flush)
 
@@ -69,7 +77,7 @@ class CoalescedWrites(asyncio.Transport):
         if not self._pending:
             return
         pending = self._pending
-        self._pending = []
+        self._pending, self._waiting = [], 0
         if not self._transport.is_closing():
             self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
@@ -85,7 +93,7 @@ class CoalescedWrites(asyncio.Transport):
         self._transport.close()
 
     def abort(self) -> None:
-        self._pending = []
+        self._pending, self._waiting = [], 0
         self._transport.abort()
 
     def is_closing(self) -> bool:
@@ -114,8 +122,7 @@ class CoalescedWrites(asyncio.Transport):
         self._transport.set_write_buffer_limits(high, low)
 
     def get_write_buffer_size(self) -> int:
-        waiting = sum(len(data) for data in self._pending)
-        return self._transport.get_write_buffer_size() + waiting
+        return self._transport.get_write_buffer_size() + self._waiting
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return self._transport.get_write_buffer_limits()

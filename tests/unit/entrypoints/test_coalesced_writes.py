@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 from uvicorn.server import ServerState
 
-from minigroups.entrypoints.protocol import CoalescedWrites, bounded_protocol
+from minigroups.entrypoints.protocol import COALESCED_BYTES, CoalescedWrites, bounded_protocol
 
 
 class RecordingTransport(asyncio.Transport):
@@ -86,6 +86,18 @@ async def test_writes_of_one_round_reach_the_transport_once_in_their_order() -> 
     writes.writelines([b"next", memoryview(b" round")])
     await a_round()
     assert transport.written[1:] == [b"next round"]
+
+
+async def test_a_large_write_is_sent_at_once_to_meet_the_transports_flow_control() -> None:
+    transport = RecordingTransport()
+    writes = CoalescedWrites(transport, asyncio.get_running_loop())
+    writes.write(b"head")
+    writes.write(b"x" * (COALESCED_BYTES - 4))
+    assert transport.written == [b"head" + b"x" * (COALESCED_BYTES - 4)]
+    assert writes.get_write_buffer_size() == 7
+    writes.write(b"tail")
+    await a_round()
+    assert transport.written[1:] == [b"tail"]
 
 
 async def test_what_waits_is_sent_before_closing_ending_the_output_or_changing_protocol() -> None:
