@@ -59,8 +59,9 @@ class CoalescedWrites(asyncio.Transport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        self._pending.append(bytes(data) if type(data) is not bytes else data)
-        self._waiting += len(data)
+        chunk = data if type(data) is bytes else bytes(data)
+        self._pending.append(chunk)
+        self._waiting += len(chunk)  # a memoryview's len counts its items
         if self._waiting >= COALESCED_BYTES:
             self.flush()
         elif not self._scheduled:
