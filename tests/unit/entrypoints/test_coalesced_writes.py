@@ -67,9 +67,9 @@ class RecordingTransport(asyncio.Transport):
         return 7
 
 
-async def a_round() -> None:
-    """Let the loop finish its current round (and the next, for what that one scheduled)."""
-    for _ in range(3):
+async def rounds(count: int = 20) -> None:
+    """Let the loop run `count` rounds: what a round scheduled at its end is done by then."""
+    for _ in range(count):
         await asyncio.sleep(0)
 
 
@@ -81,10 +81,10 @@ async def test_writes_of_one_round_reach_the_transport_once_in_their_order() -> 
     writes.write(b"")
     assert transport.calls == []
     assert writes.get_write_buffer_size() == 7 + 21
-    await a_round()
+    await rounds()
     assert transport.written == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
     writes.writelines([b"next", memoryview(b" round")])
-    await a_round()
+    await rounds()
     assert transport.written[1:] == [b"next round"]
 
 
@@ -96,7 +96,7 @@ async def test_a_large_write_is_sent_at_once_to_meet_the_transports_flow_control
     assert transport.written == [b"head" + b"x" * (COALESCED_BYTES - 4)]
     assert writes.get_write_buffer_size() == 7
     writes.write(b"tail")
-    await a_round()
+    await rounds()
     assert transport.written[1:] == [b"tail"]
 
 
@@ -111,7 +111,7 @@ async def test_what_waits_is_sent_before_closing_ending_the_output_or_changing_p
         else:
             getattr(writes, call)()
         assert transport.calls == [("write", b"answer"), (call, b"")]
-        await a_round()
+        await rounds()
         assert transport.written == [b"answer"], call  # the end of the round sends nothing twice
 
 
@@ -121,14 +121,14 @@ async def test_what_waits_is_dropped_when_the_connection_is_aborted_or_gone() ->
     writes = CoalescedWrites(aborted, loop)
     writes.write(b"answer")
     writes.abort()
-    await a_round()
+    await rounds()
     assert aborted.calls == [("abort", b"")]
 
     lost = RecordingTransport()
     writes = CoalescedWrites(lost, loop)
     writes.write(b"answer")
     lost.closing = True  # the peer went away before the round ended
-    await a_round()
+    await rounds()
     assert lost.calls == []
 
 
@@ -141,11 +141,6 @@ def connection(app: Any) -> tuple[asyncio.Protocol, RecordingTransport]:
     transport = RecordingTransport()
     protocol.connection_made(transport)
     return protocol, transport
-
-
-async def rounds(count: int = 20) -> None:
-    for _ in range(count):
-        await asyncio.sleep(0)
 
 
 async def test_an_answer_goes_out_in_one_write_head_and_body() -> None:
