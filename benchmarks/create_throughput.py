@@ -37,6 +37,7 @@ from pathlib import Path
 
 import uvloop
 from benchmarks.create_latency import Result, broker_binary
+from benchmarks.process_cpu import cpu_seconds
 from sqlalchemy import make_url
 from tests.api.conftest import ADMIN, _private_key_pem, bearer_token
 from tests.integration.ulms.processes import AUDIENCE, serve, stop, wait_ready, write_config
@@ -180,12 +181,6 @@ def export_source(revision: str, directory: Path) -> Path:
     ).stdout
     subprocess.run([tar, "-x", "-C", str(target)], input=archive, check=True)  # noqa: S603
     return target / "src"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Profiler:

@@ -47,6 +47,7 @@ import asyncpg
 import uvloop
 from benchmarks import create_latency
 from benchmarks.create_latency import Result, broker_binary
+from benchmarks.process_cpu import cpu_seconds
 from sqlalchemy import make_url
 from tests.api.conftest import _private_key_pem
 from tests.integration.pipeline.support import ServiceApi
@@ -342,15 +343,7 @@ async def _cpu(parts: Mapping[str, list[int]], url: str) -> dict[str, float]:
     finally:
         await connection.close()
     every = {**parts, "postgres": [row["pid"] for row in rows]}
-    return {part: sum(_cpu_seconds(pid) for pid in pids) for part, pids in every.items()}
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return {part: sum(cpu_seconds(pid) for pid in pids) for part, pids in every.items()}
 
 
 async def _span(url: str) -> tuple[int, float, float]:

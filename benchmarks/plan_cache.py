@@ -13,23 +13,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 import uuid
 
 import asyncpg
 from benchmarks.established import established_classes
+from benchmarks.process_cpu import cpu_seconds
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from minigroups.adapters.db import minigroups as class_statements
 from minigroups.adapters.db import recordings as recording_statements
 
 CLASSES = 200
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _run(url: str, ids: list[uuid.UUID], mode: str, count: int) -> tuple[float, float]:
@@ -42,7 +37,7 @@ async def _run(url: str, ids: list[uuid.UUID], mode: str, count: int) -> tuple[f
         pid = await connection.fetchval("SELECT pg_backend_pid()")
         for index in range(CLASSES):  # warm: prepared, and past PostgreSQL's five custom plans
             await connection.fetch(lock.text, *lock.arguments({"p_id": ids[index]}))
-        cpu, wall = _cpu_seconds(pid), time.perf_counter()
+        cpu, wall = cpu_seconds(pid), time.perf_counter()
         for index in range(count):
             class_id = ids[index % CLASSES]
             async with connection.transaction():
@@ -50,7 +45,7 @@ async def _run(url: str, ids: list[uuid.UUID], mode: str, count: int) -> tuple[f
                 await connection.fetch(live.text, *live.arguments({"p_class_id": class_id}))
                 values = {"p_class_id": class_id, "p_stage": "finished"}
                 await connection.execute(stage.text, *stage.arguments(values))
-        return (_cpu_seconds(pid) - cpu) / count, (time.perf_counter() - wall) / count
+        return (cpu_seconds(pid) - cpu) / count, (time.perf_counter() - wall) / count
     finally:
         await connection.close()
 

@@ -24,6 +24,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.create_throughput import export_source
+from benchmarks.process_cpu import cpu_seconds
 from benchmarks.read_path import (
     LOAD_CORE,
     Server,
@@ -40,13 +41,6 @@ from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL
 from minigroups.adapters.db import migrate
 
 VERSIONS = ("baseline", "new")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process `pid` so far."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +43,7 @@ import asyncpg
 import httpx
 from benchmarks.create_throughput import export_source
 from benchmarks.listing_scale import AUDIENCE, seed
+from benchmarks.process_cpu import cpu_seconds
 from benchmarks.wrk import Load, run_wrk, wrk_binary
 from sqlalchemy import insert, make_url, select
 from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL, admin
@@ -66,6 +67,14 @@ class Server:
     base: str
     pid: int
     token: str
+
+
+@dataclass(frozen=True)
+class Run(Load):
+    """A measured run, with what it cost the server's process: CPU time per request, which the
+    host's stolen time does not inflate as it does the requests per second."""
+
+    cpu_us: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -206,7 +215,8 @@ def by_scope(ids: list[tuple[str, str]]) -> list[str]:
     return [f"/api/v1/audiences/{AUDIENCE}/minigroups/{scope}" for _, scope in ids]
 
 
-def measure(target: Target, args: argparse.Namespace, directory: Path) -> Load:
+def measure(target: Target, args: argparse.Namespace, directory: Path) -> Run:
+    cpu = cpu_seconds(target.server.pid)
     load = run_wrk(
         target.server.base,
         target.paths,
@@ -216,17 +226,19 @@ def measure(target: Target, args: argparse.Namespace, directory: Path) -> Load:
         connections=args.connections,
         core=LOAD_CORE,
     )
+    used = cpu_seconds(target.server.pid) - cpu
+    run = Run(**vars(load), cpu_us=used / load.requests * 1e6 if load.requests else 0.0)
     print(
-        f"  {target.name:<22} {load.per_second:>8.0f} req/s  p50 {load.p50_ms:6.2f} ms  "
-        f"p99 {load.p99_ms:7.2f} ms  failures {load.failures}",
+        f"  {target.name:<22} {run.per_second:>8.0f} req/s  p50 {run.p50_ms:6.2f} ms  "
+        f"p99 {run.p99_ms:7.2f} ms  CPU {run.cpu_us:6.1f} us a read  failures {run.failures}",
         flush=True,
     )
-    return load
+    return run
 
 
 def rounds(
     targets: list[Target], args: argparse.Namespace, directory: Path
-) -> dict[str, list[Load]]:
+) -> dict[str, list[Run]]:
     """Warm every target up once, then `args.rounds` turns over all of them."""
     for target in targets:
         run_wrk(
@@ -238,7 +250,7 @@ def rounds(
             connections=args.connections,
             core=LOAD_CORE,
         )
-    results: dict[str, list[Load]] = {target.name: [] for target in targets}
+    results: dict[str, list[Run]] = {target.name: [] for target in targets}
     for turn in range(args.rounds):
         print(f"round {turn + 1} of {args.rounds}", flush=True)
         for target in targets:
@@ -247,7 +259,7 @@ def rounds(
     return results
 
 
-def ratio(results: dict[str, list[Load]], name: str, base: str, attribute: str) -> float:
+def ratio(results: Mapping[str, Sequence[Load]], name: str, base: str, attribute: str) -> float:
     """The median over rounds of name's figure divided by base's figure in the same round."""
     pairs = zip(results[name], results[base], strict=True)
     return statistics.median(getattr(a, attribute) / getattr(b, attribute) for a, b in pairs)
@@ -328,15 +340,19 @@ def median_p99(loads: list[Load]) -> Load:
 
 
 def report(
-    results: dict[str, list[Load]], halves: list[Load], full: float, bare_halves: list[Load]
+    results: dict[str, list[Run]], halves: list[Load], full: float, bare_halves: list[Load]
 ) -> list[str]:
     half, bare_half = median_p99(halves), median_p99(bare_halves)
     lines = ["", "median over rounds (ratios within a round):"]
     for name, loads in results.items():
         rps = statistics.median(x.per_second for x in loads)
         p99 = statistics.median(x.p99_ms for x in loads)
+        cpu = statistics.median(x.cpu_us for x in loads)
         vs = ratio(results, name, "bare PostgreSQL", "per_second")
-        lines.append(f"  {name:<22} {rps:>8.0f} req/s  {vs:5.2f}x bare   p99 {p99:7.2f} ms")
+        lines.append(
+            f"  {name:<22} {rps:>8.0f} req/s  {vs:5.2f}x bare   p99 {p99:7.2f} ms  "
+            f"CPU {cpu:6.1f} us a read"
+        )
     lines.append(
         f"  half load: {half.per_second:.0f} req/s (of {full:.0f}), p99 {half.p99_ms:.2f} ms; "
         f"the bare route at the same rate ({bare_half.per_second:.0f} req/s): "
@@ -344,6 +360,16 @@ def report(
     )
     failures = sum(x.failures for loads in [*results.values(), halves, bare_halves] for x in loads)
     lines.append(f"  answers not 2xx: {failures}")
+    # The bare route's CPU a read over the service's: the requests/s ratio of a server that has
+    # its core to itself, as the host's stolen time cannot move it (the verdicts stay on req/s).
+    by_cpu = {
+        name: ratio(results, "bare PostgreSQL", name, "cpu_us")
+        for name in ("none, by id", "local, by id", "SQLite, by id")
+    }
+    lines.append(
+        "  the bare route's CPU a read over the service's: "
+        + ", ".join(f"{name} {value:.2f}x" for name, value in by_cpu.items())
+    )
     by_id_ratio = ratio(results, "none, by id", "bare PostgreSQL", "per_second")
     local_ratio = ratio(results, "local, by id", "bare PostgreSQL", "per_second")
     p99_ratio = ratio(results, "none, by id", "bare PostgreSQL", "p99_ms")
