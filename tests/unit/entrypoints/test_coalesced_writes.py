@@ -1,5 +1,7 @@
-"""A connection's writes are sent once a round of the event loop (issue 12): an answer's head and
-body in one system call, in their order, and nothing sent after the connection is gone."""
+"""An answer goes out in one write (issue 12): its head waits for its body and both go out in one
+system call, at once for the event loop round's first answer and at the round's end for the
+others; a write that nothing follows goes out at the round's end; the order is kept, and nothing
+is sent after the connection is gone."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 from uvicorn.server import ServerState
 
-from minigroups.entrypoints.protocol import COALESCED_BYTES, CoalescedWrites, bounded_protocol
+from minigroups.entrypoints.protocol import (
+    COALESCED_BYTES,
+    CoalescedWrites,
+    WriteRounds,
+    bounded_protocol,
+)
 
 
 class RecordingTransport(asyncio.Transport):
@@ -73,38 +80,60 @@ async def rounds(count: int = 20) -> None:
         await asyncio.sleep(0)
 
 
-async def test_writes_of_one_round_reach_the_transport_once_in_their_order() -> None:
-    transport = RecordingTransport()
-    writes = CoalescedWrites(transport, asyncio.get_running_loop())
+def connections(count: int) -> list[tuple[CoalescedWrites, RecordingTransport]]:
+    """`count` connections' writes, sharing one loop's rounds as `serve`'s connections do."""
+    shared = WriteRounds(asyncio.get_running_loop())
+    made = []
+    for _ in range(count):
+        transport = RecordingTransport()
+        made.append((CoalescedWrites(transport, shared), transport))
+    return made
+
+
+async def test_an_answer_waits_for_its_body_and_goes_out_at_once_in_one_write() -> None:
+    [(writes, transport)] = connections(1)
     writes.write(b"HTTP/1.1 200 OK\r\n\r\n")
-    writes.write(bytearray(b"{}"))
     writes.write(b"")
     assert transport.calls == []
-    assert writes.get_write_buffer_size() == 7 + 21
-    await rounds()
-    assert transport.written == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
-    writes.writelines([b"next", memoryview(b" round")])
-    await rounds()
-    assert transport.written[1:] == [b"next round"]
-
-
-async def test_a_large_write_is_sent_at_once_to_meet_the_transports_flow_control() -> None:
-    transport = RecordingTransport()
-    writes = CoalescedWrites(transport, asyncio.get_running_loop())
-    writes.write(b"head")
-    writes.write(b"x" * (COALESCED_BYTES - 4))
-    assert transport.written == [b"head" + b"x" * (COALESCED_BYTES - 4)]
+    assert writes.get_write_buffer_size() == 7 + 19
+    writes.write(bytearray(b"{}"))
+    assert transport.written == [b"HTTP/1.1 200 OK\r\n\r\n{}"]  # not held: the round's first
     assert writes.get_write_buffer_size() == 7
+
+
+async def test_later_answers_of_a_round_go_out_together_at_its_end() -> None:
+    (first, first_sent), (second, second_sent), (third, third_sent) = connections(3)
+    for writes in (first, second, third):
+        writes.write(b"head ")
+        writes.write(memoryview(b"body"))
+    assert first_sent.written == [b"head body"]
+    assert second_sent.written == third_sent.written == []
+    await rounds(1)
+    assert second_sent.written == third_sent.written == [b"head body"]
+    first.writelines([b"next ", b"round"])  # a new round's first answer: at once again
+    assert first_sent.written[1:] == [b"next round"]
+
+
+async def test_a_write_that_nothing_follows_goes_out_at_the_end_of_the_round() -> None:
+    [(writes, transport)] = connections(1)
+    writes.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+    await rounds(1)
+    assert transport.written == [b"HTTP/1.1 204 No Content\r\n\r\n"]
+
+
+async def test_a_large_piece_goes_out_as_it_is_after_what_waits() -> None:
+    [(writes, transport)] = connections(1)
+    writes.write(b"head")
+    writes.write(b"x" * COALESCED_BYTES)
+    assert transport.written == [b"head", b"x" * COALESCED_BYTES]
     writes.write(b"tail")
     await rounds()
-    assert transport.written[1:] == [b"tail"]
+    assert transport.written[2:] == [b"tail"]
 
 
-async def test_what_waits_is_sent_before_closing_ending_the_output_or_changing_protocol() -> None:
-    loop = asyncio.get_running_loop()
+async def test_what_waits_goes_out_before_closing_ending_the_output_or_changing_protocol() -> None:
     for call in ("close", "write_eof", "set_protocol"):
-        transport = RecordingTransport()
-        writes = CoalescedWrites(transport, loop)
+        [(writes, transport)] = connections(1)
         writes.write(b"answer")
         if call == "set_protocol":
             writes.set_protocol(asyncio.Protocol())
@@ -116,19 +145,13 @@ async def test_what_waits_is_sent_before_closing_ending_the_output_or_changing_p
 
 
 async def test_what_waits_is_dropped_when_the_connection_is_aborted_or_gone() -> None:
-    loop = asyncio.get_running_loop()
-    aborted = RecordingTransport()
-    writes = CoalescedWrites(aborted, loop)
+    (writes, aborted), (other, lost) = connections(2)
     writes.write(b"answer")
     writes.abort()
-    await rounds()
-    assert aborted.calls == [("abort", b"")]
-
-    lost = RecordingTransport()
-    writes = CoalescedWrites(lost, loop)
-    writes.write(b"answer")
+    other.write(b"answer")
     lost.closing = True  # the peer went away before the round ended
     await rounds()
+    assert aborted.calls == [("abort", b"")]
     assert lost.calls == []
 
 
