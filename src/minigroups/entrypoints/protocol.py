@@ -16,6 +16,7 @@ answers of its round when it is busy (`WriteRounds`; issue 12).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +33,8 @@ TOO_LARGE = (
 )
 
 
+log = logging.getLogger(__name__)
+
 LINGER_SECONDS = 2.0
 # A piece this large is written as it is, not copied to join what waits.
 COALESCED_BYTES = 64 * 1024
@@ -41,7 +44,7 @@ class WriteRounds:
     """When the connections of one event loop send their answers. The first answer finished in a
     round of the loop goes out at once; answers finished later in the same round go out together
     at its end. An idle service answers without delay; a busy one sends its answers in bursts,
-    which cost the kernel and the client less per answer than one at a time (issue 12: 4-10% of
+    which cost the kernel and the client less per answer than one at a time (issue 12: 4-11% of
     a read's CPU at full load, measured with `benchmarks/read_cpu.py`)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -72,7 +75,10 @@ class WriteRounds:
         self._ending = self._sent = False
         held, self._held = self._held, []
         for writes in held:
-            writes.flush()
+            try:
+                writes.flush()
+            except Exception:  # one connection's failed write must not keep the others' answers
+                log.exception("an answer could not be written")
 
 
 class CoalescedWrites(asyncio.Transport):

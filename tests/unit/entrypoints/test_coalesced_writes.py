@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import uvicorn
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -142,6 +143,23 @@ async def test_what_waits_goes_out_before_closing_ending_the_output_or_changing_
         assert transport.calls == [("write", b"answer"), (call, b"")]
         await rounds()
         assert transport.written == [b"answer"], call  # the end of the round sends nothing twice
+
+
+class FailingTransport(RecordingTransport):
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        raise RuntimeError("the handle is closed")
+
+
+async def test_a_failed_write_at_the_end_of_a_round_does_not_keep_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shared = WriteRounds(asyncio.get_running_loop())
+    failing, working = FailingTransport(), RecordingTransport()
+    for transport in (failing, working):
+        CoalescedWrites(transport, shared).write(b"head")
+    await rounds()
+    assert working.written == [b"head"]
+    assert "an answer could not be written" in caplog.text
 
 
 async def test_what_waits_is_dropped_when_the_connection_is_aborted_or_gone() -> None:
