@@ -151,6 +151,7 @@ class ApiApp:
                 limits=self.limits,
                 template=template,
                 params=params,
+                ids=ids,
                 caller=caller,
             )
 

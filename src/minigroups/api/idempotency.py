@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
+from uuid import UUID
 
 import msgspec
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope
 
-from minigroups.api.call import parse_uuid, read_body
+from minigroups.api.call import read_body
 from minigroups.api.guards import RequestLimits
 from minigroups.api.problems import problem_response
-from minigroups.api.routing import UUID_PARAMS, Header, RouteTable
+from minigroups.api.routing import Header, RouteTable
 from minigroups.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -75,19 +76,21 @@ async def respond_idempotently(
     limits: RequestLimits,
     template: str,
     params: Mapping[str, str],
+    ids: Mapping[str, UUID],
     caller: AccountId | None,
 ) -> Response:
     """`respond` (the route's handler on a `receive`) under the request's idempotency key.
 
-    `template` and `params` (decoded) are the route. Only an authenticated POST's key counts:
-    keys are scoped to the caller's account, and every POST route is authenticated.
+    `template`, `params` (decoded) and `ids` (`parse_ids` of them) are the route. Only an
+    authenticated POST's key counts: keys are scoped to the caller's account, and every POST
+    route is authenticated.
     """
     key = requested_key(scope) if scope["method"] == "POST" and caller is not None else None
     if key is None or caller is None:
         return await respond(receive)
     body = await read_body(scope, receive, within=limits.body_read_seconds)
     request = idempotency.KeyedRequest(
-        KeyScope(caller, "POST", template, canonical(params)), key, body
+        KeyScope(caller, "POST", template, canonical(params, ids)), key, body
     )
     found = await idempotency.claim_key(ctx, request)
     if isinstance(found, StoredResponse):
@@ -95,12 +98,9 @@ async def respond_idempotently(
     return await _run_claimed(ctx, found, respond, _handing_back(body, receive))
 
 
-def canonical(params: Mapping[str, str]) -> dict[str, str]:
+def canonical(params: Mapping[str, str], ids: Mapping[str, UUID]) -> dict[str, str]:
     """Path parameters as the route reads them: `{...}` and `urn:uuid:` ids name one minigroup."""
-    return {
-        name: str(parse_uuid(name, value)) if name in UUID_PARAMS else value
-        for name, value in params.items()
-    }
+    return {name: str(ids[name]) if name in ids else value for name, value in params.items()}
 
 
 async def _run_claimed(
