@@ -20,7 +20,8 @@ import os
 import statistics
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from benchmarks.create_throughput import export_source
@@ -50,22 +51,34 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--sqlite", action="store_true", help="both versions on SQLite")
     args = parser.parse_args()
+    with compared(args.baseline, "read-cpu-", sqlite=args.sqlite) as (directory, servers, paths):
+        results = turns(servers, paths, args, directory)
+    report(results, args.baseline)
+
+
+@contextmanager
+def compared(
+    baseline: str, prefix: str, *, sqlite: bool = False
+) -> Iterator[tuple[Path, dict[str, Server], dict[str, list[str]]]]:
+    """A fresh database with 1,000 minigroups; three servers pinned to one core (`baseline`'s
+    code, the working tree's, the bare route; `sqlite`: both versions on SQLite copies), each
+    with its by-id paths; this process on the load generator's core. Also `read_latency`'s."""
     wrk_binary()
     os.sched_setaffinity(0, {LOAD_CORE})
     admin_url = os.environ.get(ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL)
-    with tempfile.TemporaryDirectory(prefix="read-cpu-") as temporary, ExitStack() as stack:
+    with tempfile.TemporaryDirectory(prefix=prefix) as temporary, ExitStack() as stack:
         directory = Path(temporary)
         url = stack.enter_context(postgres_database(admin_url, 1000))
         ids = asyncio.run(sample(url, 1000))
         served_url: str | None = url
-        if args.sqlite:
+        if sqlite:
             served_url = None  # the embedded default: each service's data directory
             for name in VERSIONS:
                 (directory / name).mkdir()
                 sqlite_url = f"sqlite:///{directory / name / 'minigroups.sqlite3'}"
                 migrate(sqlite_url)
                 asyncio.run(copy_to_sqlite(url, sqlite_url))
-        source = export_source(args.baseline, directory)
+        source = export_source(baseline, directory)
         servers: dict[str, Server] = {
             "baseline": stack.enter_context(
                 service(directory, "baseline", database_url=served_url, authz="none", source=source)
@@ -77,8 +90,7 @@ def main() -> None:
         }
         paths = {name: by_id(ids) for name in VERSIONS}
         paths["bare"] = [f"/minigroups/{id_}" for id_, _ in ids]
-        results = turns(servers, paths, args, directory)
-    report(results, args.baseline)
+        yield directory, servers, paths
 
 
 def turns(

@@ -15,29 +15,11 @@ prints p50 and p99; then the median p99 of each.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import statistics
-import tempfile
 import time
-from contextlib import ExitStack
-from pathlib import Path
 
-from benchmarks.create_throughput import export_source
-from benchmarks.read_path import (
-    LOAD_CORE,
-    SETTLE_SECONDS,
-    Target,
-    bare,
-    by_id,
-    half_load,
-    measure,
-    postgres_database,
-    sample,
-    service,
-)
-from benchmarks.wrk import wrk_binary
-from tests.support.databases import ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL
+from benchmarks.read_cpu import compared
+from benchmarks.read_path import SETTLE_SECONDS, Target, half_load, measure
 
 
 def main() -> None:
@@ -48,24 +30,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     args.connections = 32  # the warm-up runs at full load
-    wrk_binary()
-    os.sched_setaffinity(0, {LOAD_CORE})
-    admin_url = os.environ.get(ADMIN_URL_VARIABLE, DEFAULT_ADMIN_URL)
-    with tempfile.TemporaryDirectory(prefix="read-latency-") as temporary, ExitStack() as stack:
-        directory = Path(temporary)
-        url = stack.enter_context(postgres_database(admin_url, 1000))
-        ids = asyncio.run(sample(url, 1000))
-        source = export_source(args.baseline, directory)
-        old = service(directory, "baseline", database_url=url, authz="none", source=source)
-        targets = [
-            Target("baseline", stack.enter_context(old), by_id(ids)),
-            Target(
-                "new",
-                stack.enter_context(service(directory, "new", database_url=url, authz="none")),
-                by_id(ids),
-            ),
-            Target("bare", stack.enter_context(bare(url)), [f"/minigroups/{i}" for i, _ in ids]),
-        ]
+    with compared(args.baseline, "read-latency-") as (directory, servers, paths):
+        targets = [Target(name, server, paths[name]) for name, server in servers.items()]
         for target in targets:  # warm up
             measure(target, args, directory)
         p99s: dict[str, list[float]] = {target.name: [] for target in targets}
