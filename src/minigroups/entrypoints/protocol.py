@@ -101,7 +101,7 @@ class CoalescedWrites(asyncio.Transport):
         self._transport = transport
         self._rounds = rounds
         self._waiting: bytes | None = None
-        self._held = False  # in `rounds`' list for the end of the round
+        self._in_round = False  # in `rounds`' list, flushed at the end of the round
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
@@ -113,8 +113,8 @@ class CoalescedWrites(asyncio.Transport):
                 self._send(chunk)
                 return
             self._waiting = chunk
-            if not self._held:
-                self._held = True
+            if not self._in_round:
+                self._in_round = True
                 self._rounds.hold(self)
         elif len(waiting) + len(chunk) >= COALESCED_BYTES:
             self._waiting = None
@@ -132,7 +132,7 @@ class CoalescedWrites(asyncio.Transport):
 
     def flush(self) -> None:
         """Send what waits now (the end of the round does it otherwise)."""
-        self._held = False
+        self._in_round = False
         waiting, self._waiting = self._waiting, None
         if waiting is not None:
             self._send(waiting)
