@@ -1,12 +1,12 @@
 """The service's CPU per read: a commit's code against the working tree's, in alternating turns.
 
-`read_path` compares the service with the bare route; this compares two versions of the service,
-to tell whether a change to the read path helped (issue 12, session 8). One fresh PostgreSQL
-database with 1,000 minigroups (and, with `--sqlite`, a SQLite copy for each service); three
-servers pinned to one core: `--baseline`'s code, the working tree's, and the bare route. Each
-turn loads each server in turn with wrk (32 connections on the other core; the order reversed
-every other turn, so that neither version always follows the other) and reads the server's CPU
-time from `/proc` before and after. Printed per turn and as medians: requests/s and CPU per
+`read_path` compares the service with the bare route; this compares two versions of the service, to
+tell whether a change to the read path helped (issue 12, session 8). One fresh PostgreSQL database
+with 1,000 minigroups (and, with `--sqlite`, a SQLite copy for each service); three servers pinned
+to one core: `--baseline`'s code, the working tree's, and the bare route. Each turn loads each
+server in turn (the other two stopped) with wrk (32 connections on the other core; the order
+reversed every other turn, so that neither version always follows the other) and reads the server's
+CPU time from `/proc` before and after. Printed per turn and as medians: requests/s and CPU per
 read (user and system, the server's process only).
 
     uv run python -m benchmarks.read_cpu --baseline HEAD~1 [--rounds 6] [--sqlite]
@@ -113,6 +113,7 @@ def turns(
                 seconds=args.seconds,
                 connections=32,
                 core=LOAD_CORE,
+                paused=[other.pid for other in servers.values() if other is not server],
             )
             used = cpu_seconds(server.pid) - before
             time.sleep(1)

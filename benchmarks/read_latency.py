@@ -2,10 +2,10 @@
 with the bare route as the floor, in alternating turns.
 
 `read_cpu` tells whether a change made a read cheaper at full load; this tells whether it made a
-read slower when the service is not busy (issue 12, session 9: answers sent at the end of the
-event loop's round were cheaper at full load and later at 400 req/s). One fresh PostgreSQL
-database with 1,000 minigroups; three servers pinned to one core (`--baseline`'s code, the
-working tree's, the bare route); each turn loads each in turn with wrk held at `--rate`
+read slower when the service is not busy (issue 12, session 9: answers sent at the end of the event
+loop's round were cheaper at full load and later at 400 req/s). One fresh PostgreSQL database with
+1,000 minigroups; three servers pinned to one core (`--baseline`'s code, the working tree's, the
+bare route); each turn loads each in turn (the other two stopped) with wrk held at `--rate`
 requests/s (16 connections, wrk's per-connection delay; the order reversed every other turn) and
 prints p50 and p99; then the median p99 of each.
 
@@ -19,7 +19,7 @@ import statistics
 import time
 
 from benchmarks.read_cpu import compared
-from benchmarks.read_path import SETTLE_SECONDS, Target, half_load, measure
+from benchmarks.read_path import SETTLE_SECONDS, Target, alone, half_load, measure
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     args.connections = 32  # the warm-up runs at full load
     with compared(args.baseline, "read-latency-") as (directory, servers, paths):
-        targets = [Target(name, server, paths[name]) for name, server in servers.items()]
+        targets = alone([Target(name, server, paths[name]) for name, server in servers.items()])
         for target in targets:  # warm up
             measure(target, args, directory)
         p99s: dict[str, list[float]] = {target.name: [] for target in targets}

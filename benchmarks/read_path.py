@@ -2,7 +2,8 @@
 
 Issue 12's read targets, in one invocation. A fresh PostgreSQL database is migrated and seeded
 (`listing_scale.seed`: `--minigroups` classes, 60% of the past ones recorded) and copied into a
-SQLite file. Then, every server pinned to core 0 and wrk (Debian's package) to core 1:
+SQLite file. Then, every server pinned to core 0 and wrk (Debian's package) to core 1, each
+server loaded with the others stopped (an idle service still polls its queues):
 
 - `bare`: `benchmarks/bare_read_app.py`, one primary-key select, PostgreSQL serialises the row;
 - `minigroups serve` on PostgreSQL with authorization `none`, read by id and by scope;
@@ -35,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +83,14 @@ class Target:
     name: str
     server: Server
     paths: list[str]
+    paused: tuple[int, ...] = ()  # the other servers' processes, stopped while this one is loaded
+
+
+def alone(targets: Sequence[Target]) -> list[Target]:
+    """The targets, each measured with every other target's server stopped (`wrk.stopped`): the
+    servers share one core, and an idle one's polls would land in the measured one's latency."""
+    pids = {target.server.pid for target in targets}
+    return [replace(target, paused=tuple(sorted(pids - {target.server.pid}))) for target in targets]
 
 
 # --- databases ------------------------------------------------------------------------------------
@@ -225,6 +234,7 @@ def measure(target: Target, args: argparse.Namespace, directory: Path) -> Run:
         seconds=args.seconds,
         connections=args.connections,
         core=LOAD_CORE,
+        paused=target.paused,
     )
     used = cpu_seconds(target.server.pid) - cpu
     run = Run(**vars(load), cpu_us=used / load.requests * 1e6 if load.requests else 0.0)
@@ -249,6 +259,7 @@ def rounds(
             seconds=3,
             connections=args.connections,
             core=LOAD_CORE,
+            paused=target.paused,
         )
     results: dict[str, list[Run]] = {target.name: [] for target in targets}
     for turn in range(args.rounds):
@@ -282,6 +293,7 @@ def half_load(target: Target, full: float, args: argparse.Namespace, directory: 
         connections=HALF_LOAD_CONNECTIONS,
         core=LOAD_CORE,
         delay_ms=delay_ms,
+        paused=target.paused,
     )
 
 
@@ -312,15 +324,17 @@ def compare(args: argparse.Namespace, admin_url: str, directory: Path) -> list[s
             service(directory, "sqlite", database_url=None, authz="none", source=source)
         )
         bare_paths = [f"/minigroups/{id_}" for id_, _ in ids]
-        targets = [
-            Target("bare PostgreSQL", base, bare_paths),
-            Target("none, by id", none, by_id(ids)),
-            Target("none, by scope", none, by_scope(ids)),
-            Target("local, by id", local, by_id(ids)),
-            Target("rate limits, by id", limited, by_id(ids)),
-            Target("no access line, by id", quiet, by_id(ids)),
-            Target("SQLite, by id", embedded, by_id(ids)),
-        ]
+        targets = alone(
+            [
+                Target("bare PostgreSQL", base, bare_paths),
+                Target("none, by id", none, by_id(ids)),
+                Target("none, by scope", none, by_scope(ids)),
+                Target("local, by id", local, by_id(ids)),
+                Target("rate limits, by id", limited, by_id(ids)),
+                Target("no access line, by id", quiet, by_id(ids)),
+                Target("SQLite, by id", embedded, by_id(ids)),
+            ]
+        )
         if args.profile:
             profile(targets[1], args, directory)
         results = rounds(targets, args, directory)
@@ -418,7 +432,7 @@ def scale(args: argparse.Namespace, admin_url: str, directory: Path) -> list[str
                 Target(f"{rows}, by id", server, by_id(ids)),
                 Target(f"{rows}, by scope", server, by_scope(ids)),
             ]
-        results = rounds(targets, args, directory)
+        results = rounds(alone(targets), args, directory)
     lines = [""]
     for kind in ("by id", "by scope"):
         small = statistics.median(x.p50_ms for x in results[f"1000, {kind}"])
