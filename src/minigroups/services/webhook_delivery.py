@@ -33,7 +33,7 @@ async def claim_deliveries(
     ctx: Context, owner: Owner, until: datetime, limit: int
 ) -> list[DeliveryItem]:
     per_endpoint = ctx.options.webhooks.per_endpoint_concurrency
-    async with ctx.store.unit_of_work() as uow:
+    async with ctx.store.unit_of_work(single_statement=True) as uow:
         items = await uow.deliveries.claim_due(ctx.clock.now(), owner, until, limit, per_endpoint)
         await uow.commit()
     return items
