@@ -63,7 +63,7 @@ def _claim() -> Prepared:
     """Lease the due deliveries of enabled endpoints, oldest first, up to `p_limit`, at most
     `p_per_endpoint` of one endpoint in flight. Built once: an idle sender claims every poll
     interval, and building this statement anew cost more than running it (issue 12, session 10:
-    about 60% of an idle service's CPU)."""
+    most of an idle service's Python samples in py-spy)."""
     c = webhook_delivery.c
     now = bindparam("p_now", type_=c.next_attempt_at.type)
     free = or_(c.lease_until.is_(None), c.lease_until < now)
