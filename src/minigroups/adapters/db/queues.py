@@ -109,14 +109,7 @@ class _Queue:
         return {row.id for row in await self._connection.all(update_held)}
 
     async def _claim(self, now: datetime, owner: Owner, until: datetime, limit: int) -> list[Any]:
-        params = {
-            "p_now": now,
-            "p_limit": limit,
-            "p_lease": uuid4(),
-            "p_lease_until": until,
-            "p_owner": owner.instance,
-            "p_incarnation": owner.incarnation,
-        }
+        params = _claim_arguments(now, owner, until, limit)
         rows = await self._connection.rows(_claim(self.table), params)
         return sorted(rows, key=lambda row: row.next_attempt_at)
 
@@ -302,15 +295,34 @@ def _claim(table: Table) -> Prepared:
     return Prepared(
         update(table)
         .where(c.id.in_(due.scalar_subquery()))
-        .values(
-            lease=bindparam("p_lease", type_=c.lease.type),
-            lease_until=bindparam("p_lease_until", type_=c.lease_until.type),
-            owner=bindparam("p_owner", type_=c.owner.type),
-            incarnation=bindparam("p_incarnation", type_=c.incarnation.type),
-            attempts=c.attempts + 1,
-        )
+        .values(_leasing(table))
         .returning(table)
     )
+
+
+def _leasing(table: Table) -> dict[str, Any]:
+    """What a claim writes on each row it takes: a new lease to the claimer, one attempt more;
+    the values are `_claim_arguments`'."""
+    c = table.c
+    return {
+        "lease": bindparam("p_lease", type_=c.lease.type),
+        "lease_until": bindparam("p_lease_until", type_=c.lease_until.type),
+        "owner": bindparam("p_owner", type_=c.owner.type),
+        "incarnation": bindparam("p_incarnation", type_=c.incarnation.type),
+        "attempts": c.attempts + 1,
+    }
+
+
+def _claim_arguments(now: datetime, owner: Owner, until: datetime, limit: int) -> dict[str, Any]:
+    """The arguments of a claim (`_claim`'s, the webhook deliveries' own): a fresh lease."""
+    return {
+        "p_now": now,
+        "p_limit": limit,
+        "p_lease": uuid4(),
+        "p_lease_until": until,
+        "p_owner": owner.instance,
+        "p_incarnation": owner.incarnation,
+    }
 
 
 @functools.cache

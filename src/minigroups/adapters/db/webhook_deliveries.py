@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import Integer, Row, and_, bindparam, func, or_, select, true, update
 
 from minigroups.adapters.db.connection import Prepared
-from minigroups.adapters.db.queues import PENDING, _Queue
+from minigroups.adapters.db.queues import PENDING, _claim_arguments, _leasing, _Queue
 from minigroups.adapters.db.tables import webhook_attempt, webhook_delivery, webhook_endpoint
 from minigroups.domain.errors import LeaseLost
 from minigroups.domain.webhooks import Attempt, Delivery, DeliveryStatus, Outcome
@@ -100,13 +100,7 @@ def _claim() -> Prepared:
     return Prepared(
         update(webhook_delivery)
         .where(c.id.in_(chosen.scalar_subquery()), c.status == PENDING, free)
-        .values(
-            lease=bindparam("p_lease", type_=c.lease.type),
-            lease_until=bindparam("p_lease_until", type_=c.lease_until.type),
-            owner=bindparam("p_owner", type_=c.owner.type),
-            incarnation=bindparam("p_incarnation", type_=c.incarnation.type),
-            attempts=c.attempts + 1,
-        )
+        .values(_leasing(webhook_delivery))
         .returning(webhook_delivery)
     )
 
@@ -131,15 +125,7 @@ class SqlDeliveryQueue(_Queue):
     async def claim_due(
         self, now: datetime, owner: Owner, until: datetime, limit: int, per_endpoint: int
     ) -> list[DeliveryItem]:
-        params = {
-            "p_now": now,
-            "p_per_endpoint": per_endpoint,
-            "p_limit": limit,
-            "p_lease": uuid4(),
-            "p_lease_until": until,
-            "p_owner": owner.instance,
-            "p_incarnation": owner.incarnation,
-        }
+        params = {**_claim_arguments(now, owner, until, limit), "p_per_endpoint": per_endpoint}
         rows = await self._connection.rows(_claim(), params)
         return [_item(row) for row in sorted(rows, key=lambda row: row.next_attempt_at)]
 
